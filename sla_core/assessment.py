@@ -1,0 +1,156 @@
+"""The result of assessing one learner: what each grader said per part, the fusion, the overall.
+
+Plain frozen dataclasses that round-trip through JSON without loss, so the UI, the CLI, the CSV
+export and the SQLite store all read the same object.
+
+Honesty rule: every grader score carries its `state`. A score from a grader with no trained
+artifact ("untrained": random head) is kept for inspection but never becomes a grade:
+`PartAssessment.graded` and `Assessment.graded` say whether the score may be read as a CEFR grade.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+from .cefr import GRID
+
+# Grader states, from most to least trustworthy.
+TRAINED = "trained"  # loaded a trained artifact (checkpoint / adapter) for this part
+ZERO_SHOT = "zero-shot"  # multimodal grader without a part adapter: a real model, uncalibrated
+UNTRAINED = "untrained"  # random head or tiny random model: numbers are not grades
+GRADER_STATES = (TRAINED, ZERO_SHOT, UNTRAINED)
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PartScore:
+    """One grader's score for one part, with what explains it.
+
+    Speech grader: `prototype_levels` + `similarities` (softmax over prototypes, one per CEFR level seen
+    in training) and `pooling_weights` (per answer, one weight per 20 ms frame).
+    Multimodal grader: `distribution` (probability of each GRID point) and `variant` ("TA", "AO", "TO").
+    """
+
+    grader: str  # "speech" | "mllm" | "bert" | ...
+    part: int
+    score: float  # expected score on the 2.0..5.5 scale (not rounded)
+    state: str  # one of GRADER_STATES
+    prototype_levels: tuple[float, ...] | None = None
+    similarities: tuple[float, ...] | None = None
+    pooling_weights: tuple[tuple[float, ...], ...] | None = None
+    distribution: tuple[float, ...] | None = None
+    variant: str | None = None
+    transcripts: tuple[str, ...] | None = None  # what the grader read, when it read text
+
+    def __post_init__(self) -> None:
+        if self.state not in GRADER_STATES:
+            raise ValueError(f"grader state {self.state!r} is not one of {GRADER_STATES}")
+        if self.distribution is not None and len(self.distribution) != len(GRID):
+            raise ValueError(f"distribution has {len(self.distribution)} values, expected {len(GRID)}")
+
+
+@dataclass(frozen=True)
+class GraderInfo:
+    """Which model produced a grader's scores and from where: shown as the app's model status."""
+
+    name: str  # "speech", "mllm", "asr", "fusion", ...
+    source: str  # hub id, local path or "tiny (random, offline)"
+    state: str  # TRAINED / ZERO_SHOT / UNTRAINED (fusion: TRAINED = fitted weights)
+    parts: tuple[int, ...] = ()  # parts with a trained artifact
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PartAssessment:
+    """Everything the teacher sees for one part."""
+
+    part: int
+    status: str  # "assessed" | "missing" | "rejected"
+    problem: str | None = None  # plain-words reason when missing/rejected (or a warning)
+    durations: tuple[float, ...] = ()  # seconds of audio per answer
+    transcripts: tuple[str | None, ...] = ()
+    speech: PartScore | None = None
+    mllm: PartScore | None = None
+    fusion_weight: float | None = None  # weight w_k on the multimodal score; None without both graders
+    fusion_interval: int | None = None  # k, the interval of the multimodal score
+    score: float | None = None  # the part's score: fused, or the one grader available
+    cefr: str | None = None
+    graded: bool = False  # True when every grader behind `score` is trained or zero-shot (labelled)
+    basis: str = ""  # how `score` was made, in words
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "assessed" and self.score is not None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One learner's four parts, the overall score, and how trustworthy it all is."""
+
+    parts: tuple[PartAssessment, ...]
+    overall: float | None  # mean of the covered parts' scores
+    overall_cefr: str | None
+    covered_parts: tuple[int, ...]  # parts the overall averages; fewer than 4 means a partial overall
+    graded: bool  # False when any covered part rests on an untrained grader
+    graders: tuple[GraderInfo, ...] = ()
+    learner: str | None = None
+    calibration: str | None = None  # name of the teacher calibration profile applied, if any
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    schema: int = SCHEMA_VERSION
+
+    def part(self, part: int) -> PartAssessment | None:
+        return next((p for p in self.parts if p.part == part), None)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.covered_parts) == len(self.parts) and len(self.parts) > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Assessment":
+        if data.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+            raise ValueError(f"assessment schema {data.get('schema')!r} is not {SCHEMA_VERSION}")
+        values = dict(data)
+        values["parts"] = tuple(_part_from_dict(p) for p in data["parts"])
+        values["graders"] = tuple(GraderInfo(**_tupled(g)) for g in data.get("graders", ()))
+        values["covered_parts"] = tuple(data["covered_parts"])
+        return cls(**_known(cls, values))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Assessment":
+        return cls.from_dict(json.loads(text))
+
+
+def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
+    values = _tupled(data)
+    for grader in ("speech", "mllm"):
+        if values.get(grader) is not None:
+            values[grader] = PartScore(**_tupled(values[grader]))
+    return PartAssessment(**_known(PartAssessment, values))
+
+
+def _tupled(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON turns tuples into lists; turn them back (nested once, for pooling weights)."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        out[key] = value
+    return out
+
+
+def _known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; expected {sorted(names)}")
+    return values
