@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sla_core", description="Spoken language assessment (CEFR 2.0-5.5).")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue  # helpers of the commands, not commands
         importlib.import_module(f"{cli.__name__}.{module.name}").register(subparsers)
     return parser
 

@@ -79,7 +79,7 @@ class PartAssessment:
     fusion_interval: int | None = None  # k, the interval of the multimodal score
     score: float | None = None  # the part's score: fused, or the one grader available
     cefr: str | None = None
-    graded: bool = False  # True when every grader behind `score` is trained or zero-shot (labelled)
+    graded: bool = False  # True only when every grader behind `score` is trained (zero-shot is not a grade)
     basis: str = ""  # how `score` was made, in words
 
     @property

@@ -1,0 +1,323 @@
+"""The assessment pipeline: a learner's four parts in, one `Assessment` out.
+
+Data flows one way: audio files -> `audio.load_checked` -> transcripts (if a grader reads text) ->
+graders (speech, multimodal; each scores all parts in one call) -> `fusion.fuse` -> `Assessment`.
+Graders are loaded once by `load_assessor` and reused for every learner.
+
+A bad or missing part never stops the others: it becomes a `PartAssessment` with status
+"rejected"/"missing" and a plain-words problem, and the overall says which parts it covers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from .assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore
+from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
+from .cefr import cefr_label, clip_score
+from .data import PartInput, PartResponses, Response, Submission
+from .fusion import DEFAULT_WEIGHTS, FusionWeights, fuse, load_fusion
+from .parts import PARTS, part_info
+
+Progress = Callable[[float, str], None]
+
+DEFAULT_SPEECH_ENCODER = "facebook/wav2vec2-base"
+DEFAULT_MLLM_MODEL = "microsoft/Phi-4-multimodal-instruct"
+DEFAULT_MLLM_REVISION = "refs/pr/70"  # the native-transformers weights; `main` is the remote-code layout
+
+
+@dataclass(frozen=True)
+class AssessorConfig:
+    """Which models the pipeline loads and how strictly it checks audio.
+
+    Every field can be set from the environment as SLA_<FIELD NAME IN CAPITALS> (see `from_env`),
+    which is how a Hugging Face Space or a classroom laptop is configured without code.
+    """
+
+    tiny: bool = False  # tiny randomly initialised models: no hub, no GPU; numbers are NOT grades
+    speech_checkpoints: str | None = None  # folder or hub repo with part1/ part3/ part4/ part5/ graders
+    speech_encoder: str = DEFAULT_SPEECH_ENCODER  # encoder of parts without a trained checkpoint
+    mllm: str = "auto"  # "on" | "off" | "auto" (= on when a CUDA GPU is present: Phi-4 needs ~12 GiB)
+    mllm_model: str = DEFAULT_MLLM_MODEL  # hub id or local folder of the base model
+    mllm_revision: str = DEFAULT_MLLM_REVISION
+    mllm_adapters: str | None = None  # folder or hub repo of trained LoRA adapters (STG: part folders)
+    mllm_mode: str = "stg"  # "stg" (one adapter per part) | "ctg" (one adapter for all parts)
+    mllm_variant: str = "TA"  # "TA" transcript+audio | "AO" audio only | "TO" transcript only
+    asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"
+    asr_model: str | None = None  # Whisper checkpoint when asr == "whisper"
+    fusion: str | None = None  # fusion-weights JSON from `fit-fusion`; None -> 0.5 everywhere, labelled
+    max_seconds: float = DEFAULT_MAX_SECONDS  # longest accepted answer, seconds
+    device: str | None = None  # "cuda", "cpu", ...; None picks CUDA when available
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "AssessorConfig":
+        """Read SLA_* variables (e.g. SLA_TINY=1, SLA_SPEECH_CHECKPOINTS=/models/w2v); `overrides` win."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"SLA_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            if f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif f.type in ("float", float):
+                try:
+                    values[f.name] = float(raw)
+                except ValueError as e:
+                    raise ValueError(f"SLA_{f.name.upper()}={raw!r} is not a number") from e
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
+                   "asr": ("phi4", "whisper", "none")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
+        if self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+
+
+class Assessor:
+    """Loaded graders plus the fusion: call `assess` once per learner."""
+
+    def __init__(
+        self,
+        speech=None,  # Grader | None
+        mllm=None,  # Grader | None
+        transcriber=None,  # asr.Transcriber | None: fills in transcripts the multimodal grader reads
+        fusion: FusionWeights = DEFAULT_WEIGHTS,
+        max_seconds: float = DEFAULT_MAX_SECONDS,
+        extra_status: Sequence[GraderInfo] = (),
+    ) -> None:
+        if speech is None and mllm is None:
+            raise ValueError("an Assessor needs at least one grader (speech or multimodal)")
+        self.speech = speech
+        self.mllm = mllm
+        self.transcriber = transcriber
+        self.fusion = fusion
+        self.max_seconds = max_seconds
+        self._extra_status = tuple(extra_status)
+
+    def status(self) -> tuple[GraderInfo, ...]:
+        """What is loaded and from where: the app's model-status panel and every Assessment."""
+        infos = [g.info() for g in (self.speech, self.mllm) if g is not None]
+        infos.extend(self._extra_status)
+        if self.speech is not None and self.mllm is not None:
+            infos.append(GraderInfo(
+                name="fusion",
+                source=self.fusion.source,
+                state=TRAINED if self.fusion.fitted else UNTRAINED,
+                note="weights fitted on dev data" if self.fusion.fitted else "not fitted: 0.5 on each grader",
+            ))
+        return tuple(infos)
+
+    def assess(
+        self,
+        responses: Mapping[int, Sequence[str | os.PathLike] | str | os.PathLike | None],
+        learner: str | None = None,
+        progress: Progress | None = None,
+    ) -> Assessment:
+        """Assess audio files: {part: [answer files]} for any subset of the parts.
+
+        Args:
+            responses: part number -> audio path(s); a part may be absent, None or empty (reported as missing).
+            learner: a name or id kept in the result.
+            progress: called with (fraction 0..1, message) as the work proceeds.
+        Returns:
+            The Assessment; bad parts are described in it, never raised.
+        """
+        unknown = [p for p in responses if p not in PARTS]
+        if unknown:
+            raise ValueError(f"unknown part(s) {unknown}: the test has parts {list(PARTS)}")
+        parts = []
+        for p, paths in responses.items():
+            if paths is None:
+                continue
+            if isinstance(paths, (str, os.PathLike)):
+                paths = [paths]
+            answers = tuple(Response(audio_path=Path(path)) for path in paths if path)
+            if answers:
+                parts.append(PartResponses(part=p, responses=answers))
+        return self.assess_submission(Submission(submission_id=learner or "", parts=tuple(parts)), progress)
+
+    def assess_submission(self, submission: Submission, progress: Progress | None = None) -> Assessment:
+        """Assess a Submission (corpus record or manifest row group); its questions/transcripts are used."""
+        report = progress or (lambda fraction, message: None)
+        report(0.0, "Checking the recordings")
+        inputs, intake, warnings = self._load_parts(submission)
+
+        if inputs and self.transcriber is not None and self.mllm is not None:
+            report(0.2, "Transcribing")
+            inputs = self._transcribe(inputs)
+
+        speech_scores: dict[int, PartScore] = {}
+        mllm_scores: dict[int, PartScore] = {}
+        if inputs and self.speech is not None:
+            report(0.45, "Scoring delivery (speech grader)")
+            speech_scores = {s.part: s for s in self.speech.score(inputs)}
+        if inputs and self.mllm is not None:
+            report(0.7, "Scoring content and delivery (multimodal grader)")
+            mllm_scores = {s.part: s for s in self.mllm.score(inputs)}
+
+        report(0.95, "Combining the scores")
+        part_results = []
+        for p in PARTS:
+            if p in intake:
+                part_results.append(intake[p])
+                continue
+            part_input = next(i for i in inputs if i.part == p)
+            part_results.append(self._combine(part_input, speech_scores.get(p), mllm_scores.get(p), warnings.get(p)))
+        report(1.0, "Done")
+        return _summarise(part_results, self.status(), submission.submission_id or None)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _load_parts(
+        self, submission: Submission
+    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str]]:
+        """Load and check every answer.
+
+        Returns the parts to grade, the parts already settled (missing / rejected), and a warning per
+        part that lost some but not all of its answers.
+        """
+        inputs: list[PartInput] = []
+        settled: dict[int, PartAssessment] = {}
+        warnings: dict[int, str] = {}
+        for p in PARTS:
+            part = submission.part(p)
+            if part is None or not part.responses:
+                settled[p] = PartAssessment(part=p, status="missing", problem=f"Part {p}: no recording was given.")
+                continue
+            limit = part_info(p).max_answers
+            if len(part.responses) > limit:
+                settled[p] = PartAssessment(part=p, status="rejected", problem=(
+                    f"Part {p}: {len(part.responses)} recordings were given; this part takes at most {limit}."))
+                continue
+            waves, questions, transcripts, problems = [], [], [], []
+            for i, response in enumerate(part.responses):
+                if response.audio_path is None:
+                    problems.append(f"Part {p}, answer {i + 1}: no audio file was given.")
+                    continue
+                try:
+                    wav, _stats = load_checked(response.audio_path, part=p, answer=i, max_seconds=self.max_seconds)
+                except AudioIssue as issue:
+                    problems.append(str(issue))
+                    continue
+                waves.append(wav)
+                questions.append(response.question)
+                transcripts.append(response.transcript)
+            if not waves:
+                settled[p] = PartAssessment(part=p, status="rejected", problem=" ".join(problems))
+                continue
+            if problems:
+                warnings[p] = " ".join(problems) + f" Scored on the other {len(waves)} answer(s)."
+            inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
+                                    transcripts=tuple(transcripts), submission_id=submission.submission_id))
+        return inputs, settled, warnings
+
+    def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
+        """Fill in missing transcripts with one batched ASR call over all parts' answers."""
+        todo = [(k, i) for k, part in enumerate(inputs) for i, t in enumerate(part.transcripts) if t is None]
+        if not todo:
+            return inputs
+        texts = self.transcriber.transcribe([inputs[k].waveforms[i] for k, i in todo])
+        filled = [list(part.transcripts) for part in inputs]
+        for (k, i), text in zip(todo, texts):
+            filled[k][i] = text
+        return [replace(part, transcripts=tuple(t)) for part, t in zip(inputs, filled)]
+
+    def _combine(self, part: PartInput, speech: PartScore | None, mllm: PartScore | None,
+                 warning: str | None) -> PartAssessment:
+        """Fuse the graders' scores for one part, never letting an untrained grader dilute a real one."""
+        durations = tuple(round(len(w) / SAMPLE_RATE, 2) for w in part.waveforms if w is not None)
+        transcripts = mllm.transcripts if mllm is not None and mllm.transcripts else part.transcripts
+        usable = [s for s in (speech, mllm) if s is not None]
+        real = [s for s in usable if s.state != UNTRAINED]
+        contributing = real or usable  # all-untrained: still shown, flagged as not a grade
+        weight = interval = None
+        if len(contributing) == 2:
+            fused, weight, interval = fuse(speech.score, mllm.score, self.fusion)
+            fused, weight, interval = float(fused), float(weight), int(interval)
+            how = f"fused: {1 - weight:.2f} x speech + {weight:.2f} x multimodal"
+            if not self.fusion.fitted:
+                how += " (fusion weights not fitted)"
+        else:
+            only = contributing[0]
+            fused = only.score
+            how = {"speech": "speech grader only", "mllm": "multimodal grader only"}.get(only.grader, only.grader)
+            dropped = [s.grader for s in usable if s not in contributing]
+            if dropped:
+                how += f" ({', '.join(dropped)} grader untrained: left out)"
+        states = {s.state for s in contributing}
+        if UNTRAINED in states:
+            how += " - untrained model, not a grade"
+        elif ZERO_SHOT in states:
+            how += " - zero-shot, uncalibrated"
+        score = clip_score(fused)
+        return PartAssessment(
+            part=part.part, status="assessed", problem=warning, durations=durations,
+            transcripts=tuple(transcripts), speech=speech, mllm=mllm, fusion_weight=weight,
+            fusion_interval=interval, score=round(score, 4), cefr=cefr_label(score),
+            graded=states == {TRAINED}, basis=how,
+        )
+
+
+def _summarise(parts: list[PartAssessment], graders: tuple[GraderInfo, ...], learner: str | None) -> Assessment:
+    """Overall = mean of the parts that were assessed, saying which they are."""
+    covered = tuple(p.part for p in parts if p.ok)
+    overall = float(np.mean([p.score for p in parts if p.ok])) if covered else None
+    return Assessment(
+        parts=tuple(parts),
+        overall=None if overall is None else round(overall, 4),
+        overall_cefr=None if overall is None else cefr_label(overall),
+        covered_parts=covered,
+        graded=bool(covered) and all(p.graded for p in parts if p.ok),
+        graders=graders,
+        learner=learner,
+    )
+
+
+def load_assessor(config: AssessorConfig | None = None) -> Assessor:
+    """Load every grader named by `config` once; the returned Assessor is reused for all learners."""
+    config = config or AssessorConfig()
+    from .graders.speech import load_speech_graders
+
+    speech = load_speech_graders(
+        config.speech_checkpoints, encoder=config.speech_encoder, tiny=config.tiny, device=config.device
+    )
+    mllm = transcriber = None
+    extra: list[GraderInfo] = []
+    if _want_mllm(config):
+        from .asr import load_transcriber
+        from .graders.mllm import load_mllm_grader
+
+        mllm = load_mllm_grader(
+            model_id=config.mllm_model, revision=config.mllm_revision, adapters=config.mllm_adapters,
+            mode=config.mllm_mode, variant=config.mllm_variant, device=config.device, tiny=config.tiny,
+        )
+        if config.asr != "none" and config.mllm_variant != "AO":
+            transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device)
+    else:
+        why = "off by configuration" if config.mllm == "off" else "no CUDA GPU (set SLA_MLLM=on / --mllm on to force)"
+        extra.append(GraderInfo(name="mllm", source=config.mllm_model, state=UNTRAINED, note=f"not loaded: {why}"))
+    fusion = load_fusion(config.fusion) if config.fusion else DEFAULT_WEIGHTS
+    return Assessor(speech=speech, mllm=mllm, transcriber=transcriber, fusion=fusion,
+                    max_seconds=config.max_seconds, extra_status=extra)
+
+
+def _want_mllm(config: AssessorConfig) -> bool:
+    if config.mllm != "auto":
+        return config.mllm == "on"
+    if config.tiny:
+        return True  # the tiny multimodal grader is cheap on a CPU
+    import torch
+
+    return torch.cuda.is_available()

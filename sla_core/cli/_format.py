@@ -1,0 +1,38 @@
+"""Plain-text rendering of an Assessment for terminals and logs (no subcommand of its own)."""
+
+from __future__ import annotations
+
+from ..assessment import Assessment
+from ..parts import part_info
+
+
+def format_assessment(assessment: Assessment) -> str:
+    lines = []
+    if assessment.learner:
+        lines.append(f"Learner: {assessment.learner}")
+    if not assessment.graded:
+        lines.append("NOTE: not a grade - at least one score comes from an untrained or uncalibrated model.")
+    for part in assessment.parts:
+        title = part_info(part.part).title
+        if not part.ok:
+            lines.append(f"{title:<36} {part.status.upper()}: {part.problem}")
+            continue
+        scores = []
+        if part.speech is not None:
+            scores.append(f"speech {part.speech.score:.2f} ({part.speech.state})")
+        if part.mllm is not None:
+            scores.append(f"multimodal {part.mllm.score:.2f} ({part.mllm.state})")
+        if part.fusion_weight is not None:
+            scores.append(f"w={part.fusion_weight:.2f}")
+        lines.append(f"{title:<36} {part.score:.2f} {part.cefr:<4} [{'; '.join(scores)}]")
+        if part.problem:
+            lines.append(f"{'':<36} warning: {part.problem}")
+    if assessment.overall is None:
+        lines.append("Overall: no part could be assessed")
+    else:
+        covered = ", ".join(str(p) for p in assessment.covered_parts)
+        partial = "" if assessment.complete else " (partial)"
+        lines.append(f"Overall: {assessment.overall:.2f} {assessment.overall_cefr} - mean of parts {covered}{partial}")
+    for info in assessment.graders:
+        lines.append(f"  {info.name}: {info.state} from {info.source}" + (f" - {info.note}" if info.note else ""))
+    return "\n".join(lines)
