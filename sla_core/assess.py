@@ -201,16 +201,19 @@ class Assessor:
                 settled[p] = PartAssessment(part=p, status="rejected", problem=(
                     f"Part {p}: {len(part.responses)} recordings were given; this part takes at most {limit}."))
                 continue
-            waves, questions, transcripts, problems = [], [], [], []
+            waves, questions, transcripts, problems, notes = [], [], [], [], []
             for i, response in enumerate(part.responses):
                 if response.audio_path is None:
                     problems.append(f"Part {p}, answer {i + 1}: no audio file was given.")
                     continue
                 try:
-                    wav, _stats = load_checked(response.audio_path, part=p, answer=i, max_seconds=self.max_seconds)
+                    wav, stats = load_checked(response.audio_path, part=p, answer=i, max_seconds=self.max_seconds)
                 except AudioIssue as issue:
                     problems.append(str(issue))
                     continue
+                if stats.heavily_clipped:
+                    notes.append(f"Part {p}, answer {i + 1}: the recording is distorted (too loud); "
+                                 "the score may be lower than the learner deserves.")
                 waves.append(wav)
                 questions.append(response.question)
                 transcripts.append(response.transcript)
@@ -218,7 +221,9 @@ class Assessor:
                 settled[p] = PartAssessment(part=p, status="rejected", problem=" ".join(problems))
                 continue
             if problems:
-                warnings[p] = " ".join(problems) + f" Scored on the other {len(waves)} answer(s)."
+                problems.append(f"Scored on the other {len(waves)} answer(s).")
+            if problems or notes:
+                warnings[p] = " ".join(problems + notes)
             inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
                                     transcripts=tuple(transcripts), submission_id=submission.submission_id))
         return inputs, settled, warnings

@@ -1,0 +1,186 @@
+"""The pipeline as a teacher meets it: real files in, one Assessment out, bad parts reported."""
+
+import numpy as np
+import pytest
+
+from sla_core.assess import Assessor, AssessorConfig, load_assessor
+from sla_core.assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartScore
+from sla_core.cefr import cefr_label, interval_index
+from sla_core.fusion import FusionWeights
+from sla_core.testing.audio import espeak_wav, write_wav
+
+SENTENCES = {
+    1: ["I live in a small town near the sea.", "I work in an office in the city centre."],
+    3: ["I think living in a city is better because there are more jobs and more things to do."],
+    4: ["Last year I learned to cook. My grandmother showed me how to make bread every weekend."],
+    5: ["Yes, I think people use their phones too much.", "Because it is faster and it is free."],
+}
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recordings")
+    files = {p: [espeak_wav(root / f"part{p}_{i}.wav", text) for i, text in enumerate(texts)]
+             for p, texts in SENTENCES.items()}
+    silent = root / "silent.wav"
+    write_wav(silent, np.zeros(16000 * 3, dtype=np.float32), 16000)
+    empty = root / "empty.wav"
+    empty.write_bytes(b"")
+    return files, silent, empty
+
+
+@pytest.fixture(scope="module")
+def tiny_assessor():
+    return load_assessor(AssessorConfig(tiny=True, mllm="off"))
+
+
+def test_bad_and_missing_parts_do_not_stop_the_others(tiny_assessor, recordings):
+    files, silent, _ = recordings
+    result = tiny_assessor.assess({1: files[1], 3: files[3], 5: [silent]}, learner="Ana")
+
+    assert [p.status for p in result.parts] == ["assessed", "assessed", "missing", "rejected"]
+    rejected = result.part(5)
+    assert "Part 5" in rejected.problem and "silent" in rejected.problem
+    assert "Part 4" in result.part(4).problem
+    assert result.covered_parts == (1, 3)
+    assert result.overall == pytest.approx(np.mean([result.part(1).score, result.part(3).score]), abs=1e-4)
+    assert result.overall_cefr == cefr_label(result.overall)
+    assert result.learner == "Ana"
+
+
+def test_untrained_models_never_pass_as_grades(tiny_assessor, recordings):
+    files, _, _ = recordings
+    result = tiny_assessor.assess({3: files[3]})
+    part = result.part(3)
+    assert part.speech.state == UNTRAINED
+    assert not part.graded and not result.graded
+    assert "not a grade" in part.basis
+    assert any(g.name == "speech" and g.state == UNTRAINED for g in result.graders)
+    assert any(g.name == "mllm" and "not loaded" in g.note for g in result.graders)
+
+
+def test_speech_grader_explanations_reach_the_result(tiny_assessor, recordings):
+    files, _, _ = recordings
+    part = tiny_assessor.assess({1: files[1]}).part(1)
+    assert part.durations and len(part.durations) == 2
+    assert len(part.speech.similarities) == len(part.speech.prototype_levels)
+    assert sum(part.speech.similarities) == pytest.approx(1.0, abs=1e-4)
+    assert len(part.speech.pooling_weights) == 2  # one row of frame weights per answer
+    total = sum(sum(w) for w in part.speech.pooling_weights)
+    assert total == pytest.approx(1.0, abs=1e-3)
+
+
+def test_one_bad_answer_in_a_multi_answer_part_is_reported_and_the_rest_scored(tiny_assessor, recordings):
+    files, _, empty = recordings
+    part = tiny_assessor.assess({1: [files[1][0], empty, files[1][1]]}).part(1)
+    assert part.status == "assessed"
+    assert "answer 2" in part.problem and "other 2 answer" in part.problem
+    assert len(part.durations) == 2
+
+
+def test_too_many_answers_is_rejected_with_the_limit(tiny_assessor, recordings):
+    files, _, _ = recordings
+    part = tiny_assessor.assess({3: files[3] * 2}).part(3)
+    assert part.status == "rejected" and "at most 1" in part.problem
+
+
+def test_nothing_assessable_gives_no_overall(tiny_assessor, recordings):
+    _, silent, empty = recordings
+    result = tiny_assessor.assess({3: [silent], 4: [empty]})
+    assert result.overall is None and result.covered_parts == ()
+    assert not result.graded
+
+
+def test_json_round_trip_of_a_real_assessment(tiny_assessor, recordings):
+    files, silent, _ = recordings
+    result = tiny_assessor.assess({p: files[p] for p in (1, 3, 4, 5)} | {5: [silent]})
+    assert Assessment.from_json(result.to_json()) == result
+
+
+def test_unknown_part_is_a_usage_error(tiny_assessor, recordings):
+    files, _, _ = recordings
+    with pytest.raises(ValueError, match="unknown part"):
+        tiny_assessor.assess({2: files[3]})
+
+
+def test_graders_are_loaded_once_and_reused(monkeypatch, recordings):
+    import sla_core.graders.speech as speech_module
+
+    calls = []
+    real = speech_module.load_speech_graders
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(speech_module, "load_speech_graders", counting)
+    assessor = load_assessor(AssessorConfig(tiny=True, mllm="off"))
+    files, _, _ = recordings
+    first = assessor.assess({3: files[3]})
+    second = assessor.assess({3: files[3]})
+    assert len(calls) == 1
+    assert first.part(3).score == second.part(3).score  # same loaded model, same answer
+
+
+class _FixedGrader:
+    """A test double of the Grader protocol: a known score per part."""
+
+    def __init__(self, name, scores, state):
+        self.name, self.scores, self.state = name, scores, state
+
+    def info(self):
+        return GraderInfo(name=self.name, source="test", state=self.state)
+
+    def score(self, parts):
+        return [PartScore(grader=self.name, part=p.part, score=self.scores[p.part], state=self.state) for p in parts]
+
+
+FITTED = FusionWeights(weights=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), source="test.json", fitted=True,
+                       counts=(10,) * 8, dev_rmse=None)
+
+
+def test_fusion_uses_the_weight_of_the_multimodal_scores_interval(recordings):
+    files, _, _ = recordings
+    speech = _FixedGrader("speech", {1: 3.0, 3: 4.0, 4: 2.5, 5: 5.0}, TRAINED)
+    mllm = _FixedGrader("mllm", {1: 3.5, 3: 4.9, 4: 2.0, 5: 5.5}, TRAINED)
+    result = Assessor(speech=speech, mllm=mllm, fusion=FITTED).assess(files)
+    for p in (1, 3, 4, 5):
+        part = result.part(p)
+        k = interval_index(mllm.scores[p])
+        w = FITTED.weights[k]
+        assert part.fusion_interval == k and part.fusion_weight == pytest.approx(w)
+        assert part.score == pytest.approx((1 - w) * speech.scores[p] + w * mllm.scores[p], abs=1e-4)
+    assert result.graded
+    assert result.overall == pytest.approx(np.mean([result.part(p).score for p in (1, 3, 4, 5)]), abs=1e-4)
+    assert any(g.name == "fusion" and g.state == TRAINED for g in result.graders)
+
+
+def test_an_untrained_grader_does_not_dilute_a_real_one(recordings):
+    files, _, _ = recordings
+    speech = _FixedGrader("speech", {3: 2.0}, UNTRAINED)
+    mllm = _FixedGrader("mllm", {3: 4.5}, ZERO_SHOT)
+    part = Assessor(speech=speech, mllm=mllm, fusion=FITTED).assess({3: files[3]}).part(3)
+    assert part.score == pytest.approx(4.5)
+    assert part.fusion_weight is None
+    assert "zero-shot, uncalibrated" in part.basis and "speech grader untrained" in part.basis
+    assert not part.graded
+
+
+def test_config_from_environment():
+    config = AssessorConfig.from_env({"SLA_TINY": "1", "SLA_MAX_SECONDS": "30", "SLA_MLLM": "off"}, mllm="on")
+    assert config.tiny and config.max_seconds == 30.0 and config.mllm == "on"
+    with pytest.raises(ValueError, match="SLA_MAX_SECONDS"):
+        AssessorConfig.from_env({"SLA_MAX_SECONDS": "long"})
+    with pytest.raises(ValueError, match="mllm_variant"):
+        AssessorConfig(mllm_variant="XX")
+
+
+def test_a_distorted_recording_is_scored_with_a_warning(tiny_assessor, recordings, tmp_path):
+    from sla_core.audio import load_audio
+
+    files, _, _ = recordings
+    loud = np.clip(load_audio(files[3][0]) * 50, -1.0, 1.0)  # clipped: flat tops everywhere it speaks
+    path = write_wav(tmp_path / "loud.wav", loud, 16000)
+    part = tiny_assessor.assess({3: [path]}).part(3)
+    assert part.status == "assessed"
+    assert "distorted" in part.problem and "Part 3, answer 1" in part.problem
