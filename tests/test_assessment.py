@@ -1,0 +1,46 @@
+import pytest
+
+from sla_core.assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore
+
+
+def _example() -> Assessment:
+    speech = PartScore(grader="speech", part=1, score=3.4, state=TRAINED, prototype_levels=(2.0, 3.0, 4.0),
+                       similarities=(0.2, 0.5, 0.3), pooling_weights=((0.5, 0.5), (0.25, 0.25, 0.5)))
+    mllm = PartScore(grader="mllm", part=1, score=3.7, state=ZERO_SHOT, distribution=(0.0, 0.1, 0.2, 0.3, 0.2, 0.1, 0.1, 0.0),
+                     variant="TA", transcripts=("I live in Lyon.", "I am a student."))
+    parts = (
+        PartAssessment(part=1, status="assessed", durations=(2.0, 3.1), transcripts=("I live in Lyon.", None),
+                       speech=speech, mllm=mllm, fusion_weight=0.4, fusion_interval=3, score=3.52, cefr="B1+",
+                       graded=False, basis="fused"),
+        PartAssessment(part=3, status="rejected", problem="Part 3, answer 1: the recording is silent."),
+        PartAssessment(part=4, status="missing", problem="Part 4: no recording was given."),
+    )
+    return Assessment(parts=parts, overall=3.52, overall_cefr="B1+", covered_parts=(1,), graded=False,
+                      graders=(GraderInfo(name="speech", source="/models/w2v", state=TRAINED, parts=(1,)),),
+                      learner="Ana", calibration=None)
+
+
+def test_json_round_trip_is_lossless():
+    original = _example()
+    again = Assessment.from_json(original.to_json())
+    assert again == original
+    assert again.part(1).speech.pooling_weights == ((0.5, 0.5), (0.25, 0.25, 0.5))
+    assert again.part(3).problem.startswith("Part 3")
+    assert not again.complete
+
+
+def test_unknown_state_is_rejected():
+    with pytest.raises(ValueError, match="not one of"):
+        PartScore(grader="speech", part=1, score=3.0, state="guessed")
+
+
+def test_distribution_must_cover_the_grid():
+    with pytest.raises(ValueError, match="expected 8"):
+        PartScore(grader="mllm", part=1, score=3.0, state=UNTRAINED, distribution=(0.5, 0.5))
+
+
+def test_unknown_fields_are_named():
+    data = _example().to_dict()
+    data["parts"][0]["colour"] = "red"
+    with pytest.raises(ValueError, match="colour"):
+        Assessment.from_dict(data)
