@@ -1,0 +1,159 @@
+"""Transcripts for the graders: R_T of the paper, and part of the assessment result.
+
+Default: the multimodal grader's own Phi-4 model with its speech adapter (no second model to
+download). Alternative: a Whisper checkpoint through transformers (the S&I baseline used
+Whisper-small), for users who prefer it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from .assessment import UNTRAINED, ZERO_SHOT, GraderInfo
+
+SAMPLE_RATE = 16000  # both models take 16 kHz mono
+TRANSCRIBERS = ("phi4", "whisper")
+DEFAULT_WHISPER = "openai/whisper-small"
+# Phi-4-multimodal's documented ASR instruction.
+PHI4_ASR_PROMPT = "<|user|><|audio|>Transcribe the audio clip into text.<|end|><|assistant|>"
+TOKENS_PER_SECOND = 6.0  # a generous cap on new tokens: fast speech is ~3 words (~4 tokens) per second
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    name: str
+
+    def info(self) -> GraderInfo: ...
+
+    def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
+        """One transcript per (samples,) float32 16 kHz waveform, in input order."""
+        ...
+
+
+def _batches(waveforms: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar duration: less padding, less wasted compute."""
+    for i, wav in enumerate(waveforms):
+        if wav is None or np.ndim(wav) != 1 or np.size(wav) == 0:
+            raise ValueError(f"recording {i}: expected a non-empty 1-D waveform, got {None if wav is None else np.shape(wav)}")
+    order = sorted(range(len(waveforms)), key=lambda i: len(waveforms[i]))
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
+class Phi4Transcriber:
+    """ASR by the already-loaded multimodal grader's model with the speech adapter (batched greedy decoding)."""
+
+    name = "phi4"
+
+    def __init__(self, grader, batch_size: int = 8, max_new_tokens: int | None = None):
+        """
+        Args:
+            grader: a loaded graders.mllm.MllmGrader (its model must hold the speech adapter).
+            max_new_tokens: cap per batch; None -> TOKENS_PER_SECOND x the longest clip + 16.
+        """
+        self.grader = grader
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+
+    def info(self) -> GraderInfo:
+        state = UNTRAINED if self.grader.random_base else ZERO_SHOT
+        return GraderInfo("asr", f"{self.grader.source} (speech adapter)", state, note="Phi-4-multimodal speech adapter")
+
+    @torch.inference_mode()
+    def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
+        from .graders import phi4
+        from .graders.mllm import SPEECH_ADAPTER
+
+        g = self.grader
+        tok = g.tokenizer
+        stop = [i for i in (tok.convert_tokens_to_ids("<|end|>"), tok.eos_token_id) if i is not None]
+        texts = [""] * len(waveforms)
+        for idx in _batches(waveforms, self.batch_size):
+            batch = phi4.encode(tok, g.feature_extractor, [PHI4_ASR_PROMPT] * len(idx), [[waveforms[i]] for i in idx])
+            batch.pop("position_ids")  # generate() derives them from the mask at every step
+            seconds = max(len(waveforms[i]) for i in idx) / SAMPLE_RATE
+            limit = self.max_new_tokens or int(seconds * TOKENS_PER_SECOND) + 16
+            out = g.model.generate(
+                **batch.to(g.device), adapter_names=[SPEECH_ADAPTER] * len(idx), max_new_tokens=limit,
+                do_sample=False, eos_token_id=stop, pad_token_id=tok.pad_token_id,
+            )  # fmt: skip
+            new = out[:, batch["input_ids"].shape[1] :]  # (b, new tokens)
+            for i, text in zip(idx, tok.batch_decode(new, skip_special_tokens=True)):
+                texts[i] = " ".join(text.split())
+        return texts
+
+
+class WhisperTranscriber:
+    """ASR by a Whisper checkpoint (transformers); long answers (> 30 s) use Whisper's long-form decoding."""
+
+    name = "whisper"
+
+    def __init__(
+        self, model, processor, *, source: str, language: str | None = "en", batch_size: int = 8,
+        max_new_tokens: int | None = None, random: bool = False,
+    ):  # fmt: skip
+        """`language` None lets Whisper detect it; `max_new_tokens` caps each 30 s window (None: by duration)."""
+        self.model = model.eval()
+        self.processor = processor
+        self.source = source
+        self.language = language
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+        self.random = random  # a random test model: its text is not a transcript
+
+    @classmethod
+    def load(cls, model_id: str = DEFAULT_WHISPER, device: str | torch.device | None = None, **kwargs) -> WhisperTranscriber:
+        from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+        from .graders.phi4 import pick_device, pick_dtype
+
+        device = pick_device(device)
+        processor = WhisperProcessor.from_pretrained(model_id)
+        model = WhisperForConditionalGeneration.from_pretrained(model_id, dtype=pick_dtype(device)).to(device)
+        return cls(model, processor, source=str(model_id), **kwargs)
+
+    def info(self) -> GraderInfo:
+        return GraderInfo("asr", self.source, UNTRAINED if self.random else ZERO_SHOT, note="Whisper")
+
+    @torch.inference_mode()
+    def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
+        device, dtype = self.model.device, self.model.dtype
+        texts = [""] * len(waveforms)
+        for idx in _batches(waveforms, self.batch_size):
+            clips = [np.asarray(waveforms[i], dtype=np.float32) for i in idx]
+            kwargs = {"sampling_rate": SAMPLE_RATE, "return_tensors": "pt", "return_attention_mask": True}
+            inputs = self.processor(clips, truncation=False, padding="longest", **kwargs)
+            long_form = inputs.input_features.shape[-1] > 3000  # Whisper's window: 30 s of 10 ms frames
+            if not long_form:
+                inputs = self.processor(clips, **kwargs)  # short form wants exactly 30 s, padded
+            window = min(max(len(c) for c in clips) / SAMPLE_RATE, 30.0)
+            out = self.model.generate(
+                inputs.input_features.to(device, dtype), attention_mask=inputs.attention_mask.to(device),
+                language=self.language, task="transcribe", return_timestamps=long_form,
+                max_new_tokens=self.max_new_tokens or int(window * TOKENS_PER_SECOND) + 16,
+            )  # fmt: skip
+            for i, text in zip(idx, self.processor.batch_decode(out, skip_special_tokens=True)):
+                texts[i] = " ".join(text.split())
+        return texts
+
+
+def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = None, device=None, batch_size: int = 8) -> Transcriber:
+    """A transcriber by name.
+
+    Args:
+        kind: "phi4" (needs `grader`, the loaded MllmGrader, whose model it reuses) or "whisper".
+        model_id: Whisper checkpoint (hub id or folder); default DEFAULT_WHISPER.
+    """
+    if kind == "phi4":
+        if grader is None:
+            raise ValueError("the phi4 transcriber reuses the multimodal grader's model: pass grader=")
+        return Phi4Transcriber(grader, batch_size=batch_size)
+    if kind == "whisper":
+        return WhisperTranscriber.load(model_id or DEFAULT_WHISPER, device=device, batch_size=batch_size)
+    raise ValueError(f"unknown transcriber {kind!r}; expected one of {TRANSCRIBERS}")
+
+
+__all__ = ["TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber"]

@@ -1,0 +1,325 @@
+"""The multimodal grader: Phi-4-multimodal-instruct with one LoRA adapter per part (STG) or one for
+all parts (CTG), scoring every part from one forward pass.
+
+The score of a part is read at the answer position: the probabilities of the 8 single-token labels
+(prompts.SCORE_LABELS, one per grid point 2.0..5.5), renormalised, and their expected value (the
+Bayes-optimal estimate under squared error). The parts of a learner go through one batched forward,
+each row with its own adapter (peft `adapter_names`). A part without a trained adapter is scored
+zero-shot by the model's own speech adapter and labelled so ("zero-shot, uncalibrated").
+
+Note: clips of different lengths in one batch shift the scores slightly (~1e-4 on the tiny model),
+because the audio conformer sees the padded frames; text padding is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..assessment import TRAINED, UNTRAINED, ZERO_SHOT, GraderInfo, PartScore
+from ..cefr import GRID
+from ..data import PartInput
+from ..parts import PARTS, part_info
+from . import phi4
+from .phi4 import DEFAULT_MODEL, DEFAULT_REVISION, SPEECH_LORA_FOLDER
+from .prompts import build_prompt, check_variant, uses_audio, uses_transcript
+
+SPEECH_ADAPTER = "speech"  # the model's speech LoRA: zero-shot grading and ASR
+CTG_ADAPTER = "ctg"
+MODES = ("stg", "ctg")  # single-task (one adapter per part) / cross-task (one for all parts)
+ZERO_SHOT_NOTE = "zero-shot, uncalibrated"
+TINY_LORA = (8, 16)  # (r, alpha) of the tiny model's random speech adapter; the real one is (320, 640)
+
+
+def part_adapter_name(part: int) -> str:
+    return f"part{part}"
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One part ready for the model."""
+
+    prompt: str
+    clips: list[np.ndarray]  # the recordings the prompt's placeholders stand for
+    adapter: str
+    transcripts: tuple[str, ...] | None  # what the prompt shows (None for AO)
+
+
+class MllmGrader:
+    """Phi-4-multimodal grader; implements the Grader protocol (`info`, `score`)."""
+
+    name = "mllm"
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        feature_extractor,
+        *,
+        source: str,
+        part_adapters: Mapping[int, str] | None = None,
+        variant: str = "TA",
+        random_base: bool = False,
+        transcriber=None,
+        batch_size: int = 4,
+    ):
+        """
+        Args:
+            model: a peft PeftModel over (AudioOnly)Phi4MultimodalForCausalLM holding SPEECH_ADAPTER.
+            part_adapters: part -> adapter name for the parts with a trained adapter; others go zero-shot.
+            variant: default input variant, "TA" / "AO" / "TO".
+            random_base: True for randomly initialised weights (tiny tests, benchmarks): scores are
+                then labelled UNTRAINED, never passed off as grades.
+            transcriber: makes missing transcripts (asr.Transcriber); None -> Phi4Transcriber on this model.
+            batch_size: parts per forward pass (4 = one learner).
+        """
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.feature_extractor = feature_extractor
+        self.source = source
+        self.part_adapters = dict(part_adapters or {})
+        self.variant = check_variant(variant)
+        self.random_base = random_base
+        self.batch_size = batch_size
+        self._transcriber = transcriber
+        self.label_ids = phi4.label_token_ids(tokenizer)
+        for name in {SPEECH_ADAPTER, *self.part_adapters.values()}:
+            if name not in model.peft_config:
+                raise ValueError(f"adapter {name!r} is not loaded; adapters: {sorted(model.peft_config)}")
+        self._grid = torch.tensor(GRID, dtype=torch.float32)
+
+    # ----- what the grader is -----------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def transcriber(self):
+        if self._transcriber is None:
+            from ..asr import Phi4Transcriber
+
+            self._transcriber = Phi4Transcriber(self)
+        return self._transcriber
+
+    def adapter_for(self, part: int) -> str:
+        return self.part_adapters.get(part, SPEECH_ADAPTER)
+
+    def state_for(self, part: int) -> str:
+        if self.random_base:
+            return UNTRAINED
+        return TRAINED if part in self.part_adapters else ZERO_SHOT
+
+    def info(self) -> GraderInfo:
+        trained = tuple(p for p in PARTS if p in self.part_adapters)
+        if self.random_base:
+            return GraderInfo(self.name, self.source, UNTRAINED, (), "random Phi-4-multimodal weights: scores are not grades")
+        if not trained:
+            return GraderInfo(self.name, self.source, ZERO_SHOT, (), f"{ZERO_SHOT_NOTE} (speech adapter, no part adapter)")
+        rest = [p for p in PARTS if p not in trained]
+        note = f"parts {', '.join(map(str, rest))}: {ZERO_SHOT_NOTE}" if rest else ""
+        return GraderInfo(self.name, self.source, TRAINED, trained, note)
+
+    # ----- adapters ---------------------------------------------------------------------------
+
+    def load_adapter(self, folder: str | Path, parts: Sequence[int], name: str | None = None) -> str:
+        """Load a trained PEFT adapter for `parts` (it then scores them; the state becomes TRAINED)."""
+        for part in parts:
+            part_info(part)
+        name = name or (part_adapter_name(parts[0]) if len(parts) == 1 else CTG_ADAPTER)
+        phi4.attach_adapter(self.model, name, folder)
+        self.model.eval()
+        self.part_adapters.update({part: name for part in parts})
+        return name
+
+    def new_adapter(self, parts: Sequence[int], name: str | None = None) -> str:
+        """A new adapter for `parts`, starting as a copy of the speech adapter (the paper's starting
+        point), registered to score those parts: for the training command, which then trains it."""
+        for part in parts:
+            part_info(part)
+        name = name or (part_adapter_name(parts[0]) if len(parts) == 1 else CTG_ADAPTER)
+        phi4.copy_adapter(self.model, SPEECH_ADAPTER, name)
+        self.part_adapters.update({part: name for part in parts})
+        return name
+
+    def save_adapter(self, name: str, folder: str | Path) -> Path:
+        return phi4.save_adapter(self.model, name, folder)
+
+    def save_adapters(self, root: str | Path) -> Path:
+        """Write the trained adapters in the layout `load_mllm_grader(adapters=root)` reads:
+        STG `root/part{p}/`, CTG `root/` itself."""
+        root = Path(root)
+        names = set(self.part_adapters.values())
+        if names == {CTG_ADAPTER}:
+            return self.save_adapter(CTG_ADAPTER, root)
+        for part, name in self.part_adapters.items():
+            self.save_adapter(name, root / part_adapter_name(part))
+        return root
+
+    # ----- scoring ----------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def distributions(self, prompts: Sequence[str], audios: Sequence[Sequence[np.ndarray]], adapters: Sequence[str]) -> torch.Tensor:
+        """One forward pass: P(label) at the answer position of each prompt, renormalised over the labels.
+
+        Args:
+            prompts: B prompts from `build_prompt`; audios: B lists of recordings; adapters: B adapter names.
+        Returns:
+            (B, 8) float32 on CPU, rows sum to 1, column j = GRID[j].
+        """
+        batch = phi4.encode(self.tokenizer, self.feature_extractor, prompts, audios).to(self.device)
+        logits = self.model(**batch, adapter_names=list(adapters), logits_to_keep=1).logits[:, -1]  # (B, vocab)
+        return logits[:, self.label_ids].float().softmax(-1).cpu()
+
+    def score(self, parts: Sequence[PartInput], variant: str | None = None) -> list[PartScore]:
+        """Score each part (one PartScore per input, same order); missing transcripts are made by ASR."""
+        variant = check_variant(variant or self.variant)
+        rows = self.prepare(parts, variant)
+        scores: list[PartScore] = []
+        for start in range(0, len(rows), self.batch_size):
+            chunk = rows[start : start + self.batch_size]
+            probs = self.distributions([r.prompt for r in chunk], [r.clips for r in chunk], [r.adapter for r in chunk])
+            expected = probs @ self._grid  # (b,)
+            for part, row, p, s in zip(parts[start : start + self.batch_size], chunk, probs, expected):
+                scores.append(
+                    PartScore(
+                        grader=self.name,
+                        part=part.part,
+                        score=float(s),
+                        state=self.state_for(part.part),
+                        distribution=tuple(float(x) for x in p),
+                        variant=variant,
+                        transcripts=row.transcripts,
+                    )
+                )
+        return scores
+
+    def prepare(self, parts: Sequence[PartInput], variant: str) -> list[_Row]:
+        """Check every answer, transcribe what the variant needs (one batched ASR call), build prompts."""
+        variant = check_variant(variant)
+        need_asr: list[np.ndarray] = []
+        for part in parts:
+            info = part_info(part.part)
+            if part.n_answers > info.max_answers:
+                raise ValueError(f"part {part.part} takes at most {info.max_answers} answers, got {part.n_answers}")
+            for i, (wav, text) in enumerate(zip(part.waveforms, part.transcripts)):
+                where = f"part {part.part} answer {i + 1}"
+                if wav is None and text is None:
+                    raise ValueError(f"{where}: the multimodal grader needs the audio or a transcript (at least one)")
+                if wav is not None and (np.ndim(wav) != 1 or np.size(wav) == 0):
+                    raise ValueError(f"{where}: waveform must be a non-empty 1-D array, got shape {np.shape(wav)}")
+                if uses_audio(variant) and wav is None:
+                    raise ValueError(f"{where}: variant {variant} needs audio; pass the recording or use variant 'TO'")
+                if uses_transcript(variant) and text is None:
+                    need_asr.append(wav)
+        made = iter(self.transcriber.transcribe(need_asr) if need_asr else [])
+        rows = []
+        for part in parts:
+            texts = None
+            if uses_transcript(variant):
+                texts = tuple(t if t is not None else next(made) for t in part.transcripts)
+            clips = [w for w in part.waveforms if w is not None] if uses_audio(variant) else []
+            prompt = build_prompt(part.part, part.questions, texts, variant)
+            rows.append(_Row(prompt, clips, self.adapter_for(part.part), texts))
+        return rows
+
+
+# ----- loading ---------------------------------------------------------------------------------
+
+
+def _local_folder(source: str | Path, what: str, revision: str | None = None, ignore: Sequence[str] = ()) -> Path:
+    """A local folder as is; otherwise a hub repo id, downloaded (or found in the cache)."""
+    if Path(source).is_dir():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        return Path(snapshot_download(str(source), revision=revision, ignore_patterns=list(ignore) or None))
+    except (OSError, ValueError, HfHubHTTPError) as e:
+        raise FileNotFoundError(f"{what} {str(source)!r} is neither a local folder nor a reachable hub repo ({e})") from e
+
+
+def _find_adapters(root: Path, mode: str) -> list[tuple[str, Path, tuple[int, ...]]]:
+    """(adapter name, folder, parts) for an STG root (`part1/ part3/ part4/ part5/`) or a CTG folder."""
+    if mode == "ctg":
+        if not (root / "adapter_config.json").is_file():
+            raise FileNotFoundError(f"CTG adapter folder {root} has no adapter_config.json")
+        return [(CTG_ADAPTER, root, PARTS)]
+    found = [(part_adapter_name(p), root / part_adapter_name(p), (p,)) for p in PARTS]
+    found = [f for f in found if (f[1] / "adapter_config.json").is_file()]
+    if not found:
+        hint = " (it holds one adapter: use mode='ctg')" if (root / "adapter_config.json").is_file() else ""
+        raise FileNotFoundError(f"STG adapter root {root} has none of part1/ part3/ part4/ part5/ with an adapter{hint}")
+    return found
+
+
+def load_mllm_grader(
+    model_id: str | Path = DEFAULT_MODEL,
+    revision: str | None = DEFAULT_REVISION,
+    adapters: str | Path | None = None,
+    mode: str = "stg",
+    variant: str = "TA",
+    device: str | torch.device | None = None,
+    tiny: bool = False,
+    seed: int = 0,
+    transcriber=None,
+    batch_size: int = 4,
+) -> MllmGrader:
+    """Load the multimodal grader.
+
+    Args:
+        model_id: hub id or local folder of the native-transformers Phi-4-multimodal (with `speech-lora/`).
+        revision: hub revision; the default `refs/pr/70` is the native layout.
+        adapters: trained part adapters, a local folder or hub repo id: STG `part1/ part3/ part4/ part5/`
+            (any subset; missing parts go zero-shot), CTG one PEFT folder. None: all parts zero-shot.
+        mode: "stg" or "ctg".
+        device: None -> CUDA if present (bf16, FlashAttention-2/SDPA), else CPU (float32, SDPA).
+        tiny: a tiny random model built in code (tests, offline demo); model_id/revision are ignored.
+        seed: initialises the tiny model and its random speech adapter.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown adapter mode {mode!r}; expected one of {MODES}")
+    variant = check_variant(variant)
+    device = phi4.pick_device(device)
+    if tiny:
+        from ..testing.mllm import (
+            TINY_SOURCE,
+            tiny_config,
+            tiny_feature_extractor,
+            tiny_tokenizer,
+        )
+
+        tokenizer, feature_extractor = tiny_tokenizer(), tiny_feature_extractor()
+        torch.manual_seed(seed)
+        base = phi4.AudioOnlyPhi4(tiny_config(tokenizer))
+        model = phi4.add_random_adapter(base.to(device), SPEECH_ADAPTER, *TINY_LORA, seed=seed)
+        source = TINY_SOURCE
+    else:
+        from transformers import AutoTokenizer, Phi4MultimodalFeatureExtractor
+
+        folder = _local_folder(model_id, "Phi-4-multimodal model", revision, ignore=("vision-lora/*", "*.py"))
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        feature_extractor = Phi4MultimodalFeatureExtractor.from_pretrained(folder)
+        base = phi4.AudioOnlyPhi4.from_pretrained(
+            folder, dtype=phi4.pick_dtype(device), attn_implementation=phi4.pick_attention(device), device_map=str(device)
+        )
+        model = phi4.attach_adapter(base, SPEECH_ADAPTER, folder / SPEECH_LORA_FOLDER)
+        source = f"{model_id}@{revision}" if revision and not Path(model_id).is_dir() else str(model_id)
+    grader = MllmGrader(
+        model, tokenizer, feature_extractor, source=source, variant=variant, random_base=tiny,
+        transcriber=transcriber, batch_size=batch_size,
+    )  # fmt: skip
+    if adapters is not None:
+        root = _local_folder(adapters, f"{mode.upper()} adapters")
+        for name, folder, parts in _find_adapters(root, mode):
+            grader.load_adapter(folder, parts, name=name)
+        grader.source = f"{source} + {mode.upper()} adapters {adapters}"
+    return grader
+
+
+__all__ = ["CTG_ADAPTER", "MODES", "SPEECH_ADAPTER", "ZERO_SHOT_NOTE", "MllmGrader", "load_mllm_grader", "part_adapter_name"]
