@@ -1,0 +1,39 @@
+"""`python -m sla_core evaluate`: the paper's Table 1 and per-part RMSE chart from predictions files.
+
+Writes report.md, report.json, rmse_per_part.html and rmse_per_part.png (when kaleido and a
+Chrome/Chromium are installed) into --out-dir, and prints the markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="write the evaluation report (Table 1 layout)", description=__doc__)
+    p.add_argument("--predictions", nargs="+", required=True, help="predictions file(s), any graders")
+    p.add_argument("--out-dir", required=True, help="folder for report.md / report.json / charts")
+    p.add_argument("--split", help="evaluate only rows of this split (e.g. eval)")
+    p.add_argument("--fusion", help="fusion-weights JSON from fit-fusion: adds the fused system")
+    p.add_argument("--speech", default="speech", help="grader name of the speech scores (for fusion)")
+    p.add_argument("--mllm", default="mllm", help="grader name of the multimodal scores (for fusion)")
+    p.add_argument("--png", action=argparse.BooleanOptionalAction, default=True, help="also write the chart as PNG")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation import build_report, to_markdown, write_report
+    from ..predictions import read_predictions
+
+    weights = None
+    if args.fusion:
+        from ..fusion import load_fusion
+
+        weights = load_fusion(args.fusion)
+    report = build_report(read_predictions(*args.predictions), split=args.split, fusion_weights=weights,
+                          speech=args.speech, mllm=args.mllm)
+    written = write_report(report, args.out_dir, png=args.png)
+    print(to_markdown(report))
+    for kind, where in written.items():
+        print(f"{kind}: {where}")
+    return 0
