@@ -51,6 +51,7 @@ class AssessorConfig:
     asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"
     asr_model: str | None = None  # Whisper checkpoint when asr == "whisper"
     fusion: str | None = None  # fusion-weights JSON from `fit-fusion`; None -> 0.5 everywhere, labelled
+    calibration: str | None = None  # teacher calibration profile: a name in the profiles folder or a folder
     max_seconds: float = DEFAULT_MAX_SECONDS  # longest accepted answer, seconds
     device: str | None = None  # "cuda", "cpu", ...; None picks CUDA when available
 
@@ -105,17 +106,20 @@ class Assessor:
         self.fusion = fusion
         self.max_seconds = max_seconds
         self._extra_status = tuple(extra_status)
+        self.calibration = None  # a teacher's profile, set by sla_core.calibration.use_calibration
 
     def status(self) -> tuple[GraderInfo, ...]:
         """What is loaded and from where: the app's model-status panel and every Assessment."""
-        infos = [g.info() for g in (self.speech, self.mllm) if g is not None]
+        infos = [g.info() for g in (self.speech, self.mllm, self.transcriber) if g is not None]
         infos.extend(self._extra_status)
+        if self.calibration is not None:
+            infos.append(self.calibration.info())
         if self.speech is not None and self.mllm is not None:
             infos.append(GraderInfo(
                 name="fusion",
                 source=self.fusion.source,
                 state=TRAINED if self.fusion.fitted else UNTRAINED,
-                note="weights fitted on dev data" if self.fusion.fitted else "not fitted: 0.5 on each grader",
+                note="interval weights fitted on graded data" if self.fusion.fitted else "not fitted: 0.5 on each grader",
             ))
         return tuple(infos)
 
@@ -174,9 +178,16 @@ class Assessor:
                 part_results.append(intake[p])
                 continue
             part_input = next(i for i in inputs if i.part == p)
-            part_results.append(self._combine(part_input, speech_scores.get(p), mllm_scores.get(p), warnings.get(p)))
+            speech, mllm, calibrated = speech_scores.get(p), mllm_scores.get(p), None
+            if self.calibration is not None:  # the teacher's profile maps each grader's score (sla_core.calibration)
+                speech, mllm, calibrated = self.calibration.apply(p, speech, mllm)
+            result = self._combine(part_input, speech, mllm, warnings.get(p))
+            if calibrated is not None:
+                result = replace(result, basis=f"{result.basis}; {calibrated}")
+            part_results.append(result)
         report(1.0, "Done")
-        return _summarise(part_results, self.status(), submission.submission_id or None)
+        assessment = _summarise(part_results, self.status(), submission.submission_id or None)
+        return assessment if self.calibration is None else replace(assessment, calibration=self.calibration.name)
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -265,7 +276,7 @@ class Assessor:
         if UNTRAINED in states:
             how += " - untrained model, not a grade"
         elif ZERO_SHOT in states:
-            how += " - zero-shot, uncalibrated"
+            how += " - zero-shot" + ("" if self.calibration is not None else ", uncalibrated")
         score = clip_score(fused)
         return PartAssessment(
             part=part.part, status="assessed", problem=warning, durations=durations,
@@ -314,8 +325,13 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
         why = "off by configuration" if config.mllm == "off" else "no CUDA GPU (set SLA_MLLM=on / --mllm on to force)"
         extra.append(GraderInfo(name="mllm", source=config.mllm_model, state=UNTRAINED, note=f"not loaded: {why}"))
     fusion = load_fusion(config.fusion) if config.fusion else DEFAULT_WEIGHTS
-    return Assessor(speech=speech, mllm=mllm, transcriber=transcriber, fusion=fusion,
-                    max_seconds=config.max_seconds, extra_status=extra)
+    assessor = Assessor(speech=speech, mllm=mllm, transcriber=transcriber, fusion=fusion,
+                        max_seconds=config.max_seconds, extra_status=extra)
+    if config.calibration:  # a teacher's calibration profile: checked against these graders, then applied
+        from .calibration import use_calibration
+
+        use_calibration(assessor, config.calibration)
+    return assessor
 
 
 def _want_mllm(config: AssessorConfig) -> bool:

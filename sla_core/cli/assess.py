@@ -46,6 +46,8 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--asr", choices=("phi4", "whisper", "none"))
     group.add_argument("--asr-model", help="Whisper checkpoint when --asr whisper")
     group.add_argument("--fusion", help="fusion-weights JSON written by fit-fusion")
+    group.add_argument("--calibration", metavar="PROFILE",
+                       help="teacher calibration profile: a name from `calibrate --list`, or a profile folder")
     group.add_argument("--max-seconds", type=float, help="longest accepted answer in seconds")
     group.add_argument("--device", help="cuda / cpu (default: cuda when available)")
 
@@ -54,7 +56,7 @@ def assessor_config(args: argparse.Namespace):
     from ..assess import AssessorConfig
 
     names = ("tiny", "speech_checkpoints", "speech_encoder", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
-             "mllm_variant", "asr", "asr_model", "fusion", "max_seconds", "device")
+             "mllm_variant", "asr", "asr_model", "fusion", "calibration", "max_seconds", "device")
     return AssessorConfig.from_env(**{n: getattr(args, n, None) for n in names})
 
 

@@ -190,13 +190,15 @@ class SpeechGrader(nn.Module):
             loss = F.mse_loss(scores, torch.as_tensor(labels, dtype=scores.dtype, device=scores.device))
         return SpeechBatch(scores, s, x, weights, answer_frames, loss)
 
-    def similarities(self, x: torch.Tensor) -> torch.Tensor:
+    def similarities(self, x: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
         """(B, H) -> (B, K): softmax of the scaled cosine to each prototype.
 
         The bias is kept for parity with the reference, which feeds the scaled cosines (not their
         softmax) to the head; under the softmax a shared bias cancels, so here it is inert.
+        prototypes: (K, H) to compare with instead of the grader's own (teacher calibration tries candidates).
         """
-        cosine = F.normalize(x, dim=-1) @ F.normalize(self.prototypes, dim=-1).T  # (B, K)
+        prototypes = self.prototypes if prototypes is None else prototypes
+        cosine = F.normalize(x, dim=-1) @ F.normalize(prototypes, dim=-1).T  # (B, K)
         return (self.sim_scale.clamp(min=1e-3) * cosine + self.sim_bias).softmax(-1)
 
     # -- inference -----------------------------------------------------------------------------
@@ -223,6 +225,62 @@ class SpeechGrader(nn.Module):
     def embed(self, parts: Sequence[PartAudio], batch_size: int = 8) -> np.ndarray:
         """Pooled vectors x of parts: (N, H). For prototype init and teacher calibration."""
         return np.stack([o.embedding for o in self.predict(parts, batch_size=batch_size)])
+
+    def score_embeddings(self, embeddings: np.ndarray | torch.Tensor,
+                         prototypes: np.ndarray | torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Score pooled vectors (from embed()) without the encoder, as predict() would.
+
+        Teacher calibration re-scores cached embeddings under candidate prototypes in milliseconds.
+        Args:
+            embeddings: (N, H) pooled vectors x.
+            prototypes: (K, H) to use instead of the grader's current ones.
+        Returns:
+            (raw scores (N,) before clipping, similarities (N, K)) as float32 numpy arrays.
+        """
+        with self._evaluating():
+            x = torch.as_tensor(embeddings, dtype=torch.float32, device=self.device)  # (N, H)
+            p = None if prototypes is None else torch.as_tensor(prototypes, dtype=torch.float32, device=self.device)
+            bad_p = p is not None and p.shape != self.prototypes.shape
+            if x.ndim != 2 or x.shape[1] != self.prototypes.shape[1] or bad_p:
+                raise ValueError(f"embeddings {tuple(x.shape)} / prototypes {None if p is None else tuple(p.shape)} "
+                                 f"must be (N, {self.prototypes.shape[1]}) / {tuple(self.prototypes.shape)}")
+            s = self.similarities(x, p)  # (N, K)
+            scores = self.head(torch.cat([x, s], dim=-1)).squeeze(-1)  # (N,)
+            return scores.float().cpu().numpy(), s.float().cpu().numpy()
+
+    @property
+    def original_prototypes(self) -> torch.Tensor:
+        """(K, H) the prototypes as loaded (trained or initial), before any set_prototypes()."""
+        saved = getattr(self, "_original_prototypes", None)
+        return (saved if saved is not None else self.prototypes).detach().clone()
+
+    @torch.no_grad()
+    def set_prototypes(self, levels: Sequence[float], vectors: np.ndarray | torch.Tensor) -> None:
+        """Move the prototypes of `levels` to `vectors` (L, H); other levels keep theirs (teacher calibration).
+
+        The loaded prototypes are remembered once, so reset_prototypes() and original_prototypes undo it.
+        """
+        levels = [float(v) for v in levels]
+        vectors = torch.as_tensor(vectors, dtype=torch.float32)  # (L, H)
+        unknown = [v for v in levels if v not in self.prototype_levels]
+        if unknown:
+            raise ValueError(f"part {self.config.part}: no prototype for level(s) {unknown}; "
+                             f"this grader has prototypes for {self.prototype_levels}")
+        if vectors.shape != (len(levels), self.prototypes.shape[1]):
+            raise ValueError(f"vectors {tuple(vectors.shape)} do not match {len(levels)} levels x "
+                             f"{self.prototypes.shape[1]} (the embedding width)")
+        if getattr(self, "_original_prototypes", None) is None:
+            self._original_prototypes = self.prototypes.detach().clone()
+        index = [self.prototype_levels.index(v) for v in levels]
+        self.prototypes[index] = vectors.to(self.prototypes)
+
+    @torch.no_grad()
+    def reset_prototypes(self) -> None:
+        """Undo set_prototypes(): back to the prototypes as loaded."""
+        saved = getattr(self, "_original_prototypes", None)
+        if saved is not None:
+            self.prototypes.copy_(saved.to(self.prototypes))
+            self._original_prototypes = None
 
     @contextmanager
     def _evaluating(self):
@@ -324,6 +382,17 @@ class SpeechGraders:
         note = f"untrained (random head) for part(s) {', '.join(untrained)}" if untrained else ""
         return GraderInfo(name=self.name, source=self.source, state=TRAINED if trained else UNTRAINED,
                           parts=trained, note=note)
+
+    def set_prototypes(self, part: int, levels: Sequence[float], vectors: np.ndarray | torch.Tensor) -> None:
+        """Teacher calibration: move part `part`'s prototypes of `levels` to `vectors` (L, H)."""
+        if part not in self.graders:
+            raise ValueError(f"no speech grader for part {part}; loaded parts: {sorted(self.graders)}")
+        self.graders[part].set_prototypes(levels, vectors)
+
+    def reset_prototypes(self) -> None:
+        """Every part back to the prototypes it was loaded with."""
+        for grader in self.graders.values():
+            grader.reset_prototypes()
 
     def score(self, parts: Sequence[PartInput]) -> list[PartScore]:
         """One PartScore per PartInput, in order; each part's inputs go through its grader in batches.

@@ -1,0 +1,150 @@
+"""Applying a profile to a loaded Assessor: prototypes onto its speech graders, maps onto its scores.
+
+`use_calibration(assessor, name)` is the one entry point (load_assessor, the CLI and the app's
+profile dropdown call it). It refuses a profile fitted for other graders: prototypes belong to one
+encoder, and the evidence to one combination of graders, so applying it elsewhere would be a guess.
+
+A calibrated score stays visible as such: the PartScore carries the mapped score, and the part's
+`basis` says "calibrated ..." with each grader's score before and after. Grader states do not
+change: an untrained speech grader calibrated on 20 exemplars is still labelled untrained (its
+numbers come from 20 recordings, not from a trained model), and the basis says what it rests on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from ..assessment import TRAINED, GraderInfo, PartScore
+from ..fusion import FusionWeights
+from .features import assessor_identities
+from .fit import MLLM, SPEECH, prototype_score
+from .profile import IDENTITY, CalibrationProfile, load_profile, resolve_profile
+
+_NAMES = {SPEECH: "speech", MLLM: "multimodal"}
+
+
+class Calibration:
+    """A profile bound to an Assessor's graders (made by `use_calibration`)."""
+
+    def __init__(self, profile: CalibrationProfile, base_fusion: FusionWeights, path: Path | None = None) -> None:
+        self.profile = profile
+        self.base_fusion = base_fusion  # the loaded weights, restored when the profile is removed
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def fusion(self) -> FusionWeights:
+        """The fusion weights in use while this profile is applied."""
+        return self.profile.fusion or self.base_fusion
+
+    def _evidence_words(self) -> str:
+        ev = self.profile.evidence
+        n = f"{self.profile.n_exemplars} of the teacher's graded responses"
+        if ev is None:
+            return n
+        return f"{n}; held-out error {ev.overall['before']['rmse']:.2f} -> {ev.overall['after']['rmse']:.2f}"
+
+    def apply(self, part: int, speech: PartScore | None, mllm: PartScore | None
+              ) -> tuple[PartScore | None, PartScore | None, str]:
+        """Map one part's grader scores; returns (speech, mllm, a note for the part's basis)."""
+        changes = []
+        out = {}
+        for grader, score in ((SPEECH, speech), (MLLM, mllm)):
+            if score is None:
+                out[grader] = None
+                continue
+            linear = self.profile.maps.get(grader, {}).get(part, IDENTITY)
+            if linear is IDENTITY or linear.scope == "none":
+                out[grader] = score
+                changes.append(f"{_NAMES[grader]} not calibrated for this part")
+                continue
+            x = score.score
+            fit = self.profile.prototypes.get(part) if grader == SPEECH else None
+            if fit is not None and fit.kind == "prototypes":
+                x = float(prototype_score(score.similarities, score.prototype_levels, fit.levels))
+            new = linear(x)
+            out[grader] = replace(score, score=new)
+            changes.append(f"{_NAMES[grader]} {score.score:.2f} -> {new:.2f}")
+        note = f"calibrated with profile '{self.name}' ({self._evidence_words()}): {', '.join(changes)}"
+        if not self.profile.applies:
+            note += " - this profile did not help on its own evidence"
+        return out[SPEECH], out[MLLM], note
+
+    def info(self) -> GraderInfo:
+        """The model-status line of the profile."""
+        p = self.profile
+        parts = ", ".join(f"part {k}: {n}" for k, n in sorted(p.n_by_part.items()))
+        note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {p.reason}"
+        return GraderInfo(name="calibration", source=str(self.path or p.name), state=TRAINED,
+                          parts=tuple(sorted(p.n_by_part)), note=f"profile '{p.name}': {note}")
+
+
+def check_compatible(profile: CalibrationProfile, assessor) -> None:
+    """Raise ValueError naming what differs when `assessor`'s graders are not those the profile was fitted for."""
+    current = assessor_identities(assessor)
+    if set(current) != set(profile.graders):
+        raise ValueError(f"calibration profile {profile.name!r} was fitted with grader(s) {sorted(profile.graders)}, "
+                         f"but the loaded system has {sorted(current)}; calibrate again with this system "
+                         "(or load the same graders, e.g. --mllm on/off)")
+    for name, identity in profile.graders.items():
+        if current[name] != identity:
+            was, now = json.dumps(identity, sort_keys=True), json.dumps(current[name], sort_keys=True)
+            raise ValueError(f"calibration profile {profile.name!r} was fitted for another {name} grader: "
+                             f"{was}, loaded {now}; calibrate again with this system")
+
+
+def use_calibration(assessor, profile: CalibrationProfile | str | Path | None, root: str | Path | None = None
+                    ) -> Calibration | None:
+    """Apply a profile to `assessor` in place, replacing any applied before; None removes it.
+
+    Sets the speech graders' prototypes (SpeechGraders.set_prototypes), the fusion weights when the
+    profile refitted them, and `assessor.calibration` (which maps scores in every assessment and names
+    the profile in each Assessment). Shared graders are changed for every Assessor that holds them.
+
+    Args:
+        profile: a CalibrationProfile, a profile name under `root` or a profile folder; None: uncalibrated.
+        root: the profiles folder for names; default profile.default_profiles_root().
+    Raises:
+        FileNotFoundError: no such profile (the message lists the ones there are).
+        ValueError: the profile is unreadable or was fitted for other graders; nothing is changed then.
+    """
+    previous = getattr(assessor, "calibration", None)
+    base_fusion = previous.base_fusion if previous is not None else assessor.fusion
+    path = None
+    if profile is not None and not isinstance(profile, CalibrationProfile):
+        path = resolve_profile(profile, root)
+        profile = load_profile(path)
+    # Undo the previous profile first: identities are fingerprints of the loaded (uncalibrated) graders.
+    if previous is not None:
+        _reset(assessor, base_fusion)
+    if profile is None:
+        return None
+    try:
+        check_compatible(profile, assessor)
+    except ValueError:
+        if previous is not None:  # leave the assessor as it was
+            _bind(assessor, previous)
+        raise
+    calibration = Calibration(profile, base_fusion, path)
+    _bind(assessor, calibration)
+    return calibration
+
+
+def _bind(assessor, calibration: Calibration) -> None:
+    speech = assessor.speech
+    for part, fit in calibration.profile.prototypes.items():
+        speech.set_prototypes(part, fit.levels, fit.vectors)
+    assessor.fusion = calibration.fusion
+    assessor.calibration = calibration
+
+
+def _reset(assessor, base_fusion: FusionWeights) -> None:
+    if hasattr(assessor.speech, "reset_prototypes"):
+        assessor.speech.reset_prototypes()
+    assessor.fusion = base_fusion
+    assessor.calibration = None

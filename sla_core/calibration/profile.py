@@ -1,0 +1,289 @@
+"""A teacher's calibration saved as a named profile: a small folder a person can read.
+
+    <profiles root>/<name>/profile.json            what was fitted, on what, when, and the evidence
+    <profiles root>/<name>/prototypes.safetensors  the speech grader's re-estimated prototypes, per part
+
+The root is $SLA_DATA_DIR/profiles, else $XDG_DATA_HOME/sla-demo/profiles (~/.local/share/...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..cefr import clip_score
+from ..fusion import FusionWeights
+
+PROFILE_FILE = "profile.json"
+PROTOTYPES_FILE = "prototypes.safetensors"
+FORMAT = "sla-calibration-profile"
+FORMAT_VERSION = 1
+NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class LinearMap:
+    """y = slope * x + offset for one grader's score on one part, clipped to the scale."""
+
+    slope: float
+    offset: float
+    n: int  # exemplars it was fitted on
+    scope: str  # "part" (this part's own exemplars) | "pooled" (all parts) | "none" (not calibrated)
+    note: str = ""  # why it is offset-only or absent, in words
+
+    def __call__(self, x: float) -> float:
+        return clip_score(self.slope * float(x) + self.offset)
+
+
+IDENTITY = LinearMap(1.0, 0.0, 0, "none", "no exemplars to calibrate it with")
+
+
+@dataclass(frozen=True)
+class PrototypeFit:
+    """The speech grader's prototypes re-estimated for one part (levels without exemplars keep theirs)."""
+
+    levels: tuple[float, ...]  # (L,) levels given a new prototype: the mean embedding of their exemplars
+    vectors: np.ndarray  # (L, H)
+    counts: tuple[int, ...]  # (L,) exemplars behind each
+    scope: str  # "part" | "pooled" (exemplars of every part whose grader shares the encoder)
+    kind: str  # which speech score is calibrated: "head" (trained grader) | "prototypes" (untrained: see fit.py)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Held-out check of a calibration: every exemplar scored by a fit that did not see it."""
+
+    method: str  # "leave-one-out"
+    learners: tuple[str, ...]  # (n,)
+    parts: tuple[int, ...]  # (n,)
+    marks: tuple[float, ...]  # (n,) the teacher's marks
+    before: tuple[float, ...]  # (n,) the uncalibrated system's scores
+    after: tuple[float, ...]  # (n,) each from a calibration fitted without it
+    overall: dict[str, dict[str, float]]  # {"before": metrics.score_report, "after": ...}
+    by_part: dict[int, dict[str, dict[str, float]]]  # part -> the same, for parts with >= 2 exemplars
+
+    @property
+    def n(self) -> int:
+        return len(self.marks)
+
+    def to_dict(self) -> dict:
+        doc = asdict(self)
+        doc["overall"] = {k: _nan_to_none(v) for k, v in self.overall.items()}
+        doc["by_part"] = {str(p): {k: _nan_to_none(v) for k, v in rows.items()} for p, rows in self.by_part.items()}
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: Mapping) -> "Evidence":
+        values = dict(doc)
+        for name in ("learners", "parts", "marks", "before", "after"):
+            values[name] = tuple(values[name])
+        values["overall"] = {k: _none_to_nan(v) for k, v in doc["overall"].items()}
+        values["by_part"] = {int(p): {k: _none_to_nan(v) for k, v in rows.items()}
+                             for p, rows in doc["by_part"].items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class CalibrationProfile:
+    """Everything a calibration changes, what it was fitted for, and the evidence for it."""
+
+    name: str
+    created: str  # ISO 8601, UTC
+    n_exemplars: int
+    n_by_part: dict[int, int]  # part -> graded parts of the teacher's used
+    graders: dict[str, dict]  # grader name -> identity it was fitted for (features.grader_identity)
+    maps: dict[str, dict[int, LinearMap]]  # grader name -> part -> map
+    prototypes: dict[int, PrototypeFit]  # speech grader part -> re-estimated prototypes
+    fusion: FusionWeights | None  # refitted fusion weights; None keeps the loaded ones
+    evidence: Evidence | None  # None when there were too few exemplars to check
+    applies: bool  # the evidence says it helps (a profile saved with --force may say False)
+    reason: str  # the verdict in words
+
+    def __post_init__(self) -> None:
+        check_profile_name(self.name)
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """One line of the profile list (the app's dropdown, `calibrate --list`)."""
+
+    name: str
+    path: Path
+    created: str
+    n_exemplars: int
+    applies: bool
+    rmse_before: float | None
+    rmse_after: float | None
+    graders: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """e.g. "my-class - 24 responses, 2026-11-23, error 0.82 -> 0.41"."""
+        text = f"{self.name} - {self.n_exemplars} responses, {self.created[:10]}"
+        if self.rmse_before is not None and self.rmse_after is not None:
+            text += f", error {self.rmse_before:.2f} -> {self.rmse_after:.2f}"
+        return text + ("" if self.applies else " (did not help)")
+
+
+def check_profile_name(name: str) -> str:
+    """The name itself, when it is safe as a folder name; ValueError naming the rule otherwise."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"profile name {name!r} is not allowed: use {NAME_RULE}")
+    return name
+
+
+def default_profiles_root(env: Mapping[str, str] | None = None) -> Path:
+    """$SLA_DATA_DIR/profiles, else $XDG_DATA_HOME/sla-demo/profiles, else ~/.local/share/sla-demo/profiles."""
+    env = os.environ if env is None else env
+    if env.get("SLA_DATA_DIR"):
+        return Path(env["SLA_DATA_DIR"]).expanduser() / "profiles"
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sla-demo" / "profiles"
+
+
+def save_profile(profile: CalibrationProfile, root: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Write root/<name>/ (profile.json + prototypes.safetensors) and return the folder.
+
+    Raises:
+        FileExistsError: a profile of that name exists and overwrite is False.
+    """
+    from safetensors.numpy import save_file
+
+    root = Path(root) if root is not None else default_profiles_root()
+    folder = root / check_profile_name(profile.name)
+    if folder.exists() and not overwrite:
+        raise FileExistsError(f"a calibration profile named {profile.name!r} already exists in {root}; "
+                              "choose another name or overwrite it")
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{profile.name}."))  # written whole, then moved into place
+    try:
+        text = json.dumps(_to_json(profile), indent=2, allow_nan=False) + "\n"
+        (tmp / PROFILE_FILE).write_text(text, encoding="utf-8")
+        tensors = {f"part{p}": np.ascontiguousarray(fit.vectors, dtype=np.float32)
+                   for p, fit in profile.prototypes.items()}
+        save_file(tensors, str(tmp / PROTOTYPES_FILE))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def resolve_profile(name_or_path: str | Path, root: str | Path | None = None) -> Path:
+    """A profile folder from a folder path or a name under `root`; FileNotFoundError listing the names."""
+    path = Path(name_or_path).expanduser()
+    if (path / PROFILE_FILE).is_file():
+        return path
+    root = Path(root) if root is not None else default_profiles_root()
+    name = str(name_or_path)
+    if _NAME.match(name) and (root / name / PROFILE_FILE).is_file():
+        return root / name
+    names = [p.name for p in list_profiles(root)]
+    raise FileNotFoundError(f"no calibration profile {name!r}: not a profile folder, and not a name in {root} "
+                            f"(profiles there: {', '.join(names) if names else 'none'})")
+
+
+def load_profile(name_or_path: str | Path, root: str | Path | None = None) -> CalibrationProfile:
+    """Read a profile written by `save_profile`; errors name the folder and what is wrong."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = resolve_profile(name_or_path, root)
+    try:
+        doc = json.loads((folder / PROFILE_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"calibration profile {folder}: {PROFILE_FILE} is not valid JSON ({e})") from e
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
+        raise ValueError(f"calibration profile {folder}: {PROFILE_FILE} is not a version-{FORMAT_VERSION} "
+                         f"{FORMAT!r} file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+    try:
+        tensors = load_file(str(folder / PROTOTYPES_FILE)) if doc["prototypes"] else {}
+    except (OSError, SafetensorError) as e:
+        raise ValueError(f"calibration profile {folder}: cannot read {PROTOTYPES_FILE} ({e})") from e
+    try:
+        return _from_json(doc, tensors)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"calibration profile {folder}: bad or missing field ({e!r})") from e
+
+
+def list_profiles(root: str | Path | None = None) -> list[ProfileInfo]:
+    """The profiles under `root`, newest first; unreadable folders are skipped with a warning."""
+    root = Path(root) if root is not None else default_profiles_root()
+    if not root.is_dir():
+        return []
+    infos = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (folder / PROFILE_FILE).is_file():
+            continue
+        try:
+            doc = json.loads((folder / PROFILE_FILE).read_text(encoding="utf-8"))
+            overall = (doc.get("evidence") or {}).get("overall") or {}
+            infos.append(ProfileInfo(
+                name=doc["name"], path=folder, created=doc["created"], n_exemplars=int(doc["n_exemplars"]),
+                applies=bool(doc["applies"]), rmse_before=(overall.get("before") or {}).get("rmse"),
+                rmse_after=(overall.get("after") or {}).get("rmse"), graders=tuple(doc["graders"]),
+            ))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            warnings.warn(f"skipping calibration profile folder {folder}: {e!r}", stacklevel=2)
+    return sorted(infos, key=lambda i: i.created, reverse=True)
+
+
+# -- JSON --------------------------------------------------------------------------------------------
+
+
+def _to_json(profile: CalibrationProfile) -> dict:
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION,
+        "name": profile.name, "created": profile.created,
+        "n_exemplars": profile.n_exemplars, "n_by_part": {str(p): n for p, n in profile.n_by_part.items()},
+        "applies": profile.applies, "reason": profile.reason,
+        "graders": profile.graders,
+        "maps": {g: {str(p): asdict(m) for p, m in maps.items()} for g, maps in profile.maps.items()},
+        "prototypes": {str(p): {"levels": list(f.levels), "counts": list(f.counts), "scope": f.scope, "kind": f.kind,
+                                "tensor": f"part{p}"} for p, f in profile.prototypes.items()},
+        "fusion": None if profile.fusion is None else asdict(profile.fusion),
+        "evidence": None if profile.evidence is None else profile.evidence.to_dict(),
+    }
+
+
+def _from_json(doc: dict, tensors: dict[str, np.ndarray]) -> CalibrationProfile:
+    prototypes = {}
+    for p, meta in doc["prototypes"].items():
+        if meta["tensor"] not in tensors:
+            raise ValueError(f"{PROTOTYPES_FILE} has no tensor {meta['tensor']!r} (has {sorted(tensors)})")
+        prototypes[int(p)] = PrototypeFit(
+            levels=tuple(float(v) for v in meta["levels"]), vectors=tensors[meta["tensor"]],
+            counts=tuple(int(c) for c in meta["counts"]), scope=meta["scope"], kind=meta["kind"])
+    fusion = doc["fusion"]
+    if fusion is not None:
+        fusion = FusionWeights(**{f.name: fusion[f.name] for f in fields(FusionWeights) if f.name in fusion})
+    return CalibrationProfile(
+        name=doc["name"], created=doc["created"], n_exemplars=int(doc["n_exemplars"]),
+        n_by_part={int(p): int(n) for p, n in doc["n_by_part"].items()},
+        graders=doc["graders"],
+        maps={g: {int(p): LinearMap(**m) for p, m in maps.items()} for g, maps in doc["maps"].items()},
+        prototypes=prototypes, fusion=fusion,
+        evidence=None if doc["evidence"] is None else Evidence.from_dict(doc["evidence"]),
+        applies=bool(doc["applies"]), reason=doc["reason"],
+    )
+
+
+def _nan_to_none(row: Mapping[str, float]) -> dict:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
+def _none_to_nan(row: Mapping[str, float | None]) -> dict:
+    return {k: (math.nan if v is None else v) for k, v in row.items()}

@@ -1,0 +1,53 @@
+"""A calibration's evidence in plain words, for the teacher (CLI output and the app's Calibrate tab)."""
+
+from __future__ import annotations
+
+import math
+
+from ..parts import part_info
+from .fit import CalibrationResult
+from .profile import Evidence
+
+
+def _pcc(v: float) -> str:
+    return "undefined (constant scores)" if math.isnan(v) else f"{v:.2f}"
+
+
+def evidence_lines(evidence: Evidence) -> list[str]:
+    """The before/after numbers, overall then per part."""
+    b, a = evidence.overall["before"], evidence.overall["after"]
+    lines = [
+        f"Checked by leaving each of the {evidence.n} responses out in turn, calibrating on the others and scoring it:",
+        f"  typical error (RMSE, lower is better): {b['rmse']:.2f} -> {a['rmse']:.2f}",
+        f"  agreement with your marks (Pearson):   {_pcc(b['pcc'])} -> {_pcc(a['pcc'])}",
+        f"  within half a band (|error| <= 0.5):   {b['within_0_5']:.0f}% -> {a['within_0_5']:.0f}%",
+    ]
+    for part, rows in sorted(evidence.by_part.items()):
+        lines.append(f"  {part_info(part).title} ({rows['after']['n']} responses): error {rows['before']['rmse']:.2f} "
+                     f"-> {rows['after']['rmse']:.2f}, within 0.5: {rows['before']['within_0_5']:.0f}% -> "
+                     f"{rows['after']['within_0_5']:.0f}%")
+    return lines
+
+
+def describe(result: CalibrationResult) -> str:
+    """What was fitted, the evidence and the verdict, as a few lines of text."""
+    p = result.profile
+    parts = ", ".join(f"part {k}: {n}" for k, n in sorted(p.n_by_part.items()))
+    lines = [f"Calibration '{p.name}': {p.n_exemplars} graded responses ({parts})."]
+    if result.skipped:
+        lines.append(f"Left out {len(result.skipped)}: " + "; ".join(result.skipped))
+    if p.evidence is not None:
+        lines.extend(evidence_lines(p.evidence))
+    fitted = []
+    if p.prototypes:
+        fitted.append("speech-grader prototypes for part(s) " + ", ".join(str(k) for k in sorted(p.prototypes)))
+    for grader, maps in p.maps.items():
+        scopes = sorted({m.scope for m in maps.values() if m.scope != "none"})
+        if scopes:
+            fitted.append(f"a linear map of the {grader} score ({' / '.join(scopes)})")
+    if p.fusion is not None:
+        fitted.append(f"one fusion weight ({p.fusion.global_weight:.2f} on the multimodal score)")
+    if fitted:
+        lines.append("Fitted: " + "; ".join(fitted) + ".")
+    lines.append(("Verdict: " if p.applies else "Verdict: NOT APPLIED - ") + p.reason)
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Graded recordings where the right calibration is known, for the teacher-calibration tests.
+
+The level of a synthetic learner is tied to one property a speech encoder can hear: how much of the
+answer is pause (fluency). Even a tiny random wav2vec2 maps the share of near-silent frames into its
+pooled vector, so prototypes re-estimated from a few exemplars per level tell the levels apart.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from .audio import dummy_waveform, write_wav
+
+PAUSE_FRACTION = {2.5: 0.5, 3.0: 0.375, 3.5: 0.25, 4.0: 0.125, 4.5: 0.0}  # level -> share of the answer in pauses
+SLOT_SECONDS = 0.25  # pauses fill whole slots of this length, chosen at random
+PAUSE_GAIN = 0.003  # a pause keeps 0.3% of the voice (-50 dB): room tone, not digital silence
+
+
+def paused_waveform(seconds: float = 2.5, pause_fraction: float = 0.0, seed: int = 0) -> np.ndarray:
+    """Continuous voice (dummy_waveform) with `pause_fraction` of its slots turned to pauses.
+
+    Returns:
+        (round(seconds * SAMPLE_RATE),) float32.
+    """
+    if not 0.0 <= pause_fraction < 1.0:
+        raise ValueError(f"pause_fraction must be in [0, 1), got {pause_fraction}")
+    rng = np.random.default_rng(seed)
+    wav = dummy_waveform(seconds, freq=float(rng.uniform(110, 180)), seed=seed, pauses=False)
+    slot = round(SLOT_SECONDS * SAMPLE_RATE)
+    n_slots = len(wav) // slot
+    gate = np.ones(len(wav), dtype=np.float32)
+    for j in rng.choice(n_slots, round(pause_fraction * n_slots), replace=False):
+        gate[j * slot:(j + 1) * slot] = PAUSE_GAIN
+    return wav * gate
+
+
+def write_graded_manifest(folder: str | Path, marks: Sequence[float], part: int = 3, seconds: float = 2.5,
+                          seed: int = 0, name: str = "graded.csv") -> Path:
+    """One learner per mark, each with one answer for `part` whose pauses match the mark; a CSV manifest.
+
+    Args:
+        marks: one teacher's mark per learner, each a key of PAUSE_FRACTION.
+    Returns:
+        The manifest path (learner,part,audio,question,transcript,score; audio relative to it).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, mark in enumerate(marks):
+        if mark not in PAUSE_FRACTION:
+            raise ValueError(f"mark {mark} has no pause pattern; use one of {sorted(PAUSE_FRACTION)}")
+        audio = write_wav(folder / f"learner{i:02d}_part{part}.wav",
+                          paused_waveform(seconds, PAUSE_FRACTION[mark], seed=seed + 7919 * i))
+        rows.append({"learner": f"L{i:02d}", "part": part, "audio": audio.name, "question": "", "transcript": "",
+                     "score": f"{mark:.1f}"})
+    path = folder / name
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["learner", "part", "audio", "question", "transcript", "score"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

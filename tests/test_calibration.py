@@ -1,0 +1,406 @@
+"""Teacher calibration on synthetic classes where the right answer is known.
+
+The tiny speech grader's encoder is random, but it hears pauses: the synthetic learners' level is tied
+to the share of their answer spent in pauses (sla_core.testing.calibration), so prototypes
+re-estimated from a few exemplars per level must find the level of recordings they never saw.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sla_core.assess import Assessor, AssessorConfig, load_assessor
+from sla_core.assessment import TRAINED, Assessment, GraderInfo, PartScore
+from sla_core.calibration import (
+    MAX_SLOPE,
+    MIN_EXEMPLARS,
+    PER_PART_MIN,
+    EmbeddingCache,
+    Exemplar,
+    ExemplarData,
+    check_profile_name,
+    collect_exemplars,
+    describe,
+    fit_calibration,
+    graded_submissions,
+    list_profiles,
+    load_profile,
+    save_profile,
+    use_calibration,
+)
+from sla_core.calibration_chart import evidence_figure
+from sla_core.cefr import GRID
+from sla_core.data import read_manifest
+from sla_core.fusion import DEFAULT_WEIGHTS
+from sla_core.testing.audio import write_wav
+from sla_core.testing.calibration import PAUSE_FRACTION, paused_waveform, write_graded_manifest
+
+LEVELS = (2.5, 3.5, 4.5)
+MARKS = LEVELS * 4  # 12 learners, 4 per level, Part 3
+
+
+class OffsetGrader:
+    """A trained grader that is right about every learner but marks 0.8 too high."""
+
+    name = "mllm"
+
+    def __init__(self, truth: dict[str, float], offset: float = 0.8) -> None:
+        self.truth, self.offset, self.calls = truth, offset, 0
+
+    def info(self) -> GraderInfo:
+        return GraderInfo(name=self.name, source="offset test double", state=TRAINED, parts=(1, 3, 4, 5))
+
+    def score(self, parts):
+        self.calls += len(parts)
+        return [PartScore(grader=self.name, part=p.part, score=self.truth[p.submission_id] + self.offset, state=TRAINED)
+                for p in parts]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_assessor(AssessorConfig(tiny=True, mllm="off"))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return write_graded_manifest(tmp_path_factory.mktemp("graded"), MARKS)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return EmbeddingCache(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def speech_data(tiny, graded, cache):
+    return collect_exemplars(tiny, read_manifest(graded), cache=cache)
+
+
+@pytest.fixture(scope="module")
+def speech_result(speech_data):
+    return fit_calibration(speech_data, name="pauses")
+
+
+@pytest.fixture(scope="module")
+def new_learners(tmp_path_factory):
+    """Recordings the calibration never saw: one per level, new random pause patterns and voices."""
+    root = tmp_path_factory.mktemp("new")
+    return {level: write_wav(root / f"new_{level}.wav", paused_waveform(2.5, PAUSE_FRACTION[level], seed=1000 + i))
+            for i, level in enumerate(LEVELS)}
+
+
+def _generic(scores, marks, parts=None, state=TRAINED) -> ExemplarData:
+    """Hand-made exemplars of one non-speech grader (no audio needed)."""
+    parts = parts if parts is not None else [3] * len(marks)
+    exemplars = [Exemplar(learner=f"L{i}", part=p, mark=float(m), scores={"mllm": float(x)}, states={"mllm": state})
+                 for i, (x, m, p) in enumerate(zip(scores, marks, parts))]
+    return ExemplarData(exemplars=exemplars, speech_parts={}, graders={"mllm": {"source": "hand-made"}},
+                        fusion=DEFAULT_WEIGHTS)
+
+
+def _report(pred, ref):
+    """RMSE, Pearson and % within 0.5, computed here with numpy only."""
+    pred, ref = np.asarray(pred), np.asarray(ref)
+    return (np.sqrt(np.mean((pred - ref) ** 2)), np.corrcoef(pred, ref)[0, 1],
+            100 * np.mean(np.abs(pred - ref) <= 0.5 + 1e-9))
+
+
+# -- (a) a constant offset ---------------------------------------------------------------------------
+
+
+def test_linear_calibration_removes_a_constant_offset(graded, tmp_path, new_learners):
+    submissions = read_manifest(graded)
+    truth = {s.submission_id: s.parts[0].mark for s in submissions} | {"new": 3.5}
+    grader = OffsetGrader(truth)
+    assessor = Assessor(mllm=grader)
+    result = fit_calibration(collect_exemplars(assessor, submissions, cache=EmbeddingCache(tmp_path)), name="offset")
+
+    linear = result.profile.maps["mllm"][3]
+    assert (linear.slope, linear.offset, linear.scope) == (pytest.approx(1.0), pytest.approx(-0.8), "part")
+    assert result.evidence.overall["before"]["rmse"] == pytest.approx(0.8)
+    assert result.evidence.overall["after"]["rmse"] == pytest.approx(0.0, abs=1e-9)
+    assert result.applies and "lowered the error from 0.80 to 0.00" in result.reason
+
+    use_calibration(assessor, result.profile)
+    assessment = assessor.assess({3: [new_learners[3.5]]}, learner="new")
+    part = assessment.part(3)
+    assert part.mllm.score == pytest.approx(3.5)  # 4.3 from the grader, mapped back onto the teacher's scale
+    assert part.score == pytest.approx(3.5) and part.cefr == "B1+"
+    assert "multimodal 4.30 -> 3.50" in part.basis and "profile 'offset'" in part.basis
+    assert assessment.calibration == "offset"
+    assert Assessment.from_json(assessment.to_json()).calibration == "offset"
+
+
+# -- (b) prototypes from a few exemplars per level ---------------------------------------------------
+
+
+def test_reestimated_prototypes_find_the_level_of_unseen_recordings(tiny, speech_result, new_learners):
+    def peaks():
+        out = {}
+        for level, path in new_learners.items():
+            speech = tiny.assess({3: [path]}).part(3).speech
+            out[level] = speech.prototype_levels[int(np.argmax(speech.similarities))]
+        return out
+
+    use_calibration(tiny, None)
+    before = peaks()
+    use_calibration(tiny, speech_result.profile)
+    try:
+        after = peaks()
+    finally:
+        use_calibration(tiny, None)
+    assert after == {level: level for level in LEVELS}
+    assert before != after  # the untrained prototypes are random
+
+
+def test_speech_calibration_is_applied_with_evidence_and_stays_untrained(speech_result):
+    profile = speech_result.profile
+    assert speech_result.applies, speech_result.reason
+    assert profile.prototypes[3].levels == LEVELS and profile.prototypes[3].counts == (4, 4, 4)
+    assert profile.prototypes[3].scope == "part" and profile.prototypes[3].kind == "prototypes"
+    assert profile.prototypes[1].scope == "pooled"  # no Part 1 exemplars; the tiny graders share one encoder
+    ev = speech_result.evidence
+    assert ev.overall["after"]["rmse"] < 0.5 * ev.overall["before"]["rmse"]
+    assert ev.overall["after"]["within_0_5"] == 100.0
+    assert "lowered the error" in describe(speech_result)
+
+
+# -- (c) when calibration must not be applied --------------------------------------------------------
+
+
+def test_too_few_responses_are_refused_with_the_count(speech_data):
+    few = replace(speech_data, exemplars=speech_data.exemplars[:7])
+    result = fit_calibration(few, name="few")
+    assert not result.applies
+    assert result.reason.startswith(f"too few responses: 7 given, at least {MIN_EXEMPLARS} needed")
+
+
+def test_calibration_that_does_not_help_is_not_applied():
+    rng = np.random.default_rng(3)
+    marks = rng.choice(GRID[1:-1], 24)
+    noise = _generic(rng.normal(3.75, 0.7, 24), marks)  # the grader knows nothing about the learners
+    result = fit_calibration(noise, name="noise")
+    assert not result.applies and "not applied" in result.reason
+    assert "do not follow your marks" in result.reason or "did not lower the error" in result.reason
+
+    good = _generic(marks + rng.normal(0, 0.05, 24), marks)  # already right: nothing to gain
+    result = fit_calibration(good, name="good")
+    assert not result.applies and "not applied" in result.reason
+
+
+def test_all_the_same_mark_is_refused():
+    result = fit_calibration(_generic(np.linspace(3, 4, 12), [3.5] * 12), name="flat")
+    assert not result.applies and "same mark" in result.reason
+
+
+def test_degenerate_fits_are_guarded():
+    marks = np.array(LEVELS * 4)
+    flipped = fit_calibration(_generic(7.0 - marks, marks), name="flipped").profile.maps["mllm"][3]
+    assert (flipped.slope, flipped.offset) == (0.0, pytest.approx(marks.mean())) and "reverse the order" in flipped.note
+    constant = fit_calibration(_generic([3.0] * 12, marks), name="constant").profile.maps["mllm"][3]
+    assert constant.slope == 1.0 and constant.offset == pytest.approx(marks.mean() - 3.0)
+    steep = fit_calibration(_generic(3.75 + (marks - 3.75) / 50, marks), name="steep").profile.maps["mllm"][3]
+    assert steep.slope == MAX_SLOPE and "over-stretch" in steep.note
+
+
+# -- (d) the evidence equals an independent recomputation --------------------------------------------
+
+
+def test_linear_evidence_equals_a_leave_one_out_by_hand():
+    rng = np.random.default_rng(7)
+    marks = np.concatenate([rng.choice(GRID[1:-1], 12), rng.choice(GRID[1:-1], 6)])
+    parts = np.array([3] * 12 + [1] * 6)  # Part 3 has enough for its own map, Part 1 shares the pooled one
+    x = 0.6 * marks + 1.4 + rng.normal(0, 0.2, marks.size)
+    result = fit_calibration(_generic(x, marks, parts.tolist()), name="byhand")
+    ev = result.evidence
+    assert (parts == 3).sum() - 1 >= PER_PART_MIN > (parts == 1).sum()
+
+    after = np.empty(marks.size)
+    for i in range(marks.size):
+        keep = np.arange(marks.size) != i
+        own = keep & (parts == parts[i])
+        rows = own if own.sum() >= PER_PART_MIN else keep
+        a, b = np.polyfit(x[rows], marks[rows], 1)
+        after[i] = np.clip(a * x[i] + b, 2.0, 5.5)
+    before = np.clip(x, 2.0, 5.5)
+    np.testing.assert_allclose(ev.after, after, atol=1e-9)
+    np.testing.assert_allclose(ev.before, before, atol=1e-9)
+    for name, pred in (("before", before), ("after", after)):
+        rmse, pcc, within = _report(pred, marks)
+        row = ev.overall[name]
+        assert (row["rmse"], row["pcc"], row["within_0_5"]) == pytest.approx((rmse, pcc, within))
+        rmse1, _, _ = _report(pred[parts == 1], marks[parts == 1])
+        assert ev.by_part[1][name]["rmse"] == pytest.approx(rmse1)
+
+
+def test_prototype_evidence_equals_a_leave_one_out_by_hand(tiny, speech_data, speech_result, graded):
+    emb = np.stack([e.embedding for e in speech_data.exemplars])  # (12, H)
+    marks = speech_data.marks
+    scale = float(tiny.speech.graders[3].sim_scale.detach())
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+    def proto_score(centroids, levels, rows):
+        c = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+        logits = scale * unit[rows] @ c.T  # softmax over the levels with exemplars only
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return (p / p.sum(1, keepdims=True)) @ levels
+
+    after = np.empty(len(marks))
+    for i in range(len(marks)):
+        train = np.flatnonzero(np.arange(len(marks)) != i)
+        levels = np.array(sorted(set(marks[train])))
+        centroids = np.stack([emb[train][marks[train] == v].mean(0) for v in levels])
+        a, b = np.polyfit(proto_score(centroids, levels, train), marks[train], 1)
+        after[i] = np.clip(a * proto_score(centroids, levels, [i])[0] + b, 2.0, 5.5)
+    np.testing.assert_allclose(speech_result.evidence.after, after, atol=1e-4)
+
+    # "before" is what the uncalibrated pipeline says about the same recording
+    use_calibration(tiny, None)
+    first = read_manifest(graded)[0]
+    assert tiny.assess_submission(first).part(3).score == pytest.approx(speech_result.evidence.before[0], abs=1e-4)
+
+
+# -- (e) profiles: save, list, load, use -------------------------------------------------------------
+
+
+def test_profile_round_trip_and_listing(speech_result, tmp_path):
+    folder = save_profile(speech_result.profile, tmp_path)
+    assert sorted(f.name for f in folder.iterdir()) == ["profile.json", "prototypes.safetensors"]
+    loaded = load_profile("pauses", root=tmp_path)
+    original = speech_result.profile
+    assert loaded.maps == original.maps and loaded.evidence == original.evidence
+    assert (loaded.name, loaded.n_exemplars, loaded.n_by_part, loaded.applies) == ("pauses", 12, {3: 12}, True)
+    np.testing.assert_array_equal(loaded.prototypes[3].vectors, original.prototypes[3].vectors)
+    assert load_profile(folder).created == original.created
+
+    [info] = list_profiles(tmp_path)
+    assert info.name == "pauses" and info.n_exemplars == 12 and "error" in info.label
+    with pytest.raises(FileExistsError, match="already exists"):
+        save_profile(original, tmp_path)
+    with pytest.raises(FileNotFoundError, match="profiles there: pauses"):
+        load_profile("other", root=tmp_path)
+    for bad in ("my class", "../up", "", ".hidden", "a/b"):
+        with pytest.raises(ValueError, match="not allowed"):
+            check_profile_name(bad)
+
+
+def test_an_assessment_made_with_a_profile_records_it(speech_result, tmp_path, new_learners, monkeypatch):
+    save_profile(speech_result.profile, tmp_path / "profiles")
+    monkeypatch.setenv("SLA_DATA_DIR", str(tmp_path))
+    assessor = load_assessor(AssessorConfig.from_env(tiny=True, mllm="off", calibration="pauses"))
+    result = assessor.assess({3: [new_learners[4.5]]})
+    part = result.part(3)
+    assert result.calibration == "pauses"
+    assert any(g.name == "calibration" and "pauses" in g.note for g in result.graders)
+    # the score is the profile's map of the prototype score, and says so
+    fit, linear = speech_result.profile.prototypes[3], speech_result.profile.maps["speech"][3]
+    sims = np.array(part.speech.similarities)[[part.speech.prototype_levels.index(v) for v in fit.levels]]
+    assert part.score == pytest.approx(linear(sims @ np.array(fit.levels) / sims.sum()), abs=1e-3)
+    assert abs(part.score - 4.5) <= 0.5
+    assert "calibrated with profile 'pauses'" in part.basis and "not a grade" in part.basis
+    assert part.speech.state == "untrained" and not result.graded  # calibration does not make it "trained"
+
+
+@pytest.fixture(scope="module")
+def with_mllm():
+    return load_assessor(AssessorConfig(tiny=True, mllm="on", asr="none"))
+
+
+def test_with_both_graders_one_fusion_weight_is_fitted_and_used(with_mllm, graded, cache, new_learners):
+    data = collect_exemplars(with_mllm, read_manifest(graded), cache=cache)
+    assert set(data.graders) == {"speech", "mllm"}
+    profile = fit_calibration(data, name="both").profile
+    weight = profile.fusion.global_weight
+    assert profile.fusion.weights == (weight,) * 8 and "teacher calibration on 12" in profile.fusion.source
+    base = with_mllm.fusion
+    use_calibration(with_mllm, profile)
+    try:
+        part = with_mllm.assess({3: [new_learners[3.5]]}).part(3)
+        fused = (1 - weight) * part.speech.score + weight * part.mllm.score
+        assert part.fusion_weight == pytest.approx(weight) and part.score == pytest.approx(fused, abs=1e-3)
+        assert "speech" in part.basis and "multimodal" in part.basis and "calibrated" in part.basis
+    finally:
+        use_calibration(with_mllm, None)
+    assert with_mllm.fusion is base
+
+
+def test_a_profile_for_other_graders_is_refused(speech_result, tiny, with_mllm):
+    with pytest.raises(ValueError, match="fitted with grader"):
+        use_calibration(with_mllm, speech_result.profile)
+    other = dict(speech_result.profile.graders)
+    other["speech"] = {**other["speech"], "source": "elsewhere"}
+    with pytest.raises(ValueError, match="another speech grader"):
+        use_calibration(tiny, replace(speech_result.profile, graders=other))
+    assert tiny.calibration is None
+
+
+# -- (f) the cache -----------------------------------------------------------------------------------
+
+
+def test_a_second_collection_reads_the_cache_not_the_encoder(tiny, graded, tmp_path):
+    calls = []
+    hooks = [g.encoder.register_forward_hook(lambda *_: calls.append(1)) for g in tiny.speech.graders.values()]
+    cache = EmbeddingCache(tmp_path)
+    progress = []
+    try:
+        first = collect_exemplars(tiny, read_manifest(graded), cache=cache, progress=lambda f, m: progress.append(f))
+        n_first = len(calls)
+        second = collect_exemplars(tiny, read_manifest(graded), cache=cache)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert n_first == len(MARKS) and len(calls) == n_first  # no encoder call the second time
+    for a, b in zip(first.exemplars, second.exemplars, strict=True):
+        np.testing.assert_array_equal(a.embedding, b.embedding)
+        assert a.scores == b.scores
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+
+
+def test_collecting_on_a_calibrated_system_sees_the_uncalibrated_one(tiny, graded, cache, speech_data, speech_result):
+    """The app may calibrate again while a profile is applied: "before" must still mean the loaded system."""
+    original = tiny.speech.graders[3].prototypes.detach().clone()
+    use_calibration(tiny, speech_result.profile)
+    try:
+        assert not np.allclose(tiny.speech.graders[3].prototypes.detach(), original)
+        again = collect_exemplars(tiny, read_manifest(graded), cache=cache)
+    finally:
+        use_calibration(tiny, None)
+    assert [e.scores for e in again.exemplars] == [e.scores for e in speech_data.exemplars]
+    assert again.graders == speech_data.graders and again.fusion == speech_data.fusion
+    np.testing.assert_array_equal(tiny.speech.graders[3].prototypes.detach(), original)  # undone exactly
+
+
+def test_graded_submissions_from_an_upload_table(tmp_path):
+    subs = graded_submissions([("Ana", 1, ["a1.wav", "a2.wav"], 3.5), ("Ana", 3, "a3.wav", "4.0"),
+                               ("Ben", 3, ["b3.wav"], 2.5)])
+    assert [s.submission_id for s in subs] == ["Ana", "Ben"]
+    assert subs[0].part(1).mark == 3.5 and len(subs[0].part(1).responses) == 2 and subs[0].part(3).mark == 4.0
+    for row, match in (((" ", 3, "x.wav", 3.0), "learner is empty"), (("A", 2, "x.wav", 3.0), "part 2"),
+                       (("A", 3, "x.wav", 3.3), "mark 3.3 is not one of"), (("A", 3, [], 3.0), "no audio")):
+        with pytest.raises(ValueError, match=match):
+            graded_submissions([row])
+    with pytest.raises(ValueError, match="row 2 .*disagrees"):
+        graded_submissions([("A", 1, "x.wav", 3.0), ("A", 1, "y.wav", 3.5)])
+
+
+def test_unusable_recordings_are_left_out_with_the_reason(tiny, graded, tmp_path):
+    bad = tmp_path / "silent.wav"
+    write_wav(bad, np.zeros(32000, dtype=np.float32))
+    text = graded.read_text().rstrip("\n") + f"\nZ99,3,{bad},,,3.0\n"
+    manifest = graded.parent / "with_bad.csv"
+    manifest.write_text(text)
+    data = collect_exemplars(tiny, read_manifest(manifest), cache=EmbeddingCache(tmp_path / "c"))
+    assert len(data.exemplars) == len(MARKS)
+    assert len(data.skipped) == 1 and "'Z99' part 3" in data.skipped[0] and "silent" in data.skipped[0]
+
+
+# -- the chart ---------------------------------------------------------------------------------------
+
+
+def test_evidence_figure_shows_every_held_out_response(speech_result):
+    fig = evidence_figure(speech_result.evidence)
+    scatters = [t for t in fig.data if t.type == "scatter" and t.mode == "markers"]
+    assert [len(t.y) for t in scatters] == [12, 12]
+    np.testing.assert_allclose(scatters[1].y, speech_result.evidence.after)
+    assert "Too few" in evidence_figure(None).layout.annotations[0].text
