@@ -1,0 +1,407 @@
+"""The teacher-facing web app: layout and wiring only.
+
+`build_demo` receives the functions it calls (assess, model status) and the result store, so the same
+UI runs on the real graders, on the tiny offline ones, or in a test; everything that computes lives in
+sla_core (pipeline, tables and text in `report`, charts in `charts`, class intake in `classroom`,
+persistence in `store`). `main()` reads flags and SLA_* variables, loads the models once, warms them up
+and launches.
+
+    python app.py --tiny            # offline: tiny random models, no hub (numbers are not grades)
+    python app.py --speech-checkpoints ./w2v --fusion fusion.json --mllm-adapters ./stg
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no analytics calls
+
+import argparse
+import html
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from sla_core import charts, report, ui_text
+from sla_core.assessment import Assessment, GraderInfo
+from sla_core.classroom import load_class, stage_uploads
+from sla_core.data import PartResponses, Response, Submission
+from sla_core.parts import PARTS, part_info
+from sla_core.store import ResultStore
+
+log = logging.getLogger("sla.app")
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+EXAMPLE_DIR = ASSETS / "example_learner"
+EXAMPLE_CLASS = ASSETS / "example_class.zip"
+# One audio input per answer of the real test: Part 1 six, Parts 3 and 4 one, Part 5 five.
+SLOTS: tuple[tuple[int, int], ...] = tuple((p, i) for p in PARTS for i in range(part_info(p).max_answers))
+
+Progress = Callable[[float, str], None]
+AssessFn = Callable[[Submission, Progress | None], Assessment]  # e.g. Assessor.assess_submission
+StatusFn = Callable[[], Sequence[GraderInfo]]  # e.g. Assessor.status
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """The fusion weight curve the charts draw (None: no multimodal grader, so no fusion)."""
+
+    weights: tuple[float, ...] | None = None
+    fitted: bool = False
+
+
+# -- handlers: plain functions of component values, unit-tested without a browser --------------------
+
+class Handlers:
+    """What each button does. Every result is saved to the store before it is returned for display."""
+
+    def __init__(self, assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
+                 workdir: str | Path | None = None) -> None:
+        self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
+
+    # One learner ---------------------------------------------------------------------------------
+
+    def assess_one(self, learner: str | None, *audio: str | None, progress=gr.Progress()) -> tuple:
+        """Assess the answers given in the SLOTS audio inputs; returns the result panel's values."""
+        if len(audio) != len(SLOTS):
+            raise ValueError(f"{len(audio)} audio values; the page has {len(SLOTS)} answer slots")
+        answers: dict[int, list[Response]] = {}
+        for (part, _), path in zip(SLOTS, audio):
+            if path:
+                answers.setdefault(part, []).append(Response(audio_path=Path(path)))
+        if not answers:
+            raise gr.Error(ui_text.NO_AUDIO)
+        learner = (learner or "").strip()
+        submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
+        assessment = self._run(submission, lambda f, m: progress(f, desc=m))
+        session = self.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
+        self.store.add(session, assessment)  # saved before it is shown
+        return (*self.render(assessment), self.sessions_update())
+
+    def render(self, a: Assessment) -> tuple:
+        """(summary html, part table, 4 charts, JSON, JSON file): the result panel's values."""
+        table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
+        name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
+        path = self.workdir / f"assessment_{name}.json"
+        path.write_text(a.to_json(), encoding="utf-8")
+        return (
+            report.summary_html(a), table,
+            charts.part_scores_figure(a, ui_text.CHART_PARTS),
+            charts.fusion_weights_figure(self.fusion.weights, a, self.fusion.fitted, ui_text.CHART_FUSION),
+            charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
+            charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
+            a.to_dict(), str(path),
+        )
+
+    def _run(self, submission: Submission, progress: Progress | None) -> Assessment:
+        try:
+            return self.assess_fn(submission, progress)
+        except gr.Error:
+            raise
+        except Exception as e:  # the one boundary where an exception becomes display text
+            log.exception("assessment failed")
+            raise gr.Error(ui_text.error_text(e)) from e
+
+    # Classroom -----------------------------------------------------------------------------------
+
+    def assess_class(self, files: Sequence[str] | None, name: str | None, progress=gr.Progress()) -> Iterator[tuple]:
+        """Assess every learner of an upload, saving each result as it comes; yields the class panel."""
+        if not files:
+            raise gr.Error(ui_text.NO_CLASS_FILES)
+        try:
+            staged = stage_uploads(files, tempfile.mkdtemp(prefix="class-", dir=self.workdir))
+            batch = load_class(staged)
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        skipped = self._skipped_md(batch.skipped)
+        if not batch.submissions:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in batch.skipped)
+            raise gr.Error(html.escape(ui_text.NO_LEARNERS.format(skipped=reasons)))
+        name = (name or "").strip() or ui_text.DEFAULT_CLASS_NAME.format(date=date.today().isoformat())
+        source = ", ".join(Path(f).name for f in files)
+        session = self.store.new_session(name, "class", source)
+        n, done, failed = len(batch.submissions), [], []
+        for k, sub in enumerate(batch.submissions):
+            progress(k / n, desc=ui_text.CLASS_PROGRESS.format(k=k + 1, n=n, learner=sub.submission_id))
+            try:
+                a = self.assess_fn(sub, lambda f, m, k=k: progress((k + f) / n, desc=f"{sub.submission_id}: {m}"))
+            except Exception as e:  # one broken learner must not lose the rest of the class
+                log.exception("assessment of %s failed", sub.submission_id)
+                failed.append(ui_text.CLASS_FAILED_LEARNER.format(learner=sub.submission_id, error=ui_text.error_text(e)))
+                continue
+            self.store.add(session, a)
+            done.append(a)
+            status = ui_text.CLASS_RUNNING.format(k=k + 1, n=n)
+            yield (status + skipped, self._class_table(done), gr.update(), charts.class_overview_figure(done),
+                   gr.update(), gr.update())
+        status = ui_text.CLASS_DONE.format(n=len(done), name=name) + "".join(f"\n\n⚠ {f}" for f in failed)
+        yield (status + skipped, self._class_table(done), self._csv(session),
+               charts.class_overview_figure(done, ui_text.CLASS_CHART),
+               self.sessions_update(selected=session), self._learner_choices(done))
+
+    def open_session(self, session_id: int | None) -> tuple:
+        """A saved session, as it was saved: status, table, CSV, chart, learner picker."""
+        if session_id is None:
+            return ("", self._class_table([]), gr.update(value=None, interactive=False),
+                    charts.class_overview_figure([]), self._learner_choices([]))
+        try:
+            info, results = self.store.session(int(session_id)), self.store.load(int(session_id))
+        except KeyError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        status = f"**{_md_escape(info.name)}** · {info.created[:16].replace('T', ' ')} UTC · {len(results)} learner(s)"
+        return (status, self._class_table(results), self._csv(info.id), charts.class_overview_figure(results,
+                ui_text.CLASS_CHART), self._learner_choices(results))
+
+    def show_learner(self, session_id: int | None, index: int | None) -> tuple:
+        """One learner of a saved session in the full result panel (read back from the store)."""
+        if session_id is None or index is None:
+            raise gr.Error("Choose a session and a learner first.")
+        results = self.store.load(int(session_id))
+        if not 0 <= int(index) < len(results):
+            raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
+        return self.render(results[int(index)])
+
+    def sessions_update(self, selected: int | None = None):
+        choices = [(ui_text.SESSION_CHOICE.format(name=s.name, created=s.created[:10], n=s.n_results), s.id)
+                   for s in self.store.sessions()]
+        return gr.update(choices=choices, value=selected) if selected is not None else gr.update(choices=choices)
+
+    def _class_table(self, results: Sequence[Assessment]) -> pd.DataFrame:
+        return pd.DataFrame(report.class_rows(results), columns=report.CLASS_COLUMNS)
+
+    def _csv(self, session_id: int):
+        info = self.store.session(session_id)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in info.name)
+        path = self.store.export_csv(session_id, self.workdir / f"{safe}_{session_id}.csv")
+        return gr.update(value=str(path), interactive=True)
+
+    @staticmethod
+    def _learner_choices(results: Sequence[Assessment]):
+        choices = [(a.learner or f"learner {i + 1}", i) for i, a in enumerate(results)]
+        return gr.update(choices=choices, value=None, interactive=bool(choices))
+
+    @staticmethod
+    def _skipped_md(skipped) -> str:
+        if not skipped:
+            return ""
+        lines = "\n".join(f"* <code>{html.escape(s.path)}</code>: {_md_escape(s.reason)}" for s in skipped)
+        return f"\n\n**{ui_text.SKIPPED_HEADING} ({len(skipped)})**\n\n{lines}"
+
+
+def _scroll_to(elem_id: str) -> str:
+    """Browser-side: bring a result into view once it is there (the inputs above it are long)."""
+    return f"() => document.getElementById('{elem_id}')?.scrollIntoView({{behavior: 'smooth', block: 'start'}})"
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in str(text))
+
+
+# -- layout ------------------------------------------------------------------------------------------
+
+def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Component]:
+    """Summary card, per-part table, the four charts and the raw JSON; returned in Handlers.render order."""
+    summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
+    empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
+    table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
+                         wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts", column_widths=["13%", "9%", "8%", "8%", "8%", "8%",
+                                                                                  "10%", "18%", "18%"])
+    with gr.Row(equal_height=True):
+        parts_plot = gr.Plot(empty, label=ui_text.CHART_PARTS, show_label=False, elem_id=f"{prefix}-chart-parts")
+        fusion_plot = gr.Plot(empty, label=ui_text.CHART_FUSION, show_label=False, elem_id=f"{prefix}-chart-fusion")
+    with gr.Row(equal_height=True):
+        proto_plot = gr.Plot(empty, label=ui_text.CHART_PROTOTYPES, show_label=False, elem_id=f"{prefix}-chart-prototypes")
+        mllm_plot = gr.Plot(empty, label=ui_text.CHART_MLLM, show_label=False, elem_id=f"{prefix}-chart-mllm")
+    with gr.Accordion(ui_text.RAW_JSON, open=False):
+        raw = gr.JSON(elem_id=f"{prefix}-json")
+        download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
+    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, raw, download]
+
+
+def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
+               examples: bool = True) -> gr.Blocks:
+    """The whole page. Loads nothing: the callables arrive ready (models are loaded once, in main)."""
+    h = Handlers(assess_fn, status_fn, store, fusion)
+    infos = tuple(status_fn())
+    with gr.Blocks(title=ui_text.TITLE) as demo:
+        gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
+        with gr.Accordion(report.status_line(infos), open=not any(i.state == "trained" for i in infos),
+                          elem_id="model-status"):
+            gr.HTML(report.status_html(infos, store.path))
+
+        with gr.Tabs():
+            with gr.Tab(ui_text.TAB_ONE, id="one"):
+                learner = gr.Textbox(label=ui_text.LEARNER_LABEL, placeholder=ui_text.LEARNER_PLACEHOLDER,
+                                     max_lines=1, elem_id="learner")
+                # Created first and placed below, so the examples can sit above the four parts.
+                audio = [gr.Audio(sources=["upload", "microphone"], type="filepath", render=False,
+                                  label=_answer_label(p, i), elem_id=f"audio-p{p}-{i + 1}") for p, i in SLOTS]
+                if examples and EXAMPLE_DIR.is_dir():
+                    rows = _example_rows()
+                    gr.Examples(examples=[r for _, r in rows], inputs=[learner, *audio], label=ui_text.EXAMPLES_LABEL,
+                                example_labels=[label for label, _ in rows])
+                slot = iter(audio)
+                for p in PARTS:
+                    info = part_info(p)
+                    with gr.Group(elem_classes=["sla-part"]):
+                        gr.Markdown(f"### {info.title}\n{info.task}", elem_classes=["sla-part-head"])
+                        per_row = 3 if info.max_answers > 1 else 1
+                        for start in range(0, info.max_answers, per_row):
+                            with gr.Row():
+                                for _ in range(start, min(start + per_row, info.max_answers)):
+                                    next(slot).render()
+                with gr.Row():
+                    clear = gr.ClearButton([learner, *audio], value=ui_text.CLEAR_BUTTON, scale=1)
+                    assess = gr.Button(ui_text.ASSESS_BUTTON, variant="primary", scale=3, elem_id="assess")
+                gr.Markdown(f"## {ui_text.RESULTS_HEADING}")
+                one_panel = _results_panel("one", ui_text.NO_RESULT_YET)
+
+            with gr.Tab(ui_text.TAB_CLASS, id="class"):
+                gr.Markdown(ui_text.CLASS_INTRO, elem_classes=["sla-help"])
+                with gr.Row():
+                    class_files = gr.File(label=ui_text.CLASS_FILES_LABEL, file_count="multiple",
+                                          file_types=[".zip", ".csv", ".wav", ".flac", ".ogg", ".mp3"],
+                                          scale=3, elem_id="class-files")
+                    with gr.Column(scale=2):
+                        session_name = gr.Textbox(label=ui_text.SESSION_NAME_LABEL, max_lines=1,
+                                                  placeholder=ui_text.SESSION_NAME_PLACEHOLDER, elem_id="session-name")
+                        assess_class = gr.Button(ui_text.ASSESS_CLASS_BUTTON, variant="primary", elem_id="assess-class")
+                if examples and EXAMPLE_CLASS.is_file():
+                    gr.Examples(examples=[[[str(EXAMPLE_CLASS)], "Example class (synthetic speech)"]],
+                                inputs=[class_files, session_name], label="Example class (synthetic speech)",
+                                example_labels=["Three synthetic learners (zip)"])
+                with gr.Row():
+                    sessions = gr.Dropdown(label=ui_text.SAVED_SESSIONS_LABEL, choices=[], scale=4,
+                                           elem_id="sessions", info="Every class you assess is saved here.")
+                    refresh = gr.Button(ui_text.REFRESH_BUTTON, scale=0, size="sm", min_width=100)
+                class_status = gr.Markdown(elem_id="class-status")
+                class_table = gr.Dataframe(headers=list(report.CLASS_COLUMNS), label=ui_text.CLASS_TABLE_LABEL,
+                                           interactive=False, wrap=True, elem_id="class-table", show_search="search",
+                                           elem_classes=["sla-table"])
+                with gr.Row():
+                    csv_file = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, elem_id="class-csv")
+                class_chart = gr.Plot(show_label=False, elem_id="class-chart")
+                learner_pick = gr.Dropdown(label=ui_text.LEARNER_PICK_LABEL, choices=[], interactive=False,
+                                           elem_id="learner-pick")
+                class_panel = _results_panel("class", ui_text.NO_LEARNER_YET)
+
+            with gr.Tab(ui_text.TAB_HELP, id="help"):
+                gr.Markdown(ui_text.HELP)
+                gr.Markdown(ui_text.CLASS_INTRO)
+        gr.Markdown(ui_text.FOOTER, elem_classes=["sla-footer"])
+
+        # Wiring. The two model events share one concurrency slot: one model, one job at a time.
+        assess.click(h.assess_one, [learner, *audio], [*one_panel, sessions], api_name="assess",
+                     concurrency_id="model", concurrency_limit=1).success(None, js=_scroll_to("one-summary"))
+        assess_class.click(h.assess_class, [class_files, session_name],
+                           [class_status, class_table, csv_file, class_chart, sessions, learner_pick],
+                           api_name="assess_class", concurrency_id="model", concurrency_limit=1)
+        sessions.input(h.open_session, [sessions], [class_status, class_table, csv_file, class_chart, learner_pick],
+                       api_name="open_session")
+        refresh.click(h.sessions_update, None, [sessions], api_visibility="private")
+        learner_pick.input(h.show_learner, [sessions, learner_pick], class_panel, api_name="show_learner").success(
+            None, js=_scroll_to("class-summary"))
+        demo.load(h.sessions_update, None, [sessions], api_visibility="private")
+        clear.add([*one_panel])
+    demo.queue(max_size=64, default_concurrency_limit=4)
+    return demo
+
+
+def _answer_label(part: int, index: int) -> str:
+    info = part_info(part)
+    question = info.questions[index]
+    return ui_text.ANSWER_LABEL.format(n=index + 1, question=question) if info.max_answers > 1 else question
+
+
+def _example_rows() -> list[tuple[str, list[str | None]]]:
+    """(label, [learner, *SLOTS]) rows from assets/example_learner/part{P}[_{N}].wav; one with a silent Part 4."""
+    files: list[str | None] = []
+    for p, i in SLOTS:
+        f = EXAMPLE_DIR / (f"part{p}_{i + 1}.wav" if part_info(p).max_answers > 1 else f"part{p}.wav")
+        files.append(str(f) if f.is_file() else None)
+    rows = [(ui_text.EXAMPLE_FULL, [ui_text.EXAMPLE_LEARNER, *files])]
+    silent = ASSETS / "silent.wav"
+    if silent.is_file():
+        bad = [str(silent) if p == 4 else f for (p, _), f in zip(SLOTS, files)]
+        rows.append((ui_text.EXAMPLE_BAD, [ui_text.EXAMPLE_LEARNER_BAD, *bad]))
+    return rows
+
+
+# -- entry point -------------------------------------------------------------------------------------
+
+def _on_gpu(fn: Callable, seconds: int = 120) -> Callable:
+    """Run `fn` on a ZeroGPU slice on Hugging Face Spaces; unchanged elsewhere (no `spaces` package)."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=seconds)(fn)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """App flags plus one flag per AssessorConfig field (--speech-checkpoints, --mllm, ...; SLA_* env too)."""
+    from sla_core.assess import AssessorConfig
+
+    parser = argparse.ArgumentParser(description="Speaking-assessment web app.",
+                                     epilog="Every model flag can also be set as SLA_<NAME>, e.g. SLA_TINY=1.")
+    parser.add_argument("--host", default=None, help="address to serve on (default 127.0.0.1; 0.0.0.0 on Spaces)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 7860 or $GRADIO_SERVER_PORT)")
+    parser.add_argument("--db", default=None, help="SQLite results file (default $SLA_DB, $SLA_DATA_DIR or "
+                                                  "~/.local/share/sla-demo/results.sqlite)")
+    parser.add_argument("--share", action="store_true", help="also serve on a public gradio.live link")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up assessment at start-up")
+    parser.add_argument("--offline", action="store_true", help="no hub at all: tiny models, HF_HUB_OFFLINE=1")
+    models = parser.add_argument_group("models (AssessorConfig)")
+    for f in fields(AssessorConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            models.add_argument(flag, action="store_true", default=None, help=f"SLA_{f.name.upper()}")
+        else:
+            models.add_argument(flag, type=float if f.type in ("float", float) else str, default=None,
+                                help=f"SLA_{f.name.upper()} (default {f.default})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from sla_core.assess import AssessorConfig, load_assessor
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.offline:
+        args.tiny = True
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    overrides = {f.name: getattr(args, f.name) for f in fields(AssessorConfig)}
+    config = AssessorConfig.from_env(**overrides)
+    if config.tiny:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    log.info("loading models: %s", config)
+    assessor = load_assessor(config)  # once per process, not per click
+    if not args.no_warmup and (EXAMPLE_DIR / "part3.wav").is_file():
+        assessor.assess({3: [EXAMPLE_DIR / "part3.wav"]})  # first real request then runs at full speed
+    store = ResultStore(args.db)
+    weights = assessor.fusion
+    fusion = Fusion(tuple(weights.weights) if assessor.mllm is not None else None, bool(weights.fitted))
+    demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion)
+    log.info("results are saved in %s", store.path)
+    demo.launch(
+        server_name=args.host or ("0.0.0.0" if os.environ.get("SPACE_ID") else None),
+        server_port=args.port, share=args.share or None, theme=_theme(), css_paths=[ASSETS / "style.css"],
+        allowed_paths=[str(ASSETS)], max_file_size="500mb", footer_links=["api", "settings"],
+    )
+
+
+def _theme() -> gr.themes.Base:
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", neutral_hue="slate",
+                          font=["Inter", "system-ui", "sans-serif"],  # local fonts only: no request to a font CDN
+                          font_mono=["ui-monospace", "monospace"])
+
+
+if __name__ == "__main__":
+    main()

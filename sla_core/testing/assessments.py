@@ -1,0 +1,73 @@
+"""Hand-made Assessment objects for UI, chart, store and report tests: every state the page must show.
+
+The numbers follow the pipeline's rules (fused = (1 - w) * speech + w * mllm, overall = mean of the
+covered parts, CEFR from the fused score), so a test can check what the page shows against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..assessment import TRAINED, Assessment, GraderInfo, PartAssessment, PartScore
+from ..cefr import GRID, cefr_label, interval_index
+from ..parts import PARTS
+
+DEFAULT_SCORES = {1: (3.0, 3.6), 3: (3.5, 4.1), 4: (4.0, 3.9), 5: (2.5, 2.4)}  # part: (speech, mllm)
+DEFAULT_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.5, 0.4, 0.3)  # one per fusion interval
+
+
+def distribution_around(score: float, width: float = 0.5) -> tuple[float, ...]:
+    """A probability over GRID peaked at `score` (what a multimodal grader's softmax looks like)."""
+    logits = -((np.asarray(GRID) - score) ** 2) / (2 * width**2)
+    p = np.exp(logits - logits.max())
+    return tuple(float(v) for v in p / p.sum())
+
+
+def part_assessment(part: int, speech: float | None, mllm: float | None, state: str = TRAINED,
+                    weights: Sequence[float] = DEFAULT_WEIGHTS, transcript: str = "I think so.") -> PartAssessment:
+    """An assessed part with the given grader scores (None: that grader did not run)."""
+    s = None if speech is None else PartScore(
+        grader="speech", part=part, score=speech, state=state, prototype_levels=GRID,
+        similarities=distribution_around(speech, 0.7))
+    m = None if mllm is None else PartScore(
+        grader="mllm", part=part, score=mllm, state=state, distribution=distribution_around(mllm), variant="TA")
+    weight = interval = None
+    if s is not None and m is not None:
+        interval = int(interval_index(mllm))
+        weight = float(weights[interval])
+        score = (1 - weight) * speech + weight * mllm
+    else:
+        score = speech if speech is not None else mllm
+    return PartAssessment(part=part, status="assessed", durations=(3.0,), transcripts=(transcript,), speech=s, mllm=m,
+                          fusion_weight=weight, fusion_interval=interval, score=round(score, 4),
+                          cefr=cefr_label(score), graded=state == TRAINED, basis="fused" if weight is not None else "one grader")
+
+
+def sample_assessment(learner: str | None = "Ana", state: str = TRAINED, with_mllm: bool = True,
+                      scores: Mapping[int, tuple[float, float]] = DEFAULT_SCORES,
+                      missing: Sequence[int] = (), rejected: Mapping[int, str] | None = None) -> Assessment:
+    """A learner's Assessment; `missing` parts had no recording, `rejected` maps part -> problem text."""
+    rejected = dict(rejected or {})
+    parts = []
+    for p in PARTS:
+        if p in missing:
+            parts.append(PartAssessment(part=p, status="missing", problem=f"Part {p}: no recording was given."))
+        elif p in rejected:
+            parts.append(PartAssessment(part=p, status="rejected", problem=rejected[p]))
+        else:
+            speech, mllm = scores[p]
+            parts.append(part_assessment(p, speech, mllm if with_mllm else None, state))
+    ok = [pa for pa in parts if pa.ok]
+    overall = round(float(np.mean([pa.score for pa in ok])), 4) if ok else None
+    graders = (GraderInfo("speech", "local/w2v", state, PARTS if state == TRAINED else ()),)
+    if with_mllm:
+        graders += (GraderInfo("mllm", "microsoft/Phi-4-multimodal-instruct", state),)
+    return Assessment(parts=tuple(parts), overall=overall, overall_cefr=None if overall is None else cefr_label(overall),
+                      covered_parts=tuple(pa.part for pa in ok), graded=bool(ok) and all(pa.graded for pa in ok),
+                      graders=graders, learner=learner)
+
+
+__all__ = ["DEFAULT_SCORES", "DEFAULT_WEIGHTS", "distribution_around", "part_assessment",
+           "sample_assessment"]
