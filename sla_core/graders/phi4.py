@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -156,7 +157,9 @@ def _attach(model: nn.Module, name: str, config: LoraConfig) -> PeftModel:
     if isinstance(model, PeftModel):
         model.add_adapter(name, config, autocast_adapter_dtype=False)
         return model
-    return get_peft_model(model, config, adapter_name=name, autocast_adapter_dtype=False)
+    with warnings.catch_warnings():  # peft 0.21 reads a property transformers 5 deprecates; not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config, adapter_name=name, autocast_adapter_dtype=False)
 
 
 def attach_adapter(model: nn.Module, name: str, folder: str | Path) -> PeftModel:
