@@ -15,25 +15,16 @@ from plotly.subplots import make_subplots
 
 from .calibration.profile import Evidence
 from .cefr import GRID, SCORE_MAX, SCORE_MIN
+from .charts import message_figure
 
 BEFORE, AFTER = "#94a3b8", "#059669"
 HEIGHT = 360
 
 
-def _message(title: str, text: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 14, "color": "#64748b"})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, template="plotly_white", height=HEIGHT)
-    return fig
-
-
 def evidence_figure(evidence: Evidence | None, title: str = "Calibration: held-out check") -> go.Figure:
     """Scatter of marks vs held-out scores and before/after metric bars; a message when there is no evidence."""
     if evidence is None:
-        return _message(title, "Too few graded responses to check a calibration (at least 3 are needed).")
+        return message_figure(title, "Too few graded responses to check a calibration (at least 3 are needed).")
     marks = np.asarray(evidence.marks)
     rng = np.random.default_rng(0)
     jitter = rng.uniform(-0.08, 0.08, marks.size)  # marks sit on a 0.5 grid: spread them so points do not hide
