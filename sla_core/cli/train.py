@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 
-# Registration point: grader -> (trainer module, one-line help). Add `speech` and `mllm` here.
+# Registration point: grader -> (trainer module, one-line help).
 TRAINERS: dict[str, tuple[str, str]] = {
     "bert": ("sla_core.train.bert", "the official baseline: BERT per part on ASR words + dev calibration"),
+    "speech": ("sla_core.train.speech", "wav2vec 2.0 + prototypes, one model per part"),
 }
 
 
