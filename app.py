@@ -1,10 +1,10 @@
 """The teacher-facing web app: layout and wiring only.
 
-`build_demo` receives the functions it calls (assess, model status) and the result store, so the same
-UI runs on the real graders, on the tiny offline ones, or in a test; everything that computes lives in
-sla_core (pipeline, tables and text in `report`, charts in `charts`, class intake in `classroom`,
-persistence in `store`). `main()` reads flags and SLA_* variables, loads the models once, warms them up
-and launches.
+`build_demo` receives the functions it calls (assess, model status), the result store and the
+calibration desk, so the same UI runs on the real graders, on the tiny offline ones, or in a test;
+everything that computes lives in sla_core (pipeline, tables and text in `report`, charts in `charts`,
+class intake in `classroom`, persistence in `store`, the Calibrate tab's workflow in `calibration_desk`).
+`main()` reads flags and SLA_* variables, loads the models once, warms them up and launches.
 
     python app.py --tiny            # offline: tiny random models, no hub (numbers are not grades)
     python app.py --speech-checkpoints ./w2v --fusion fusion.json --mllm-adapters ./stg
@@ -28,18 +28,23 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from sla_core import calibration_desk as desk
 from sla_core import charts, report, ui_text
 from sla_core.assessment import Assessment, GraderInfo
+from sla_core.calibration import check_profile_name, describe
+from sla_core.calibration_chart import evidence_figure
 from sla_core.classroom import load_class, stage_uploads
 from sla_core.data import PartResponses, Response, Submission
 from sla_core.parts import PARTS, part_info
-from sla_core.store import ResultStore
+from sla_core.store import ResultStore, submission_audio
 
 log = logging.getLogger("sla.app")
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 EXAMPLE_DIR = ASSETS / "example_learner"
 EXAMPLE_CLASS = ASSETS / "example_class.zip"
+EXAMPLE_GRADED = ASSETS / "example_graded.zip"
+NO_PROFILE = "(none)"  # the profiles dropdown's "no calibration" value; never a profile name (those start alnum)
 # One audio input per answer of the real test: Part 1 six, Parts 3 and 4 one, Part 5 five.
 SLOTS: tuple[tuple[int, int], ...] = tuple((p, i) for p in PARTS for i in range(part_info(p).max_answers))
 
@@ -62,9 +67,10 @@ class Handlers:
     """What each button does. Every result is saved to the store before it is returned for display."""
 
     def __init__(self, assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
-                 workdir: str | Path | None = None) -> None:
+                 workdir: str | Path | None = None, calibration: desk.CalibrationDesk | None = None) -> None:
         self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
+        self.calibration = calibration
 
     # One learner ---------------------------------------------------------------------------------
 
@@ -82,7 +88,7 @@ class Handlers:
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(submission, lambda f, m: progress(f, desc=m))
         session = self.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
-        self.store.add(session, assessment)  # saved before it is shown
+        self.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is shown
         return (*self.render(assessment), self.sessions_update())
 
     def render(self, a: Assessment) -> tuple:
@@ -136,7 +142,7 @@ class Handlers:
                 log.exception("assessment of %s failed", sub.submission_id)
                 failed.append(ui_text.CLASS_FAILED_LEARNER.format(learner=sub.submission_id, error=ui_text.error_text(e)))
                 continue
-            self.store.add(session, a)
+            self.store.add(session, a, audio=submission_audio(sub))
             done.append(a)
             status = ui_text.CLASS_RUNNING.format(k=k + 1, n=n)
             yield (status + skipped, self._class_table(done), gr.update(), charts.class_overview_figure(done),
@@ -195,6 +201,116 @@ class Handlers:
         return f"\n\n**{ui_text.SKIPPED_HEADING} ({len(skipped)})**\n\n{lines}"
 
 
+    # Calibrate -----------------------------------------------------------------------------------
+
+    def calibration_upload(self, files: Sequence[str] | None) -> tuple:
+        """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status)."""
+        if not files:
+            return [], self._marks_table([]), ""
+        try:
+            rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=self.workdir))
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        status = self._marks_status(rows, ", ".join(Path(f).name for f in files))
+        if batch.skipped:
+            skipped = "; ".join(f"{s.path} ({s.reason})" for s in batch.skipped)
+            status += "\n\n" + _md_escape(ui_text.MARKS_SKIPPED.format(skipped=skipped))
+        return rows, self._marks_table(rows), status
+
+    def calibration_session(self, session_id: int | None) -> tuple:
+        """A saved session's kept recordings -> (rows state, marks table pre-filled with its scores, status)."""
+        if session_id is None:
+            raise gr.Error(ui_text.NO_SESSION_CHOSEN)
+        try:
+            info = self.store.session(int(session_id))
+            rows = desk.session_rows(self.store.load(info.id), self.store.audio(info.id))
+        except KeyError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        if not rows:
+            raise gr.Error(html.escape(ui_text.NO_SESSION_AUDIO.format(name=info.name)))
+        status = self._marks_status(rows, f"“{info.name}”") + "\n\n" + ui_text.MARKS_FROM_SESSION
+        return rows, self._marks_table(rows), status
+
+    def calibration_fit(self, rows: list, cells: pd.DataFrame | None, name: str | None, heard: dict | None,
+                        progress=gr.Progress()) -> tuple:
+        """Listen (or reuse what was heard for the same marks) and fit.
+
+        Returns (result, heard, name, evidence text, chart, verdict); `heard` = {"key", "data": ExemplarData}.
+        """
+        if not rows:
+            raise gr.Error(ui_text.NO_MARKS_LOADED)
+        name = (name or "").strip() or f"calibration-{date.today().isoformat()}"
+        values = [] if cells is None else cells.values.tolist()
+        try:
+            check_profile_name(name)  # before listening: a bad name fails at once
+            graded = desk.graded_rows(rows, values)
+            key = [(learner, part, [str(f) for f in audio], mark) for learner, part, audio, mark in graded]
+            if heard and heard.get("key") == key:
+                data = heard["data"]
+            else:
+                submissions = self.calibration.submissions(graded)
+                progress(0.0, desc=ui_text.FIT_LISTENING.format(n=len(graded)))
+                data = self.calibration.listen(submissions, lambda f, m: progress(0.9 * f, desc=m))
+                heard = {"key": key, "data": data}
+            progress(0.92, desc=ui_text.FIT_CHECKING)
+            result = self.calibration.fit(data, name)
+        except gr.Error:
+            raise
+        except ValueError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        verdict = ("✔ " if result.applies else "✖ ") + _md_escape(result.reason)
+        return (result, heard, name, describe(result), evidence_figure(result.evidence), f"**{verdict}**")
+
+    def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool) -> tuple:
+        """Save the fitted profile: refused with the verdict unless it helps or `anyway`. (status, profiles)."""
+        if result is None:
+            raise gr.Error(ui_text.NOTHING_FITTED)
+        name = (name or "").strip() or result.profile.name
+        if not result.applies and not anyway:
+            raise gr.Error(html.escape(ui_text.SAVE_REFUSED.format(reason=result.reason)))
+        try:
+            folder = self.calibration.save(result, name, force=anyway, overwrite=overwrite)
+        except ValueError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        except FileExistsError as e:
+            raise gr.Error(html.escape(f"{e} (tick “{ui_text.OVERWRITE_LABEL}”)")) from e
+        text = ui_text.SAVED if result.applies else ui_text.SAVED_ANYWAY
+        return _md_escape(text.format(name=name, folder=folder)), self.profiles_update(selected=name)
+
+    def calibration_use(self, choice: str | None) -> tuple:
+        """Apply the chosen profile (or none) to every following assessment: (status, model panel, its title)."""
+        name = None if choice in (None, "", NO_PROFILE) else choice
+        try:
+            calibration = self.calibration.use(name)
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        if self.fusion.weights is not None:  # a profile may refit the fusion weight: the chart shows what is used
+            weights = self.calibration.assessor.fusion
+            self.fusion = Fusion(tuple(weights.weights), bool(weights.fitted))
+        text = ui_text.USING_NONE if calibration is None else ui_text.USING_PROFILE.format(name=calibration.name)
+        return (_md_escape(text), *self.status_update())
+
+    def profiles_update(self, selected: str | None = None):
+        choices = [(ui_text.NO_PROFILE, NO_PROFILE)] + [(p.label, p.name) for p in self.calibration.profiles()]
+        if selected is None:
+            selected = self.calibration.active or NO_PROFILE
+        return gr.update(choices=choices, value=selected)
+
+    def status_update(self) -> tuple:
+        """The model panel and its title, as they are now (a calibration profile shows there)."""
+        infos = tuple(self.status_fn())
+        return report.status_html(infos, self.store.path), gr.update(label=report.status_line(infos))
+
+    def _marks_status(self, rows: Sequence[desk.MarkRow], source: str) -> str:
+        graded = sum(r.mark is not None for r in rows)
+        return ui_text.MARKS_LOADED.format(n=len(rows), learners=len({r.learner for r in rows}), source=source,
+                                           graded=graded)
+
+    @staticmethod
+    def _marks_table(rows: Sequence[desk.MarkRow]) -> pd.DataFrame:
+        return pd.DataFrame(desk.table(rows), columns=list(desk.MARK_COLUMNS))
+
+
 def _scroll_to(elem_id: str) -> str:
     """Browser-side: bring a result into view once it is there (the inputs above it are long)."""
     return f"() => document.getElementById('{elem_id}')?.scrollIntoView({{behavior: 'smooth', block: 'start'}})"
@@ -226,15 +342,18 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
-               examples: bool = True) -> gr.Blocks:
-    """The whole page. Loads nothing: the callables arrive ready (models are loaded once, in main)."""
-    h = Handlers(assess_fn, status_fn, store, fusion)
+               examples: bool = True, calibration: desk.CalibrationDesk | None = None) -> gr.Blocks:
+    """The whole page. Loads nothing: the callables arrive ready (models are loaded once, in main).
+
+    `calibration` (over the same Assessor as `assess_fn`) adds the Calibrate tab; without it there is none.
+    """
+    h = Handlers(assess_fn, status_fn, store, fusion, calibration=calibration)
     infos = tuple(status_fn())
     with gr.Blocks(title=ui_text.TITLE) as demo:
         gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
         with gr.Accordion(report.status_line(infos), open=not any(i.state == "trained" for i in infos),
-                          elem_id="model-status"):
-            gr.HTML(report.status_html(infos, store.path))
+                          elem_id="model-status") as status_box:
+            status_html = gr.HTML(report.status_html(infos, store.path), elem_id="model-status-body")
 
         with gr.Tabs():
             with gr.Tab(ui_text.TAB_ONE, id="one"):
@@ -292,6 +411,10 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
                                            elem_id="learner-pick")
                 class_panel = _results_panel("class", ui_text.NO_LEARNER_YET)
 
+            if calibration is not None:
+                with gr.Tab(ui_text.TAB_CALIBRATE, id="calibrate") as calibrate_tab:
+                    c = _calibrate_tab(examples)
+
             with gr.Tab(ui_text.TAB_HELP, id="help"):
                 gr.Markdown(ui_text.HELP)
                 gr.Markdown(ui_text.CLASS_INTRO)
@@ -310,8 +433,68 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
             None, js=_scroll_to("class-summary"))
         demo.load(h.sessions_update, None, [sessions], api_visibility="private")
         clear.add([*one_panel])
+        if calibration is not None:
+            _wire_calibrate(h, c, calibrate_tab, status_html, status_box, demo)
     demo.queue(max_size=64, default_concurrency_limit=4)
     return demo
+
+
+def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
+    """The Calibrate tab's components, by name (wired in _wire_calibrate)."""
+    c: dict[str, gr.components.Component] = {}
+    gr.Markdown(ui_text.CALIBRATE_INTRO, elem_classes=["sla-help"])
+    with gr.Row():
+        c["files"] = gr.File(label=ui_text.CALIBRATE_FILES_LABEL, file_count="multiple", scale=3,
+                             file_types=[".zip", ".csv", ".wav", ".flac", ".ogg", ".mp3"], elem_id="calib-files")
+        with gr.Column(scale=2):
+            c["sessions"] = gr.Dropdown(label=ui_text.CALIBRATE_SESSION_LABEL, choices=[], elem_id="calib-sessions")
+            c["load_session"] = gr.Button(ui_text.LOAD_SESSION_BUTTON, size="sm", elem_id="calib-load-session")
+    if examples and EXAMPLE_GRADED.is_file():
+        gr.Examples(examples=[[[str(EXAMPLE_GRADED)]]], inputs=[c["files"]], label=ui_text.CALIBRATE_EXAMPLE_LABEL,
+                    example_labels=["Six learners, Parts 3 and 4, with marks (zip)"])
+    c["rows"], c["heard"], c["result"] = gr.State([]), gr.State(None), gr.State(None)
+    c["status"] = gr.Markdown(elem_id="calib-status")
+    c["marks"] = gr.Dataframe(headers=list(desk.MARK_COLUMNS), datatype=["str", "number", "str", "str", "str"],
+                              label=ui_text.MARKS_TABLE_LABEL, interactive=True, static_columns=[0, 1, 2, 3],
+                              wrap=True, max_height=420, elem_id="calib-marks", elem_classes=["sla-table"])
+    with gr.Row(equal_height=True):
+        c["name"] = gr.Textbox(label=ui_text.PROFILE_NAME_LABEL, placeholder=ui_text.PROFILE_NAME_PLACEHOLDER,
+                               max_lines=1, scale=3, elem_id="calib-name")
+        c["fit"] = gr.Button(ui_text.FIT_BUTTON, variant="primary", scale=1, elem_id="calib-fit")
+    c["verdict"] = gr.Markdown(elem_id="calib-verdict")
+    c["evidence"] = gr.Textbox(label=ui_text.EVIDENCE_LABEL, placeholder=ui_text.EVIDENCE_PLACEHOLDER, lines=10,
+                               max_lines=30, interactive=False, elem_id="calib-evidence", elem_classes=["sla-mono"])
+    c["chart"] = gr.Plot(charts.message_figure("", ui_text.EVIDENCE_PLACEHOLDER), show_label=False,
+                         elem_id="calib-chart")
+    with gr.Row(equal_height=True):
+        c["anyway"] = gr.Checkbox(label=ui_text.SAVE_ANYWAY_LABEL, elem_id="calib-anyway")
+        c["overwrite"] = gr.Checkbox(label=ui_text.OVERWRITE_LABEL, elem_id="calib-overwrite")
+        c["save"] = gr.Button(ui_text.SAVE_BUTTON, elem_id="calib-save")
+    c["saved"] = gr.Markdown(elem_id="calib-saved")
+    with gr.Row(equal_height=True):
+        c["profiles"] = gr.Dropdown(label=ui_text.PROFILES_LABEL, choices=[(ui_text.NO_PROFILE, NO_PROFILE)],
+                                    value=NO_PROFILE, scale=3, elem_id="calib-profiles")
+        c["use"] = gr.Button(ui_text.USE_PROFILE_BUTTON, variant="primary", scale=1, elem_id="calib-use")
+    c["using"] = gr.Markdown(elem_id="calib-using")
+    return c
+
+
+def _wire_calibrate(h: Handlers, c: dict, tab: gr.Tab, status_html: gr.HTML, status_box: gr.Accordion,
+                    demo: gr.Blocks) -> None:
+    """Events of the Calibrate tab. Listening and switching profiles use the model: one job at a time."""
+    loaded = [c["rows"], c["marks"], c["status"]]
+    c["files"].change(h.calibration_upload, [c["files"]], loaded, api_name="calibration_upload")
+    c["load_session"].click(h.calibration_session, [c["sessions"]], loaded, api_name="calibration_session")
+    c["fit"].click(h.calibration_fit, [c["rows"], c["marks"], c["name"], c["heard"]],
+                   [c["result"], c["heard"], c["name"], c["evidence"], c["chart"], c["verdict"]],
+                   api_name="calibration_fit", concurrency_id="model", concurrency_limit=1)
+    c["save"].click(h.calibration_save, [c["result"], c["name"], c["anyway"], c["overwrite"]],
+                    [c["saved"], c["profiles"]], api_name="calibration_save")
+    c["use"].click(h.calibration_use, [c["profiles"]], [c["using"], status_html, status_box],
+                   api_name="calibration_use", concurrency_id="model", concurrency_limit=1)
+    tab.select(h.sessions_update, None, [c["sessions"]], api_visibility="private")
+    demo.load(h.profiles_update, None, [c["profiles"]], api_visibility="private")
+    demo.load(h.status_update, None, [status_html, status_box], api_visibility="private")
 
 
 def _answer_label(part: int, index: int) -> str:
@@ -371,6 +554,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from sla_core.assess import AssessorConfig, load_assessor
+    from sla_core.calibration import collect_exemplars
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -388,7 +572,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     store = ResultStore(args.db)
     weights = assessor.fusion
     fusion = Fusion(tuple(weights.weights) if assessor.mllm is not None else None, bool(weights.fitted))
-    demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion)
+    calibration = desk.CalibrationDesk(assessor, listen=_on_gpu(collect_exemplars, 300))
+    demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration)
     log.info("results are saved in %s", store.path)
     demo.launch(
         server_name=args.host or ("0.0.0.0" if os.environ.get("SPACE_ID") else None),

@@ -39,6 +39,11 @@ def _parts_list(parts: Sequence[int]) -> str:
     return ", ".join(str(p) for p in parts)
 
 
+def _parts_phrase(parts: Sequence[int]) -> str:
+    """"Part 3" or "Parts 1, 4, 5": the noun agrees with the count."""
+    return f"Part{'s' if len(parts) > 1 else ''} {_parts_list(parts)}"
+
+
 def transcript_text(transcripts: Sequence[str | None]) -> str:
     """The answers' transcripts joined with ' / '; undecodable bytes (U+FFFD) dropped, as they carry no words."""
     cleaned = (" ".join((t or "").replace("\ufffd", " ").split()) for t in transcripts)
@@ -153,7 +158,8 @@ def summary_html(assessment: Assessment) -> str:
         covered = _parts_list(assessment.covered_parts)
         missing = [p for p in PARTS if p not in assessment.covered_parts]
         cover = (ui_text.FULL_OVERALL.format(covered=covered) if not missing else
-                 ui_text.PARTIAL_OVERALL.format(covered=covered, missing="Part " + ", ".join(map(str, missing))))
+                 ui_text.PARTIAL_OVERALL.format(covered=_parts_phrase(assessment.covered_parts),
+                                                missing=_parts_phrase(missing)))
         level = assessment.overall_cefr or DASH
         tag = "" if assessment.graded else f' <span class="sla-tag">{e(ui_text.NOT_A_GRADE)}</span>'
         overall = (
@@ -164,7 +170,9 @@ def summary_html(assessment: Assessment) -> str:
             f'<div class="sla-cover" data-testid="overall-covers">{e(cover)}</div></div>'
         )
     chips = "".join(_part_chip(assessment.part(p), p) for p in PARTS)
-    return (f'<div class="sla-card{graded_cls}" data-testid="summary">{banner}{who}'
+    calibrated = ("" if not assessment.calibration else f'<div class="sla-calibrated" data-testid="calibration">'
+                  f'{e(ui_text.CALIBRATED_WITH.format(name=assessment.calibration))}</div>')
+    return (f'<div class="sla-card{graded_cls}" data-testid="summary">{banner}{who}{calibrated}'
             f'<div class="sla-summary">{overall}<div class="sla-chips">{chips}</div></div></div>')
 
 
@@ -185,7 +193,8 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:
     """The model-status panel: what is loaded, its state and where it came from, plus a plain headline."""
     e = html.escape
-    trained = [i for i in infos if i.state == TRAINED]
+    # A teacher calibration is fitted, but it does not make an untrained grader's numbers grades.
+    trained = [i for i in infos if i.state == TRAINED and i.name != "calibration"]
     if trained:
         what = ", ".join(ui_text.GRADER_NAMES.get(i.name, i.name) for i in trained)
         headline = f'<div class="sla-status-ok">{e(ui_text.SOME_TRAINED.format(what=what))}</div>'

@@ -20,6 +20,8 @@ SUBTITLE = (
 
 TAB_ONE = "Assess one learner"
 TAB_CLASS = "Classroom"
+TAB_CALIBRATE = "Calibrate"
+CALIBRATED_WITH = "Calibrated to the teacher's marking: profile \u201c{name}\u201d"
 TAB_HELP = "Help"
 
 LEARNER_LABEL = "Learner name or id (optional)"
@@ -52,7 +54,7 @@ NOT_GRADES_BANNER = (
     "load trained grader checkpoints to assess learners."
 )
 NOT_A_GRADE = "not a grade"
-PARTIAL_OVERALL = "Covers Parts {covered} only; {missing} could not be assessed."
+PARTIAL_OVERALL = "Covers {covered} only; {missing} could not be assessed."
 FULL_OVERALL = "Covers all four parts ({covered})."
 NO_OVERALL = "No part could be assessed, so there is no overall score."
 
@@ -69,6 +71,7 @@ GRADER_NAMES = {
     "mllm": "Multimodal grader (Phi-4-multimodal)",
     "asr": "Speech recognition",
     "fusion": "Score fusion",
+    "calibration": "Teacher calibration",
 }
 STATE_TEXT = {
     TRAINED: "trained",
@@ -117,6 +120,55 @@ SESSION_CHOICE = "{name} · {created} · {n} learner(s)"
 SINGLE_SESSION_NAME = "Individual assessments {date}"
 DEFAULT_CLASS_NAME = "Class session {date}"
 
+# Calibrate tab.
+CALIBRATE_INTRO = """\
+Teach the system your own marking. Give it 10–40 answers you have graded yourself; it listens to each once,
+adjusts itself to your marks, and **checks on answers it did not learn from** whether that helps. Save the
+result as a named profile and switch it on: every assessment after that says it was calibrated.
+
+**1. Your graded answers**, either way:
+
+* **upload** a CSV manifest (`learner,part,audio,question,transcript,score`, the score being your mark for
+  the part) together with its audio files, or one .zip holding both; or
+* **pick a saved classroom session**: its recordings were kept, and the table below is filled with the
+  system's scores. Correct each mark to your own.
+
+**2. Check the marks** in the table (2.0 to 5.5 in half bands; 2.0 = A2, 5.5 = C1+). Clear a mark to leave
+that part out. **3. Fit**, read the evidence, **4. save** the profile and **5. use** it.
+"""
+CALIBRATE_FILES_LABEL = "Graded answers: CSV manifest with its audio, or a .zip"
+CALIBRATE_EXAMPLE_LABEL = "Example graded set (synthetic speech, invented marks)"
+CALIBRATE_SESSION_LABEL = "…or a saved classroom session"
+LOAD_SESSION_BUTTON = "Load the session"
+MARKS_TABLE_LABEL = "Your marks (edit the last column; blank = not graded)"
+MARKS_LOADED = "{n} recorded part(s) of {learners} learner(s) loaded from {source}; {graded} have a mark."
+MARKS_FROM_SESSION = ("The marks start as the system's scores rounded to the half band: change each to your "
+                      "own mark before fitting, or the calibration only learns the system's rounding.")
+MARKS_SKIPPED = "Left out of the upload: {skipped}"
+NO_SESSION_CHOSEN = "Choose a saved session first."
+NO_SESSION_AUDIO = ("The session “{name}” has no kept recordings (it was saved before recordings were kept, "
+                    "or no part could be assessed). Upload the graded recordings instead.")
+NO_MARKS_LOADED = "Load graded answers first (upload them or pick a saved session)."
+PROFILE_NAME_LABEL = "Profile name"
+PROFILE_NAME_PLACEHOLDER = "e.g. class-7c-2026"
+FIT_BUTTON = "Fit"
+FIT_LISTENING = "Listening to {n} graded part(s)"
+FIT_CHECKING = "Checking on held-out answers"
+EVIDENCE_LABEL = "What the calibration changed, and the evidence"
+EVIDENCE_PLACEHOLDER = "Press Fit: the before/after numbers and the verdict appear here."
+SAVE_ANYWAY_LABEL = "Save anyway, although the evidence says it does not help"
+OVERWRITE_LABEL = "Replace a saved profile of the same name"
+SAVE_BUTTON = "Save profile"
+NOTHING_FITTED = "Press Fit first: there is nothing to save yet."
+SAVE_REFUSED = "Not saved: {reason}. Tick “Save anyway” to keep it regardless."
+SAVED = "Saved profile “{name}” in {folder}. Choose it below and press “Use this profile”."
+SAVED_ANYWAY = "Saved profile “{name}” in {folder}, although it did not help on its own evidence."
+PROFILES_LABEL = "Calibration profile for new assessments"
+NO_PROFILE = "None (no calibration)"
+USE_PROFILE_BUTTON = "Use this profile"
+USING_PROFILE = "New assessments use profile “{name}”. The model panel at the top shows it."
+USING_NONE = "New assessments use no calibration."
+
 HELP = """\
 ### How the scores are made
 
@@ -131,10 +183,14 @@ HELP = """\
 * **Bad recordings** (silent, too short, unreadable, too long) are reported on their part; the other parts are
   still assessed.
 
+* **Calibration** (Calibrate tab) adjusts the speech grader's level prototypes, each grader's score and the
+  fusion weight to a teacher's own marks, and is applied only when a held-out check shows it helps.
+
 ### Privacy
 
 Recordings are processed on the machine that runs this app. Results are stored in a local SQLite file
-(see the model panel); nothing is sent anywhere else.
+(see the model panel), and the recordings behind them in a folder beside it (`…_audio`), so a past class can
+be used for calibration; nothing is sent anywhere else.
 """
 
 FOOTER = (

@@ -1,4 +1,4 @@
-"""The app as a teacher uses it, in headless Chromium: upload, assess, read results, class mode, restart.
+"""The app as a teacher uses it, in headless Chromium: upload, assess, read results, class mode, restart, calibrate.
 
 Runs `python app.py` (tiny offline models, a temp SQLite file) in a subprocess and drives it with
 Playwright. Expected numbers come from the same tiny assessor through the Python API (tiny models are
@@ -46,7 +46,8 @@ class App:
 
     def start(self) -> str:
         self.port = _free_port()
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+               "SLA_DATA_DIR": str(self.db.parent)}  # calibration profiles and cache in the test's folder
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), *APP_FLAGS, "--port", str(self.port), "--db", str(self.db)],
             cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
@@ -73,16 +74,24 @@ class App:
 
 
 @pytest.fixture(scope="module")
-def expected():
-    """What the same tiny assessor returns through the Python API for the example learner and class."""
+def expected(tmp_path_factory):
+    """What the same tiny assessor returns through the Python API: the example learner, the class, and the
+    calibration fitted to the example graded set (its words, and the example's Part 3 assessed with it)."""
     from sla_core.assess import AssessorConfig, load_assessor
+    from sla_core.calibration import EmbeddingCache, collect_exemplars, fit_calibration, use_calibration
     from sla_core.classroom import load_class
 
     assessor = load_assessor(AssessorConfig(tiny=True, asr="none"))
     one = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in (1, 3, 4, 5)}, learner="Ana")
     batch = load_class(ASSETS / "example_class.zip")
     klass = {s.submission_id: assessor.assess_submission(s) for s in batch.submissions}
-    return one, klass
+    graded = load_class(ASSETS / "example_graded.zip").submissions
+    cache = EmbeddingCache(tmp_path_factory.mktemp("cache"))
+    calibration = fit_calibration(collect_exemplars(assessor, graded, cache=cache), name="class-7c")
+    use_calibration(assessor, calibration.profile)
+    calibrated = assessor.assess({3: [EXAMPLE / "part3.wav"]}, learner="Zoe")
+    use_calibration(assessor, None)
+    return one, klass, calibration, calibrated
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +120,8 @@ def _table(page, elem_id: str, rows: int = 1) -> list[list[str]]:
         .filter(r => r.length > 1)""")
 
 
-def test_teacher_flow_one_learner_class_csv_and_restart(browser, expected, tmp_path):
-    one, klass = expected
+def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expected, tmp_path):
+    one, klass, *_ = expected
     SHOTS.mkdir(parents=True, exist_ok=True)
     app = App(tmp_path / "results.sqlite", tmp_path / "app.log")
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -189,6 +198,79 @@ def test_teacher_flow_one_learner_class_csv_and_restart(browser, expected, tmp_p
         assert "Part 4 could not be assessed" in page.inner_text("#class-summary")
         time.sleep(1)
         page.screenshot(path=str(SHOTS / "browser_4_reopened.png"))
+
+        # 4. Calibrate to the teacher's marks, then assess with the profile.
+        _calibrate(page, expected, tmp_path / "profiles")
     finally:
         page.close()
         app.stop()
+
+
+def _calibrate(page, expected, profiles: Path) -> None:
+    """Calibrate tab: upload the graded set, fit, save, use; assess with the profile; a saved session's marks."""
+    from sla_core.calibration import describe
+
+    one, _, calibration, calibrated = expected
+    page.get_by_role("tab", name="Calibrate").click()
+
+    # Upload the graded set: the table shows every part with the teacher's mark from the manifest.
+    page.locator("#calib-files input[type=file]").set_input_files(str(ASSETS / "example_graded.zip"))
+    page.wait_for_function("document.querySelector('#calib-status')?.innerText.includes('12 have a mark')",
+                           timeout=30000)
+    marks = _table(page, "calib-marks", 12 * 5)
+    assert [r[0] for r in marks[:2]] == ["dana", "dana"] and [r[4] for r in marks[:2]] == ["2.5", "3.0"]
+
+    # Fit: the evidence in words is describe() of the same fit through the Python API; the chart its numbers.
+    page.fill("#calib-name input, #calib-name textarea", "class-7c")
+    page.click("#calib-fit")
+    page.wait_for_function("document.querySelector('#calib-evidence textarea')?.value.includes('Verdict')",
+                           timeout=120000)
+    assert page.input_value("#calib-evidence textarea") == describe(calibration)
+    page.wait_for_function("document.querySelector('#calib-chart .js-plotly-plot')?.data?.length > 2")
+    traces = {t["name"]: t for t in _plot_data(page, "calib-chart")}
+    assert traces["after calibration"]["y"] == pytest.approx(list(calibration.evidence.after))
+    assert traces["before calibration"]["y"] == pytest.approx(list(calibration.evidence.before))
+    verdict = page.inner_text("#calib-verdict")
+    assert verdict.startswith("✔" if calibration.applies else "✖")
+    page.locator("#calib-evidence").scroll_into_view_if_needed()
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "browser_5_calibrate.png"), full_page=True)
+
+    # Save (ticking "save anyway" only if the evidence says it does not help), choose it, use it.
+    if not calibration.applies:
+        page.check("#calib-anyway input")
+    page.click("#calib-save")
+    page.wait_for_function("document.querySelector('#calib-saved')?.innerText.includes('Saved profile')",
+                           timeout=30000)
+    assert (profiles / "class-7c" / "profile.json").is_file()
+    page.locator("#calib-profiles input").click()
+    page.get_by_role("option", name="class-7c - 12 responses").click()
+    page.click("#calib-use")
+    page.wait_for_function("document.querySelector('#calib-using')?.innerText.includes('class-7c')",
+                           timeout=30000)
+    assert "profile 'class-7c'" in page.inner_text("#model-status")
+
+    # The next assessment carries the profile and gives what the calibrated Python API gives.
+    page.get_by_role("tab", name="Assess one learner").click()
+    page.fill("#learner textarea, #learner input", "Zoe")
+    page.locator("#audio-p3-1 input[type=file]").set_input_files(str(EXAMPLE / "part3.wav"))
+    page.wait_for_function("document.querySelectorAll('#audio-p3-1 audio, #audio-p3-1 .waveform-container')"
+                           ".length >= 1", timeout=30000)
+    page.click("#assess")
+    page.wait_for_selector("[data-testid=overall-score]", timeout=120000)
+    assert page.inner_text("[data-testid=overall-score]") == f"{calibrated.overall:.2f}"
+    rows = _table(page, "one-parts", 4 * 9)
+    assert "calibrated with profile 'class-7c'" in rows[1][8]
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "browser_6_calibrated_result.png"))
+
+    # A saved session's recordings were kept (across the restart): a marks table pre-filled with its scores.
+    page.get_by_role("tab", name="Calibrate").click()
+    page.locator("#calib-sessions input").click()
+    page.get_by_role("option", name="Individual assessments").first.click()
+    page.click("#calib-load-session")
+    page.wait_for_function("document.querySelector('#calib-status')?.innerText.includes('rounded')",
+                           timeout=30000)
+    rows = _table(page, "calib-marks", 5 * 5)
+    assert rows[0][:3] == ["Ana", "1", f"{one.part(1).score:.2f}"]
+    assert rows[-1][:3] == ["Zoe", "3", f"{calibrated.part(3).score:.2f}"]

@@ -63,3 +63,18 @@ def test_status_panel_says_plainly_when_nothing_is_trained_and_where_models_come
     assert report.status_line(infos) == "Models: speech untrained · multimodal not loaded"
     trained = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS),)
     assert "Trained artifacts are loaded for: Speech grader" in report.status_html(trained)
+
+
+def test_the_card_names_the_calibration_profile_only_when_one_was_used():
+    import dataclasses
+
+    plain = sample_assessment()
+    assert 'data-testid="calibration"' not in report.summary_html(plain)
+    calibrated = dataclasses.replace(plain, calibration="class <3b>")
+    html = report.summary_html(calibrated)
+    assert "profile \u201cclass &lt;3b&gt;\u201d" in html
+
+
+def test_the_overall_names_one_part_and_several_parts_in_good_english():
+    a = sample_assessment(rejected={1: "silent", 4: "silent", 5: "silent"})
+    assert "Covers Part 3 only; Parts 1, 4, 5 could not be assessed." in report.summary_html(a)
