@@ -14,6 +14,7 @@ import importlib
 TRAINERS: dict[str, tuple[str, str]] = {
     "bert": ("sla_core.train.bert", "the official baseline: BERT per part on ASR words + dev calibration"),
     "speech": ("sla_core.train.speech", "wav2vec 2.0 + prototypes, one model per part"),
+    "mllm": ("sla_core.train.mllm", "Phi-4-multimodal LoRA adapters (STG per part / CTG)"),
 }
 
 
