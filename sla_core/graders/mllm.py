@@ -82,6 +82,9 @@ class MllmGrader:
         self.feature_extractor = feature_extractor
         self.source = source
         self.part_adapters = dict(part_adapters or {})
+        # Adapters known to be trained: given here or loaded from disk. One made by `new_adapter` joins only
+        # when the training command has finished training it (`mark_trained`).
+        self.trained_adapters = set(self.part_adapters.values())
         self.variant = check_variant(variant)
         self.random_base = random_base
         self.batch_size = batch_size
@@ -110,19 +113,29 @@ class MllmGrader:
         return self.part_adapters.get(part, SPEECH_ADAPTER)
 
     def state_for(self, part: int) -> str:
-        if self.random_base:
-            return UNTRAINED
-        return TRAINED if part in self.part_adapters else ZERO_SHOT
+        """TRAINED with a trained adapter for the part (trained on this very base, random or not). Otherwise
+        the speech adapter scores zero-shot, which on random base weights is no model at all (UNTRAINED);
+        an adapter still being trained is not a grade either (UNTRAINED)."""
+        name = self.part_adapters.get(part)
+        if name in self.trained_adapters:
+            return TRAINED
+        return UNTRAINED if self.random_base or name is not None else ZERO_SHOT
 
     def info(self) -> GraderInfo:
-        trained = tuple(p for p in PARTS if p in self.part_adapters)
+        trained = tuple(p for p in PARTS if self.state_for(p) == TRAINED)
+        rest = ", ".join(str(p) for p in PARTS if p not in trained)
+        why = "random Phi-4-multimodal weights: scores are not grades" if self.random_base else ZERO_SHOT_NOTE
+        if trained:
+            return GraderInfo(self.name, self.source, TRAINED, trained, f"parts {rest}: {why}" if rest else "")
         if self.random_base:
-            return GraderInfo(self.name, self.source, UNTRAINED, (), "random Phi-4-multimodal weights: scores are not grades")
-        if not trained:
-            return GraderInfo(self.name, self.source, ZERO_SHOT, (), f"{ZERO_SHOT_NOTE} (speech adapter, no part adapter)")
-        rest = [p for p in PARTS if p not in trained]
-        note = f"parts {', '.join(map(str, rest))}: {ZERO_SHOT_NOTE}" if rest else ""
-        return GraderInfo(self.name, self.source, TRAINED, trained, note)
+            return GraderInfo(self.name, self.source, UNTRAINED, (), why)
+        return GraderInfo(self.name, self.source, ZERO_SHOT, (), f"{ZERO_SHOT_NOTE} (speech adapter, no part adapter)")
+
+    def mark_trained(self, name: str) -> None:
+        """Declare the adapter `name` trained (the training command, once its best epoch is restored)."""
+        if name not in self.part_adapters.values():
+            raise ValueError(f"adapter {name!r} scores no part; part adapters: {self.part_adapters}")
+        self.trained_adapters.add(name)
 
     # ----- adapters ---------------------------------------------------------------------------
 
@@ -134,6 +147,7 @@ class MllmGrader:
         phi4.attach_adapter(self.model, name, folder)
         self.model.eval()
         self.part_adapters.update({part: name for part in parts})
+        self.trained_adapters.add(name)
         return name
 
     def new_adapter(self, parts: Sequence[int], name: str | None = None) -> str:
@@ -144,6 +158,7 @@ class MllmGrader:
         name = name or (part_adapter_name(parts[0]) if len(parts) == 1 else CTG_ADAPTER)
         phi4.copy_adapter(self.model, SPEECH_ADAPTER, name)
         self.part_adapters.update({part: name for part in parts})
+        self.trained_adapters.discard(name)
         return name
 
     def save_adapter(self, name: str, folder: str | Path) -> Path:

@@ -389,8 +389,8 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
     """Train one adapter (STG: cfg.part's; CTG: all parts'), keep the best dev macro-F1 epoch, save it.
 
     Returns:
-        (grader, history): the grader with the trained adapter scoring cfg.parts (state TRAINED unless
-        the base is random), and one dict per epoch (train_loss, dev_rmse, dev_pcc, dev_macro_f1, ...).
+        (grader, history): the grader with the trained adapter scoring cfg.parts (state TRAINED), and
+        one dict per epoch (train_loss, dev_rmse, dev_pcc, dev_macro_f1, ...).
     """
     import torch
 
@@ -482,6 +482,7 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
         p.requires_grad_(False)
     _set_adapter_state(grader, name, load_peft_weights(str(best_dir), device=str(device)))
     model.eval()
+    grader.mark_trained(name)
     grader.save_adapter(name, cfg.adapter_dir)
     common.write_log(cfg.adapter_dir, history)
     (cfg.adapter_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")

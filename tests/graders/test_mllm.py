@@ -202,7 +202,19 @@ def test_states_say_trained_zero_shot_or_untrained(stg):
     none = MllmGrader(stg.model, stg.tokenizer, stg.feature_extractor, source="hub")
     assert none.info().state == ZERO_SHOT and ZERO_SHOT_NOTE in none.info().note
     assert {s.state for s in none.score(_learner()[:1])} == {ZERO_SHOT}
-    assert stg.info().state == UNTRAINED and "not grades" in stg.info().note
+    assert stg.info().state == UNTRAINED and "not grades" in stg.info().note  # new adapters, never trained
+
+
+def test_a_trained_adapter_is_trained_even_on_a_tiny_random_base(stg, tmp_path):
+    stg.save_adapter("part3", tmp_path / "part3")
+    grader = tiny_mllm_grader()
+    grader.load_adapter(tmp_path / "part3", [3])
+    assert [grader.state_for(p) for p in PARTS] == [UNTRAINED, TRAINED, UNTRAINED, UNTRAINED]
+    assert grader.info().state == TRAINED and grader.info().parts == (3,) and "1, 4, 5" in grader.info().note
+    name = grader.new_adapter([4])  # what the training command starts from: not a grade until trained
+    assert grader.state_for(4) == UNTRAINED
+    grader.mark_trained(name)
+    assert grader.state_for(4) == TRAINED and grader.info().parts == (3, 4)
 
 
 def test_stg_adapters_save_and_load(stg, tmp_path):
