@@ -94,6 +94,10 @@ def train_part(grader, part: int, train_subs, dev_subs, cfg: BertTrainConfig, de
         scheduler.load_state_dict(state["scheduler"])
         best_state, history, start = state["best_model"], state["history"], state["epoch"] + 1
         tracker = common.BestTracker(metric="rmse", mode="min", best=state["best"], best_epoch=state["best_epoch"])
+        if state.get("torch_rng") is not None:  # dropout then draws the masks of an uninterrupted run
+            torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
 
     rng = np.random.default_rng(cfg.seed + part)
     for _ in range(start):
@@ -120,7 +124,9 @@ def train_part(grader, part: int, train_subs, dev_subs, cfg: BertTrainConfig, de
         common.save_checkpoint(ckpt_dir, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                           "scheduler": scheduler.state_dict(), "epoch": epoch,
                                           "best_model": best_state, "best": tracker.best,
-                                          "best_epoch": tracker.best_epoch, "history": history})
+                                          "best_epoch": tracker.best_epoch, "history": history,
+                                          "torch_rng": torch.get_rng_state(),
+                                          "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None})
     model.load_state_dict(best_state)
     return history
 

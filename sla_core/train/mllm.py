@@ -225,7 +225,7 @@ def fill_transcripts(items: list[Example], transcriber, batch: int = 32) -> list
         for i, j in chunk:
             if items[i].audio[j] is None:
                 raise ValueError(f"{items[i].where} answer {j + 1}: no transcript and no audio to transcribe")
-            clips.append(load_audio(items[i].audio[j], part=items[i].part, answer=j + 1))
+            clips.append(load_audio(items[i].audio[j], part=items[i].part, answer=j))  # 0-based
         made.update(zip(chunk, transcriber.transcribe(clips)))
     texts = [list(ex.transcripts) for ex in items]
     for (i, j), text in made.items():
@@ -244,7 +244,7 @@ def load_clips(ex: Example, variant: str, audio_seconds: float) -> list[np.ndarr
     for j, path in enumerate(ex.audio):
         if path is None:
             raise ValueError(f"{ex.where} answer {j + 1}: --inputs {variant.lower()} needs audio, the data has none")
-        wav = load_audio(path, part=ex.part, answer=j + 1)
+        wav = load_audio(path, part=ex.part, answer=j)  # 0-based: AudioIssue says "answer j + 1"
         clips.append(wav[: int(audio_seconds * SAMPLE_RATE)] if audio_seconds > 0 else wav)
     return clips
 
@@ -431,6 +431,10 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
         scheduler.load_state_dict(state["scheduler"])
         history, start = state["history"], state["epoch"] + 1
         tracker = common.BestTracker(metric="macro_f1", mode="max", best=state["best"], best_epoch=state["best_epoch"])
+        if state.get("torch_rng") is not None:  # LoRA dropout then draws the masks of an uninterrupted run
+            torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         log(f"resuming {name} after epoch {start} from {ckpt_dir}")
     log(f"{name}: {len(train_set)} training / {len(dev_set)} dev responses, inputs {cfg.inputs}, "
         f"{steps_per_epoch} steps of {per_step} per epoch, lr {cfg.lr:g}, device {device}")
@@ -465,7 +469,9 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
             grader.save_adapter(name, best_dir)
         common.save_checkpoint(ckpt_dir, {"adapter": _adapter_state(grader, name), "optimizer": optimizer.state_dict(),
                                           "scheduler": scheduler.state_dict(), "epoch": epoch, "best": tracker.best,
-                                          "best_epoch": tracker.best_epoch, "history": history, "job": job})
+                                          "best_epoch": tracker.best_epoch, "history": history, "job": job,
+                                          "torch_rng": torch.get_rng_state(),
+                                          "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None})
         h = history[-1]
         log(f"{name} epoch {epoch + 1}/{cfg.epochs}: train loss {h['train_loss']:.4f}, dev macro-F1 "
             f"{h['dev_macro_f1']:.3f}, RMSE {h['dev_rmse']:.3f}, PCC {h['dev_pcc']:.3f}"

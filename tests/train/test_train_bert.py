@@ -52,6 +52,35 @@ def test_resume_continues_from_the_last_epoch(trained):
     assert resumed[:3] == history  # the finished epochs were not trained again
 
 
+class Interrupted(Exception):
+    """Stands in for a crash right after an epoch's checkpoint was written."""
+
+
+def test_an_interrupted_run_with_dropout_resumes_to_the_same_result(trained, tmp_path, monkeypatch):
+    import sla_core.testing.bert as tiny_bert
+
+    mini, cfg, _, _ = trained
+    plain = tiny_bert.tiny_bert_config
+    monkeypatch.setattr(tiny_bert, "tiny_bert_config",  # bert-base-uncased trains with dropout 0.1
+                        lambda n: replace(plain(n), hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.3))
+    _, uninterrupted = train(replace(cfg, out=str(tmp_path / "straight"), epochs=2))
+    save = common.save_checkpoint
+
+    def save_then_stop(out_dir, state):
+        save(out_dir, state)
+        raise Interrupted
+
+    monkeypatch.setattr(common, "save_checkpoint", save_then_stop)
+    stopped = replace(cfg, out=str(tmp_path / "stopped"), epochs=2)
+    with pytest.raises(Interrupted):
+        train(stopped)
+    monkeypatch.setattr(common, "save_checkpoint", save)
+    _, resumed = train(stopped)
+    # same data order, weights, optimizer, LR and dropout masks as if never stopped
+    assert [h["train_loss"] for h in resumed] == pytest.approx([h["train_loss"] for h in uninterrupted], rel=1e-6)
+    assert [h["dev_rmse"] for h in resumed] == pytest.approx([h["dev_rmse"] for h in uninterrupted], rel=1e-6)
+
+
 def test_macro_f1_matches_sklearn():
     from sklearn.metrics import f1_score
 

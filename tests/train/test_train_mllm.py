@@ -174,6 +174,32 @@ def test_resume_continues_from_the_last_epoch(stg, tmp_path):
         train(replace(cfg, out=str(out), inputs="ao"), log=None)
 
 
+class Interrupted(Exception):
+    """Stands in for a crash right after an epoch's checkpoint was written."""
+
+
+def test_an_interrupted_run_with_lora_dropout_resumes_to_the_same_result(mini, tmp_path, monkeypatch):
+    cfg = MllmTrainConfig(data=str(mini.root), out=str(tmp_path / "straight"), mode="stg", part=3, tiny=True,
+                          init="fresh", lora_r=4, lora_alpha=8, lora_dropout=0.3, epochs=2, lr=TINY_LR,
+                          micro_batch=2, grad_accum=1, gradient_checkpointing=False, seed=0)
+    _, uninterrupted = train(cfg, log=None)
+    save = common.save_checkpoint
+
+    def save_then_stop(out_dir, state):
+        save(out_dir, state)
+        raise Interrupted
+
+    monkeypatch.setattr(common, "save_checkpoint", save_then_stop)
+    stopped = replace(cfg, out=str(tmp_path / "stopped"))
+    with pytest.raises(Interrupted):
+        train(stopped, log=None)
+    monkeypatch.setattr(common, "save_checkpoint", save)
+    _, resumed = train(stopped, log=None)
+    # same data order, adapter, optimizer, LR and dropout masks as if never stopped
+    assert [h["train_loss"] for h in resumed] == pytest.approx([h["train_loss"] for h in uninterrupted], rel=1e-6)
+    assert [h["dev_rmse"] for h in resumed] == pytest.approx([h["dev_rmse"] for h in uninterrupted], rel=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------- CTG
 
 
@@ -229,6 +255,19 @@ def test_missing_transcripts_come_from_the_asr_once(mini):
     assert asr.calls == [1 + len(dev[2].audio)]
     assert filled[0].transcripts[1] == "given" and filled[1] == dev[1]
     assert all(t is not None and t.startswith("words ") for t in filled[2].transcripts + filled[0].transcripts[:1])
+
+
+def test_an_unreadable_recording_is_named_by_its_answer_number(tmp_path):
+    class NoAsr:
+        def transcribe(self, waveforms):
+            raise AssertionError("not reached: the recording cannot be read")
+
+    first_missing = Example("SI000A-00001", 1, (tmp_path / "first.wav", tmp_path / "second.wav"), (None, None),
+                            (None, "given"), 3.0)
+    with pytest.raises(ValueError, match=r"Part 1, answer 1 \(first\.wav\)"):
+        load_clips(first_missing, "TA", 0.0)
+    with pytest.raises(ValueError, match=r"Part 1, answer 1 \(first\.wav\)"):
+        fill_transcripts([first_missing], NoAsr())
 
 
 def test_transcripts_missing_without_asr_is_a_clear_error(mini, tmp_path):
