@@ -8,6 +8,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+@pytest.fixture(scope="session")
+def mini():
+    """The miniature S&I corpus (espeak-ng speech, marks tied to speaking rate), built once per session."""
+    from sla_core.testing.audio import has_espeak
+    from sla_core.testing.corpus import shared_mini_corpus
+
+    if not has_espeak():
+        pytest.skip("needs espeak-ng")
+    return shared_mini_corpus()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "requires_cuda: needs a CUDA GPU (skipped on CPU machines)")
     config.addinivalue_line("markers", "browser: drives the app in headless Chromium")

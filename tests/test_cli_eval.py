@@ -12,17 +12,14 @@ from scipy import stats
 from sla_core.__main__ import main
 from sla_core.corpus import load_si_split
 from sla_core.parts import PARTS
-from sla_core.testing.audio import has_espeak
-from sla_core.testing.corpus import shared_mini_corpus, write_manifest
+from sla_core.testing.corpus import write_manifest
 
 LIMIT = "3"  # submissions scored by the (slower) audio graders per split
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    if not has_espeak():
-        pytest.skip("needs espeak-ng")
-    mini, out = shared_mini_corpus(), tmp_path_factory.mktemp("pipeline")
+def run(mini, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
     data = ["--data", str(mini.root)]
     assert main(["train", "bert", *data, "--out", str(out / "bert"), "--encoder", "tiny", "--epochs", "1",
                  "--lr", "1e-3", "--batch-size", "4"]) == 0

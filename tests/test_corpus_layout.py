@@ -9,15 +9,11 @@ import soundfile as sf
 
 from sla_core.parts import PARTS
 from sla_core.testing.audio import has_espeak
-from sla_core.testing.corpus import ITEMS, make_mini_corpus, shared_mini_corpus
+from sla_core.testing.corpus import ITEMS, make_mini_corpus
 
 pytestmark = pytest.mark.skipif(not has_espeak(), reason="needs espeak-ng")
 UTT = re.compile(r"^SI\d{3}[A-Z]-\d{5}-P[1345]\d{4}$")
 
-
-@pytest.fixture(scope="module")
-def mini():
-    return shared_mini_corpus()
 
 
 @pytest.mark.parametrize("split", ["dev", "train", "eval"])

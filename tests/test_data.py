@@ -6,15 +6,8 @@ import pytest
 
 from sla_core.data import CorpusError, load_si_split, load_submissions, read_manifest
 from sla_core.parts import PARTS
-from sla_core.testing.audio import has_espeak
-from sla_core.testing.corpus import ITEMS, shared_mini_corpus, write_manifest
+from sla_core.testing.corpus import ITEMS, write_manifest
 
-
-@pytest.fixture(scope="module")
-def mini():
-    if not has_espeak():
-        pytest.skip("needs espeak-ng")
-    return shared_mini_corpus()
 
 
 @pytest.mark.parametrize("split", ["dev", "train", "eval"])

@@ -11,17 +11,12 @@ import torch
 
 from sla_core.corpus import load_si_split
 from sla_core.graders.bert import fit_linear, load_bert_grader
-from sla_core.testing.audio import has_espeak
-from sla_core.testing.corpus import shared_mini_corpus
 from sla_core.train import common
 from sla_core.train.bert import BertTrainConfig, _examples, train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    if not has_espeak():
-        pytest.skip("needs espeak-ng")
-    mini = shared_mini_corpus()
+def trained(mini, tmp_path_factory):
     cfg = BertTrainConfig(data=str(mini.root), out=str(tmp_path_factory.mktemp("bert")), parts=(3,), encoder="tiny",
                           epochs=3, lr=1e-3, batch_size=4, seed=0)
     grader, history = train(cfg)

@@ -21,8 +21,7 @@ from sla_core.corpus import load_si_split
 from sla_core.graders import phi4
 from sla_core.graders.mllm import SPEECH_ADAPTER, TINY_LORA, load_mllm_grader
 from sla_core.parts import PARTS
-from sla_core.testing.audio import has_espeak
-from sla_core.testing.corpus import shared_mini_corpus, write_manifest
+from sla_core.testing.corpus import write_manifest
 from sla_core.testing.mllm import (
     tiny_config,
     tiny_feature_extractor,
@@ -49,12 +48,6 @@ from sla_core.train.mllm import (
 TINY_LR = 3e-2  # a random 2-layer model with r=8 LoRA needs far larger steps than Phi-4's 5e-5
 TOL = 1e-5  # same model, same inputs, two code paths: float rounding only
 
-
-@pytest.fixture(scope="module")
-def mini():
-    if not has_espeak():
-        pytest.skip("needs espeak-ng")
-    return shared_mini_corpus()
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from sla_core.cefr import round_to_grid
 from sla_core.corpus import load_si_split
 from sla_core.data import PartResponses, Response, Submission
 from sla_core.graders.speech import SpeechGrader
-from sla_core.testing.audio import has_espeak, write_wav
-from sla_core.testing.corpus import shared_mini_corpus, write_manifest
+from sla_core.testing.audio import write_wav
+from sla_core.testing.corpus import write_manifest
 from sla_core.train import common
 from sla_core.train.speech import SkippedAudioWarning, SpeechTrainConfig, collect_examples
 
@@ -33,12 +33,6 @@ def _train(*argv: str) -> int:
 def _log(out: Path) -> list[dict]:
     return json.loads((out / "train_log.json").read_text())
 
-
-@pytest.fixture(scope="module")
-def mini():
-    if not has_espeak():
-        pytest.skip("needs espeak-ng")
-    return shared_mini_corpus()
 
 
 @pytest.fixture(scope="module")
