@@ -48,6 +48,10 @@ NO_PROFILE = "(none)"  # the profiles dropdown's "no calibration" value; never a
 # One audio input per answer of the real test: Part 1 six, Parts 3 and 4 one, Part 5 five.
 SLOTS: tuple[tuple[int, int], ...] = tuple((p, i) for p in PARTS for i in range(part_info(p).max_answers))
 
+# Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
+# one letter per line and "Overall" breaks mid-word; Problems takes the room left.
+CLASS_COLUMN_WIDTHS = ("10%", "8%", "12%", "8%", "6%", "6%", "6%", "6%", "7%", "31%")
+
 Progress = Callable[[float, str], None]
 AssessFn = Callable[[Submission, Progress | None], Assessment]  # e.g. Assessor.assess_submission
 StatusFn = Callable[[], Sequence[GraderInfo]]  # e.g. Assessor.status
@@ -140,14 +144,18 @@ class Handlers:
                 a = self.assess_fn(sub, lambda f, m, k=k: progress((k + f) / n, desc=f"{sub.submission_id}: {m}"))
             except Exception as e:  # one broken learner must not lose the rest of the class
                 log.exception("assessment of %s failed", sub.submission_id)
-                failed.append(ui_text.CLASS_FAILED_LEARNER.format(learner=sub.submission_id, error=ui_text.error_text(e)))
+                failed.append(ui_text.CLASS_FAILED_LEARNER.format(learner=_md_escape(sub.submission_id),
+                                                                   error=ui_text.error_text(e)))
                 continue
             self.store.add(session, a, audio=submission_audio(sub))
             done.append(a)
             status = ui_text.CLASS_RUNNING.format(k=k + 1, n=n)
             yield (status + skipped, self._class_table(done), gr.update(), charts.class_overview_figure(done),
                    gr.update(), gr.update())
-        status = ui_text.CLASS_DONE.format(n=len(done), name=name) + "".join(f"\n\n⚠ {f}" for f in failed)
+        unscored = [_md_escape(a.learner or "?") for a in done if a.overall is None]
+        if unscored:
+            failed.append(ui_text.CLASS_NO_SCORE.format(learners=", ".join(unscored)))
+        status = ui_text.CLASS_DONE.format(n=len(done), name=_md_escape(name)) + "".join(f"\n\n⚠ {f}" for f in failed)
         yield (status + skipped, self._class_table(done), self._csv(session),
                charts.class_overview_figure(done, ui_text.CLASS_CHART),
                self.sessions_update(selected=session), self._learner_choices(done))
@@ -204,9 +212,13 @@ class Handlers:
     # Calibrate -----------------------------------------------------------------------------------
 
     def calibration_upload(self, files: Sequence[str] | None) -> tuple:
-        """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status)."""
+        """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status).
+
+        Clearing the upload box changes nothing: the table may hold a saved session's marks the teacher
+        has been correcting, and those must not vanish with a click on the box's ×.
+        """
         if not files:
-            return [], self._marks_table([]), ""
+            return gr.skip(), gr.skip(), gr.skip()
         try:
             rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=self.workdir))
         except (ValueError, FileNotFoundError) as e:
@@ -303,8 +315,8 @@ class Handlers:
 
     def _marks_status(self, rows: Sequence[desk.MarkRow], source: str) -> str:
         graded = sum(r.mark is not None for r in rows)
-        return ui_text.MARKS_LOADED.format(n=len(rows), learners=len({r.learner for r in rows}), source=source,
-                                           graded=graded)
+        return ui_text.MARKS_LOADED.format(n=len(rows), learners=len({r.learner for r in rows}),
+                                           source=_md_escape(source), graded=graded)
 
     @staticmethod
     def _marks_table(rows: Sequence[desk.MarkRow]) -> pd.DataFrame:
@@ -351,7 +363,7 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
     infos = tuple(status_fn())
     with gr.Blocks(title=ui_text.TITLE) as demo:
         gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
-        with gr.Accordion(report.status_line(infos), open=not any(i.state == "trained" for i in infos),
+        with gr.Accordion(report.status_line(infos), open=not report.any_grader_trained(infos),
                           elem_id="model-status") as status_box:
             status_html = gr.HTML(report.status_html(infos, store.path), elem_id="model-status-body")
 
@@ -403,7 +415,7 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
                 class_status = gr.Markdown(elem_id="class-status")
                 class_table = gr.Dataframe(headers=list(report.CLASS_COLUMNS), label=ui_text.CLASS_TABLE_LABEL,
                                            interactive=False, wrap=True, elem_id="class-table", show_search="search",
-                                           elem_classes=["sla-table"])
+                                           elem_classes=["sla-table"], column_widths=list(CLASS_COLUMN_WIDTHS))
                 with gr.Row():
                     csv_file = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, elem_id="class-csv")
                 class_chart = gr.Plot(show_label=False, elem_id="class-chart")

@@ -17,6 +17,7 @@ from .cefr import LEVEL_NAMES
 from .parts import PARTS, part_info
 
 DASH = "—"
+GRADERS = ("speech", "mllm")  # the GraderInfo names that score; fusion, ASR and calibration do not
 
 # Per-part table: one row per part, in PARTS order.
 PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion weight", "Part score", "CEFR",
@@ -193,9 +194,10 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:
     """The model-status panel: what is loaded, its state and where it came from, plus a plain headline."""
     e = html.escape
-    # A teacher calibration is fitted, but it does not make an untrained grader's numbers grades.
+    # Only a trained grader makes numbers grades: fitted fusion weights or a teacher calibration over
+    # untrained graders (e.g. after "Use this profile" on the tiny models) still give no grade.
     trained = [i for i in infos if i.state == TRAINED and i.name != "calibration"]
-    if trained:
+    if any_grader_trained(infos):
         what = ", ".join(ui_text.GRADER_NAMES.get(i.name, i.name) for i in trained)
         headline = f'<div class="sla-status-ok">{e(ui_text.SOME_TRAINED.format(what=what))}</div>'
     else:
@@ -223,6 +225,11 @@ def status_line(infos: Sequence[GraderInfo]) -> str:
         state = "not loaded" if i.note.startswith("not loaded") else ui_text.STATE_TEXT.get(i.state, i.state)
         bits.append(f"{short.get(i.name, i.name)} {state}")
     return f"{ui_text.STATUS_HEADING}: " + " · ".join(bits)
+
+
+def any_grader_trained(infos: Sequence[GraderInfo]) -> bool:
+    """Whether a grader (speech or multimodal) is trained: what decides if the numbers can be grades."""
+    return any(i.state == TRAINED and i.name in GRADERS and not i.note.startswith("not loaded") for i in infos)
 
 
 def is_any_untrained(infos: Sequence[GraderInfo]) -> bool:

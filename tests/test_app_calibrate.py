@@ -62,6 +62,12 @@ def test_an_upload_fills_the_marks_table_with_the_manifests_marks(handlers, grad
     assert all(r.audio[0].is_file() for r in rows)
 
 
+def test_clearing_the_upload_box_keeps_the_marks_being_edited(handlers, graded):
+    # e.g. a saved session was loaded after an upload and its marks corrected; then the upload box is cleared.
+    assert all(u == gr.skip() for u in handlers.calibration_upload(None))
+    assert all(u == gr.skip() for u in handlers.calibration_upload([]))
+
+
 @pytest.mark.parametrize("cell, message", [
     ("3.7", "L01, part 3: 3.7 is not on the scale; write one of 2.0, 2.5"),
     ("good", "L01, part 3: &#x27;good&#x27; is not a mark"),  # escaped for display
@@ -145,6 +151,7 @@ def test_a_saved_class_keeps_its_recordings_and_is_marked_in_the_table(handlers,
     assert all(f.is_relative_to(store.audio_dir) and f.is_file() for k in kept for f in k[3])
     results = store.load(session)
     rows, table, status = handlers.calibration_session(session)
+    assert "loaded from “7B”" in status
     assert list(table["System score"]) == [f"{a.part(3).score:.2f}" for a in results]
     assert all(float(m) % 0.5 == 0 for m in table["Your mark"]) and "rounded to the half band" in status
     table["Your mark"] = [f"{m:.1f}" for m in MARKS]  # the teacher's corrections
@@ -152,6 +159,14 @@ def test_a_saved_class_keeps_its_recordings_and_is_marked_in_the_table(handlers,
     assert result.profile.n_exemplars == 12
     store.delete_session(session)
     assert not (store.audio_dir / str(session)).exists()
+
+
+def test_the_session_name_in_the_marks_status_is_shown_as_typed(handlers, graded):
+    session = handlers.store.new_session("7B *oral* <i>", "class")
+    handlers.store.add(session, sample_assessment("Ana"), audio={p: [sorted(graded["good"].parent.glob("*.wav"))[0]]
+                                                                 for p in (1, 3, 4, 5)})
+    status = handlers.calibration_session(session)[2]
+    assert "loaded from “7B \\*oral\\* \\<i\\>”" in status  # not italics, not an HTML tag
 
 
 def test_a_session_without_kept_recordings_says_to_upload_instead(handlers):

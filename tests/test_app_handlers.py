@@ -78,6 +78,14 @@ def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
     assert [c[0] for c in learners["choices"]] == ["amira", "ben", "chloe"]
 
 
+def test_the_session_name_is_shown_as_typed_not_as_markdown_or_html(handlers):
+    name = "7C *speaking* <b>March</b>"
+    status, *_ = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], name))[-1]
+    assert "Session “7C \\*speaking\\* \\<b\\>March\\</b\\>” is saved" in status  # as open_session shows it
+    reopened, *_ = handlers.open_session(handlers.store.sessions()[0].id)
+    assert "7C \\*speaking\\* \\<b\\>March\\</b\\>" in reopened
+
+
 def test_one_failing_learner_does_not_lose_the_class(assessor, tmp_path):
     def flaky(submission, progress=None):
         if submission.submission_id == "ben":
@@ -119,6 +127,17 @@ def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
     assert calls == []
 
 
+def test_the_class_table_gives_every_column_a_width(assessor, tmp_path):
+    # Without widths a column nobody has values in (no Part 4 in the class) shrinks to one letter per line.
+    from sla_core import report
+
+    demo = app.build_demo(assessor.assess_submission, assessor.status, ResultStore(tmp_path / "r.sqlite"))
+    table = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "class-table")
+    widths = table.column_widths
+    assert widths is not None and len(widths) == len(report.CLASS_COLUMNS)
+    assert sum(float(w.rstrip("%")) for w in widths) == 100 and min(float(w.rstrip("%")) for w in widths) >= 6
+
+
 def test_cli_flags_mirror_the_assessor_config():
     args = app.parse_args(["--tiny", "--mllm", "off", "--max-seconds", "60", "--port", "7999"])
     assert (args.tiny, args.mllm, args.max_seconds, args.port) == (True, "off", 60.0, 7999)
@@ -129,3 +148,18 @@ def test_without_spaces_the_gpu_wrapper_is_the_identity():
     def f():
         return 1
     assert app._on_gpu(f) is f or "spaces" in sys.modules
+
+
+def test_a_learner_with_no_assessable_part_is_named_in_the_class_status(handlers, tmp_path):
+    import shutil
+
+    folder = tmp_path / "class"
+    for learner in ("dora", "emil"):
+        (folder / learner).mkdir(parents=True)
+    shutil.copy(ROOT / "assets" / "silent.wav", folder / "dora" / "part3_1.wav")
+    good = next((ROOT / "assets").rglob("*part3*.wav"))
+    shutil.copy(good, folder / "emil" / "part3_1.wav")
+    archive = shutil.make_archive(str(tmp_path / "mixed"), "zip", folder)
+    status, table, *_ = list(handlers.assess_class([archive], "mixed"))[-1]
+    assert "Assessed 2 learners" in status and "dora: no part could be assessed" in status
+    assert "emil:" not in status and list(table["Learner"]) == ["dora", "emil"]

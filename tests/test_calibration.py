@@ -176,6 +176,15 @@ def test_too_few_responses_are_refused_with_the_count(speech_data):
     assert result.reason.startswith(f"too few responses: 7 given, at least {MIN_EXEMPLARS} needed")
 
 
+def test_a_profile_used_although_it_did_not_help_says_so_in_the_model_panel(speech_data, tiny):
+    from sla_core.calibration import Calibration
+
+    few = fit_calibration(replace(speech_data, exemplars=speech_data.exemplars[:7]), name="few")
+    note = Calibration(few.profile, tiny.fusion).info().note  # the "Save anyway" + "Use" path in the app
+    assert "in use although it did not help on its own evidence (too few responses: 7 given" in note
+    assert "not applied" not in note
+
+
 def test_calibration_that_does_not_help_is_not_applied():
     rng = np.random.default_rng(3)
     marks = rng.choice(GRID[1:-1], 24)

@@ -65,6 +65,19 @@ def test_status_panel_says_plainly_when_nothing_is_trained_and_where_models_come
     assert "Trained artifacts are loaded for: Speech grader" in report.status_html(trained)
 
 
+def test_fitted_fusion_or_a_calibration_over_untrained_graders_is_still_no_grade():
+    # What the panel lists after "Use this profile" on the tiny models: the profile refitted the fusion weight.
+    infos = (GraderInfo("speech", "tiny (random, offline)", UNTRAINED, note="untrained (random head)"),
+             GraderInfo("mllm", "tiny (random, offline)", UNTRAINED),
+             GraderInfo("calibration", "/p/my-7c", "trained", parts=(1, 3)),
+             GraderInfo("fusion", "teacher calibration on 6 responses", "trained"))
+    html = report.status_html(infos)
+    assert ui_text.NOTHING_TRAINED in html and "Trained artifacts are loaded" not in html
+    assert not report.any_grader_trained(infos)
+    with_speech = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS), *infos[1:])
+    assert "Trained artifacts are loaded for: Speech grader (wav2vec 2.0), Score fusion" in report.status_html(with_speech)
+
+
 def test_the_card_names_the_calibration_profile_only_when_one_was_used():
     import dataclasses
 

@@ -13,6 +13,7 @@ numbers come from 20 recordings, not from a trained model), and the basis says w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,7 +80,11 @@ class Calibration:
         """The model-status line of the profile."""
         p = self.profile
         parts = ", ".join(f"part {k}: {n}" for k, n in sorted(p.n_by_part.items()))
-        note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {p.reason}"
+        # The verdict ends in "applied"/"not applied" (of the fit); this profile is in use either way.
+        verdict = re.sub(r"[;:] (not )?applied$", "", p.reason)
+        if not p.applies:
+            verdict = f"in use although it did not help on its own evidence ({verdict})"
+        note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {verdict}"
         return GraderInfo(name="calibration", source=str(self.path or p.name), state=TRAINED,
                           parts=tuple(sorted(p.n_by_part)), note=f"profile '{p.name}': {note}")
 
