@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..cefr import GRID, SCORE_MIN, SCORE_STEP
+from ..cefr import grid_index
 
 T = TypeVar("T")
 CHECKPOINT_FILE = "training_state.pt"  # inside a trainer's output folder; resume reads it back
@@ -82,10 +82,8 @@ def _stderr_is_tty() -> bool:
 
 
 def grid_classes(scores: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Scores -> class indices 0..7 of the nearest 0.5-grid point (halves up, clipped to 2.0..5.5)."""
-    s = np.asarray(scores, dtype=float)
-    idx = np.floor((s - SCORE_MIN) / SCORE_STEP + 0.5)
-    return np.clip(idx, 0, len(GRID) - 1).astype(int)
+    """Scores -> class indices 0..7 of the nearest 0.5-grid point (cefr.grid_index: halves up, clipped)."""
+    return np.array([grid_index(float(x)) for x in np.ravel(scores)], dtype=int)
 
 
 def macro_f1(pred: Sequence[float] | np.ndarray, ref: Sequence[float] | np.ndarray) -> float:
