@@ -35,11 +35,9 @@ from sla_core.graders.mllm import (
 )
 from sla_core.graders.prompts import END, SCORE_LABELS, build_prompt
 from sla_core.parts import PART_INFO, PARTS
-from sla_core.testing.mllm import (
-    tiny_feature_extractor,
-    tiny_mllm_grader,
-    tiny_waveform,
-)
+from sla_core.graders.phi4 import tiny_feature_extractor
+from sla_core.testing.mllm import tiny_mllm_grader
+from sla_core.testing.audio import tiny_waveform
 
 FULL_LORA = (320, 640)  # the paper's (and the speech adapter's) LoRA shape
 WORDS = ["well", "I", "think", "that", "the", "city", "is", "a", "good", "place", "to", "live", "because", "there", "are", "many", "things", "to", "do", "and", "people"]
@@ -64,7 +62,7 @@ def wordlevel_tokenizer():
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    from sla_core.testing.mllm import SPECIAL_TOKENS
+    from sla_core.graders.phi4 import SPECIAL_TOKENS
 
     pattern = r" ?[A-Za-z]+|\d| ?[^\sA-Za-z\d]|\s+"
     texts = [build_prompt(p, [None] * PART_INFO[p].max_answers, list(t.transcripts), "TA") for p, t in zip(PARTS, learner(1.0, True))]
@@ -179,7 +177,7 @@ def main(argv=None) -> int:
             return 0
     from sla_core.asr import Phi4Transcriber
 
-    grader._transcriber = Phi4Transcriber(grader, max_new_tokens=args.asr_tokens)
+    grader.transcriber = Phi4Transcriber(grader, max_new_tokens=args.asr_tokens)
     dtype = next(grader.model.parameters()).dtype
     with_text, no_text = learner(scale, True), learner(scale, False)
     rows = grader.prepare(with_text, "TA")

@@ -2,7 +2,7 @@
 
 Speech grader: wav2vec 2.0 at wav2vec2-base size (random init), batch 4 x accumulation 8, float32, the
 answers of varied length (as in the corpus). Multimodal grader: Phi-4-multimodal LoRA (r=320 copy of a random
-speech adapter) through the training command's own step (sla_core.train.mllm: encode_examples, label_loss),
+speech adapter) through the training command's own step (sla_core.research.train.mllm: encode_examples, label_loss),
 micro-batch 4 x accumulation 8, bf16 autocast on CUDA, gradient checkpointing on.
 
 Run by hand (not in CI):
@@ -36,13 +36,11 @@ from sla_core.graders import phi4
 from sla_core.graders.mllm import SPEECH_ADAPTER, MllmGrader
 from sla_core.graders.speech import SpeechGraderConfig, build_speech_grader
 from sla_core.parts import PART_INFO
-from sla_core.testing.mllm import (
-    tiny_feature_extractor,
-    tiny_mllm_grader,
-    tiny_waveform,
-)
-from sla_core.testing.speech import tiny_wav2vec2_config
-from sla_core.train import mllm as mllm_train
+from sla_core.graders.phi4 import tiny_feature_extractor
+from sla_core.testing.mllm import tiny_mllm_grader
+from sla_core.testing.audio import tiny_waveform
+from sla_core.graders.speech import tiny_wav2vec2_config
+from sla_core.research.train import mllm as mllm_train
 
 
 def durations(part: int, n: int, scale: float, seed: int) -> list[list[float]]:

@@ -5,7 +5,7 @@
 Writes
   assets/example_learner/part{P}[_{N}].wav   one learner, all four parts (Parts 1 and 5: several answers)
   assets/silent.wav                          a silent answer, to show how a bad part is reported
-  assets/example_class.zip                   three learners, both naming schemes (sla_core.classroom)
+  assets/example_class.zip                   three learners, both naming schemes (sla_core.teacher.classroom)
   assets/example_manifest.csv                the CSV-manifest form of two learners, audio from example_learner/
   assets/example_graded.zip                  a teacher's graded set for the Calibrate tab: graded.csv (with a
                                              score per part) + six learners' Part 3 and 4 answers

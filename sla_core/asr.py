@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from .assessment import UNTRAINED, ZERO_SHOT, GraderInfo
-
-SAMPLE_RATE = 16000  # both models take 16 kHz mono
+from .audio import SAMPLE_RATE  # both models take 16 kHz mono
+from .graders import phi4
 TRANSCRIBERS = ("phi4", "whisper")
 DEFAULT_WHISPER = "openai/whisper-small"
 # Phi-4-multimodal's documented ASR instruction.
@@ -44,14 +44,18 @@ def _batches(waveforms: Sequence[np.ndarray], batch_size: int) -> list[list[int]
 
 
 class Phi4Transcriber:
-    """ASR by the already-loaded multimodal grader's model with the speech adapter (batched greedy decoding)."""
+    """ASR by an already-loaded multimodal grader's Phi-4 with its speech adapter (batched greedy decoding).
+
+    It reuses the grader's resident model (no second model in memory). The loader (`load_assessor`)
+    builds it and hands it to the grader: the grader never builds its own transcriber.
+    """
 
     name = "phi4"
 
     def __init__(self, grader, batch_size: int = 8, max_new_tokens: int | None = None):
         """
         Args:
-            grader: a loaded graders.mllm.MllmGrader (its model must hold the speech adapter).
+            grader: a loaded graders.mllm.MllmGrader (its model must hold `phi4.SPEECH_ADAPTER`).
             max_new_tokens: cap per batch; None -> TOKENS_PER_SECOND x the longest clip + 16.
         """
         self.grader = grader
@@ -64,9 +68,6 @@ class Phi4Transcriber:
 
     @torch.inference_mode()
     def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
-        from .graders import phi4
-        from .graders.mllm import SPEECH_ADAPTER
-
         g = self.grader
         tok = g.tokenizer
         stop = [i for i in (tok.convert_tokens_to_ids("<|end|>"), tok.eos_token_id) if i is not None]
@@ -77,7 +78,7 @@ class Phi4Transcriber:
             seconds = max(len(waveforms[i]) for i in idx) / SAMPLE_RATE
             limit = self.max_new_tokens or int(seconds * TOKENS_PER_SECOND) + 16
             out = g.model.generate(
-                **batch.to(g.device), adapter_names=[SPEECH_ADAPTER] * len(idx), max_new_tokens=limit,
+                **batch.to(g.device), adapter_names=[phi4.SPEECH_ADAPTER] * len(idx), max_new_tokens=limit,
                 do_sample=False, eos_token_id=stop, pad_token_id=tok.pad_token_id,
             )  # fmt: skip
             new = out[:, batch["input_ids"].shape[1] :]  # (b, new tokens)
@@ -108,11 +109,9 @@ class WhisperTranscriber:
     def load(cls, model_id: str = DEFAULT_WHISPER, device: str | torch.device | None = None, **kwargs) -> WhisperTranscriber:
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-        from .graders.phi4 import pick_device, pick_dtype
-
-        device = pick_device(device)
+        device = phi4.pick_device(device)
         processor = WhisperProcessor.from_pretrained(model_id)
-        model = WhisperForConditionalGeneration.from_pretrained(model_id, dtype=pick_dtype(device)).to(device)
+        model = WhisperForConditionalGeneration.from_pretrained(model_id, dtype=phi4.pick_dtype(device)).to(device)
         return cls(model, processor, source=str(model_id), **kwargs)
 
     def info(self) -> GraderInfo:
@@ -140,6 +139,50 @@ class WhisperTranscriber:
         return texts
 
 
+# -- the tiny offline twin of Whisper --------------------------------------------------------------
+
+# The special tokens Whisper's generate() looks up (start, language, task, timestamps).
+WHISPER_SPECIALS = ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|translate|>", "<|startoflm|>",
+                    "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>")  # fmt: skip
+N_TIMESTAMPS = 1501  # <|0.00|> .. <|30.00|>, 20 ms apart: long-form decoding needs them
+
+
+def tiny_whisper_processor():
+    """Byte-level Whisper tokenizer (no merges) + the real feature extractor (no weights)."""
+    from tokenizers import pre_tokenizers
+    from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
+
+    vocab = {t: i for i, t in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    tok = WhisperTokenizer(vocab=vocab, merges=[])
+    tok.add_tokens(["<|endoftext|>", *WHISPER_SPECIALS], special_tokens=True)
+    tok.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(N_TIMESTAMPS)], special_tokens=True)
+    return WhisperProcessor(feature_extractor=WhisperFeatureExtractor(), tokenizer=tok)
+
+
+def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperTranscriber:
+    """WhisperTranscriber over a 1-layer random Whisper; its transcripts are noise, their plumbing is real."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    processor = tiny_whisper_processor()
+    tok = processor.tokenizer
+    ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", *WHISPER_SPECIALS)}
+    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
+    config = WhisperConfig(
+        vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80,
+        pad_token_id=eot, bos_token_id=eot, eos_token_id=eot, decoder_start_token_id=sot,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = WhisperForConditionalGeneration(config).eval()
+    gen = model.generation_config  # what a hub checkpoint's generation_config.json carries
+    gen.decoder_start_token_id, gen.is_multilingual = sot, True
+    gen.lang_to_id = {"<|en|>": ids["<|en|>"]}
+    gen.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
+    gen.no_timestamps_token_id, gen.prev_sot_token_id = ids["<|notimestamps|>"], ids["<|startofprev|>"]
+    gen.max_initial_timestamp_index, gen.suppress_tokens, gen.begin_suppress_tokens = 50, [], []
+    return WhisperTranscriber(model, processor, source="tiny whisper (random, offline)", max_new_tokens=max_new_tokens, random=True)
+
+
 def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = None, device=None, batch_size: int = 8) -> Transcriber:
     """A transcriber by name.
 
@@ -156,4 +199,5 @@ def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = 
     raise ValueError(f"unknown transcriber {kind!r}; expected one of {TRANSCRIBERS}")
 
 
-__all__ = ["TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber"]
+__all__ = ["TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
+           "tiny_whisper_processor", "tiny_whisper_transcriber"]

@@ -321,6 +321,9 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
         )
         if config.asr != "none" and config.mllm_variant != "AO":
             transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device)
+        # The grader never builds its own transcriber: it gets the pipeline's, or (asr "none": no ASR step in
+        # the pipeline) the Phi-4 one over its own model for the answers it must read as text.
+        mllm.transcriber = transcriber or load_transcriber("phi4", grader=mllm)
     else:
         why = "off by configuration" if config.mllm == "off" else "no CUDA GPU (set SLA_MLLM=on / --mllm on to force)"
         extra.append(GraderInfo(name="mllm", source=config.mllm_model, state=UNTRAINED, note=f"not loaded: {why}"))

@@ -39,6 +39,11 @@ def clip_score(score: float) -> float:
     return float(min(max(score, SCORE_MIN), SCORE_MAX))
 
 
+def on_grid(score: float) -> bool:
+    """True when `score` is one of the 8 grid points (2.0, 2.5, .., 5.5), up to float noise."""
+    return any(math.isclose(score, g, abs_tol=1e-6) for g in GRID)
+
+
 def round_to_grid(score: float) -> float:
     """Nearest grid point, halves rounded up (3.25 -> 3.5), as the S&I marks are."""
     if not math.isfinite(score):

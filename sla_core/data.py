@@ -84,17 +84,4 @@ class PartInput:
         return len(self.waveforms)
 
 
-# The loaders live in `corpus.py` (which imports the records above); they are re-exported here lazily
-# so `from sla_core.data import read_manifest` works without an import cycle.
-_LOADERS = ("CorpusError", "load_si_split", "read_manifest", "load_submissions")
-
-
-def __getattr__(name: str):
-    if name in _LOADERS:
-        from . import corpus
-
-        return getattr(corpus, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["Response", "PartResponses", "Submission", "PartInput", *_LOADERS]
+__all__ = ["Response", "PartResponses", "Submission", "PartInput"]

@@ -10,8 +10,9 @@ from sla_core.asr import (
 )
 from sla_core.assessment import UNTRAINED
 from sla_core.data import PartInput
-from sla_core.testing.asr import tiny_whisper_transcriber
-from sla_core.testing.mllm import tiny_mllm_grader, tiny_waveform
+from sla_core.asr import tiny_whisper_transcriber
+from sla_core.testing.mllm import tiny_mllm_grader
+from sla_core.testing.audio import tiny_waveform
 
 
 @pytest.fixture(scope="module")

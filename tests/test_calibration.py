@@ -29,9 +29,9 @@ from sla_core.calibration import (
     save_profile,
     use_calibration,
 )
-from sla_core.calibration_chart import evidence_figure
+from sla_core.teacher.calibration_chart import evidence_figure
 from sla_core.cefr import GRID
-from sla_core.data import read_manifest
+from sla_core.manifest import read_manifest
 from sla_core.fusion import DEFAULT_WEIGHTS
 from sla_core.testing.audio import write_wav
 from sla_core.testing.calibration import PAUSE_FRACTION, paused_waveform, write_graded_manifest

@@ -4,7 +4,9 @@ import shutil
 
 import pytest
 
-from sla_core.data import CorpusError, load_si_split, load_submissions, read_manifest
+from sla_core.manifest import CorpusError, read_manifest
+
+from sla_core.research.corpus import load_si_split, load_submissions
 from sla_core.parts import PARTS
 from sla_core.testing.corpus import ITEMS, write_manifest
 

@@ -9,7 +9,7 @@
 
 Modules: `features` (exemplars, embedding cache), `fit` (prototypes, linear maps, fusion weight,
 evidence, verdict), `profile` (the saved folder), `apply` (binding a profile to an Assessor),
-`words` (the evidence in words). The chart is `sla_core.calibration_chart` (plotly).
+`words` (the evidence in words). The chart is `sla_core.teacher.calibration_chart` (plotly).
 """
 
 from .apply import Calibration, check_compatible, use_calibration

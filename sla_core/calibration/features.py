@@ -252,7 +252,7 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
 
     Args:
         assessor: a loaded `assess.Assessor`; its graders, transcriber and audio limits are used.
-        submissions: the teacher's graded recordings (e.g. `data.read_manifest(path)`); parts without a
+        submissions: the teacher's graded recordings (e.g. `manifest.read_manifest(path)`); parts without a
             mark are not used.
         cache: where embeddings and scores are kept; None = `default_cache_dir()`.
         progress: called with (fraction 0..1, message) after each graded part.

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from ..assess import load_assessor
-    from ..data import read_manifest
+    from ..manifest import read_manifest
 
     try:
         submissions = read_manifest(args.manifest)

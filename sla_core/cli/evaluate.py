@@ -22,8 +22,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import build_report, to_markdown, write_report
-    from ..predictions import read_predictions
+    from ..research.evaluation import build_report, to_markdown, write_report
+    from ..research.predictions import read_predictions
 
     weights = None
     if args.fusion:

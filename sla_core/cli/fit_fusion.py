@@ -30,7 +30,7 @@ def pooled_dev_scores(predictions, speech: str, mllm: str, split: str | None = N
     """(speech, mllm, reference) arrays over all parts' aligned rows."""
     import numpy as np
 
-    from ..predictions import align
+    from ..research.predictions import align
 
     rows = [align(predictions, [speech, mllm], part, split=split) for part in PARTS]
     if sum(len(a) for a in rows) == 0:
@@ -42,7 +42,7 @@ def pooled_dev_scores(predictions, speech: str, mllm: str, split: str | None = N
 
 def run(args: argparse.Namespace) -> int:
     from ..fusion import fit_fusion, save_fusion
-    from ..predictions import read_predictions
+    from ..research.predictions import read_predictions
 
     preds = read_predictions(*args.predictions)
     s, m, y = pooled_dev_scores(preds, args.speech, args.mllm, args.split)

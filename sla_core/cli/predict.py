@@ -1,7 +1,7 @@
 """`python -m sla_core predict`: one grader's scores for every submission of a split, as a predictions file.
 
 Writes part rows, "overall" rows (complete submissions) and, with --per-response, one row per answer
-scored on its own. The file feeds `fit-fusion` (dev) and `evaluate` (eval). See `sla_core/predictions.py`.
+scored on its own. The file feeds `fit-fusion` (dev) and `evaluate` (eval). See `sla_core/research/predictions.py`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def load_grader(name: str, checkpoint: str | None, tiny: bool, parts: Sequence[i
 
         if not checkpoint and not tiny:
             raise ValueError("the BERT grader needs --checkpoint (a folder from `train bert`) or --tiny")
-        from ..train.common import pick_device
+        from ..research.train.common import pick_device
 
         return load_bert_grader(TINY if tiny else checkpoint, device=pick_device(device or "auto"))
     if name == "speech":
@@ -89,8 +89,8 @@ def part_inputs(submission, parts: Sequence[int], with_audio: bool) -> tuple[lis
 def predict(grader, submissions, split: str, parts: Sequence[int] = PARTS, per_response: bool = False,
             progress: bool | None = None) -> tuple[list, list[str]]:
     """Score every submission; returns (predictions, problems). One submission's parts go in one call."""
-    from ..predictions import OVERALL, Prediction
-    from ..train.common import progress as bar
+    from ..research.predictions import OVERALL, Prediction
+    from ..research.train.common import progress as bar
 
     with_audio = grader.name not in TEXT_ONLY
     preds, problems = [], []
@@ -119,7 +119,7 @@ def _per_response(grader, sub, inp, mark, split: str) -> list:
     """Each answer of a part scored alone (the part mark is the only reference the corpus has)."""
     from dataclasses import replace
 
-    from ..predictions import Prediction
+    from ..research.predictions import Prediction
 
     responses = sub.part(inp.part).responses
     singles = [replace(inp, waveforms=(w,), questions=(q,), transcripts=(t,))
@@ -132,8 +132,8 @@ def _per_response(grader, sub, inp, mark, split: str) -> list:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..corpus import load_submissions
-    from ..predictions import write_predictions
+    from ..research.corpus import load_submissions
+    from ..research.predictions import write_predictions
 
     split = args.split or Path(args.data).stem
     subs = load_submissions(args.data, args.split, parts=args.parts, ctm=None if args.no_ctm else "pre-norm")

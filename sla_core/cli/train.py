@@ -1,7 +1,7 @@
 """`python -m sla_core train <grader> ...`: the training commands, one module per grader.
 
 Each trainer module exposes `add_arguments(parser)` and `main(args) -> int` (flags generated from its
-config dataclass with `sla_core.train.common.add_dataclass_arguments`). Modules are imported only when
+config dataclass with `sla_core.research.train.common.add_dataclass_arguments`). Modules are imported only when
 the `train` parser is built; they import torch only inside their functions, so `--help` stays fast.
 """
 
@@ -12,9 +12,9 @@ import importlib
 
 # Registration point: grader -> (trainer module, one-line help).
 TRAINERS: dict[str, tuple[str, str]] = {
-    "bert": ("sla_core.train.bert", "the official baseline: BERT per part on ASR words + dev calibration"),
-    "speech": ("sla_core.train.speech", "wav2vec 2.0 + prototypes, one model per part"),
-    "mllm": ("sla_core.train.mllm", "Phi-4-multimodal LoRA adapters (STG per part / CTG)"),
+    "bert": ("sla_core.research.train.bert", "the official baseline: BERT per part on ASR words + dev calibration"),
+    "speech": ("sla_core.research.train.speech", "wav2vec 2.0 + prototypes, one model per part"),
+    "mllm": ("sla_core.research.train.mllm", "Phi-4-multimodal LoRA adapters (STG per part / CTG)"),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers import BertConfig, PreTrainedTokenizerFast
 
 from ..assessment import TRAINED, UNTRAINED, GraderInfo, PartScore
 from ..cefr import clip_score
@@ -215,6 +217,49 @@ class BertGrader:
                    overall_calibration=tuple(meta["overall_calibration"]), source=str(path), state=TRAINED).to(device)
 
 
+# -- the tiny offline twin (audiocraft's 'debug' model), built by `build_bert_grader(encoder="tiny")` -----
+
+TINY_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# Everyday words a learner says at A2..C1 (the miniature test corpus draws from them too); anything
+# else spells out in letter pieces, so every text tokenises.
+TINY_WORDS: tuple[str, ...] = (
+    "a", "about", "acknowledge", "although", "an", "and", "at", "be", "because", "big", "but", "city",
+    "community", "consequently", "considerable", "decision", "did", "do", "environment", "experience", "for",
+    "friends", "fundamental", "furthermore", "go", "good", "has", "have", "he", "here", "home", "how",
+    "however", "i", "important", "improve", "in", "is", "it", "like", "my", "nevertheless", "no", "not", "of",
+    "often", "on", "opportunity", "or", "particularly", "people", "perspective", "probably", "really",
+    "remarkable", "school", "she", "so", "sustainable", "that", "the", "then", "there", "they", "think",
+    "this", "to", "travel", "usually", "very", "was", "we", "weekend", "were", "what", "when", "where", "why",
+    "with", "work", "yes", "you",
+)
+
+
+def word_piece_tokenizer(words: Sequence[str] = TINY_WORDS) -> PreTrainedTokenizerFast:
+    """An uncased WordPiece tokenizer (BERT's scheme) over `words`, single letters and `##` letters."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    letters = list(string.ascii_lowercase + string.digits)
+    vocab = list(TINY_SPECIALS) + letters + [f"##{c}" for c in letters] + list(string.punctuation)
+    vocab += [w for w in words if w not in vocab]
+    ids = {tok: i for i, tok in enumerate(vocab)}
+    tk = Tokenizer(models.WordPiece(ids, unk_token="[UNK]"))
+    tk.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tk.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])],
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+
+
+def tiny_bert_config(vocab_size: int) -> BertConfig:
+    """Two layers of width 32: ~0.1 M parameters, a forward pass in milliseconds on CPU."""
+    return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0,
+                      attention_probs_dropout_prob=0.0)
+
+
 def build_bert_grader(config: BertGraderConfig = BertGraderConfig(), parts: Sequence[int] = PARTS,
                       seed: int = 0) -> BertGrader:
     """A grader to train: pretrained encoder (or the tiny random one) + fresh heads, one per part."""
@@ -222,8 +267,6 @@ def build_bert_grader(config: BertGraderConfig = BertGraderConfig(), parts: Sequ
 
     torch.manual_seed(seed)
     if config.encoder == TINY:
-        from ..testing.bert import tiny_bert_config, word_piece_tokenizer
-
         tokenizer = word_piece_tokenizer()
         encoder_config = tiny_bert_config(len(tokenizer))
         make = lambda: BertModel(encoder_config, add_pooling_layer=False)  # noqa: E731
@@ -244,4 +287,4 @@ def load_bert_grader(source: str | Path, device: str | torch.device = "cpu") -> 
 
 
 __all__ = ["BertGraderConfig", "BertPartModel", "BertGrader", "build_bert_grader", "load_bert_grader",
-           "fit_linear", "part_text", "DEFAULT_ENCODER", "TINY"]
+           "fit_linear", "part_text", "tiny_bert_config", "word_piece_tokenizer", "DEFAULT_ENCODER", "TINY"]

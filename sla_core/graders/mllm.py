@@ -25,10 +25,9 @@ from ..cefr import GRID
 from ..data import PartInput
 from ..parts import PARTS, part_info
 from . import phi4
-from .phi4 import DEFAULT_MODEL, DEFAULT_REVISION, SPEECH_LORA_FOLDER
+from .phi4 import DEFAULT_MODEL, DEFAULT_REVISION, SPEECH_ADAPTER, SPEECH_LORA_FOLDER
 from .prompts import build_prompt, check_variant, uses_audio, uses_transcript
 
-SPEECH_ADAPTER = "speech"  # the model's speech LoRA: zero-shot grading and ASR
 CTG_ADAPTER = "ctg"
 MODES = ("stg", "ctg")  # single-task (one adapter per part) / cross-task (one for all parts)
 ZERO_SHOT_NOTE = "zero-shot, uncalibrated"
@@ -74,7 +73,8 @@ class MllmGrader:
             variant: default input variant, "TA" / "AO" / "TO".
             random_base: True for randomly initialised weights (tiny tests, benchmarks): scores are
                 then labelled UNTRAINED, never passed off as grades.
-            transcriber: makes missing transcripts (asr.Transcriber); None -> Phi4Transcriber on this model.
+            transcriber: makes missing transcripts (an asr.Transcriber, e.g. `Phi4Transcriber.for_grader(grader)`,
+                handed in by the loader); None -> every answer the variant reads as text must bring its transcript.
             batch_size: parts per forward pass (4 = one learner).
         """
         self.model = model.eval()
@@ -88,7 +88,7 @@ class MllmGrader:
         self.variant = check_variant(variant)
         self.random_base = random_base
         self.batch_size = batch_size
-        self._transcriber = transcriber
+        self.transcriber = transcriber  # handed in by whoever loads the models (load_assessor)
         self.label_ids = phi4.label_token_ids(tokenizer)
         for name in {SPEECH_ADAPTER, *self.part_adapters.values()}:
             if name not in model.peft_config:
@@ -100,14 +100,6 @@ class MllmGrader:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
-
-    @property
-    def transcriber(self):
-        if self._transcriber is None:
-            from ..asr import Phi4Transcriber
-
-            self._transcriber = Phi4Transcriber(self)
-        return self._transcriber
 
     def adapter_for(self, part: int) -> str:
         return self.part_adapters.get(part, SPEECH_ADAPTER)
@@ -231,6 +223,9 @@ class MllmGrader:
                     raise ValueError(f"{where}: variant {variant} needs audio; pass the recording or use variant 'TO'")
                 if uses_transcript(variant) and text is None:
                     need_asr.append(wav)
+        if need_asr and self.transcriber is None:
+            raise ValueError(f"{len(need_asr)} answer(s) have no transcript and no transcriber is attached: "
+                             f"give transcripts, attach one (asr.load_transcriber) or use variant 'AO'")
         made = iter(self.transcriber.transcribe(need_asr) if need_asr else [])
         rows = []
         for part in parts:
@@ -302,18 +297,11 @@ def load_mllm_grader(
     variant = check_variant(variant)
     device = phi4.pick_device(device)
     if tiny:
-        from ..testing.mllm import (
-            TINY_SOURCE,
-            tiny_config,
-            tiny_feature_extractor,
-            tiny_tokenizer,
-        )
-
-        tokenizer, feature_extractor = tiny_tokenizer(), tiny_feature_extractor()
+        tokenizer, feature_extractor = phi4.tiny_tokenizer(), phi4.tiny_feature_extractor()
         torch.manual_seed(seed)
-        base = phi4.AudioOnlyPhi4(tiny_config(tokenizer))
+        base = phi4.AudioOnlyPhi4(phi4.tiny_config(tokenizer))
         model = phi4.add_random_adapter(base.to(device), SPEECH_ADAPTER, *TINY_LORA, seed=seed)
-        source = TINY_SOURCE
+        source = phi4.TINY_SOURCE
     else:
         from transformers import AutoTokenizer, Phi4MultimodalFeatureExtractor
 

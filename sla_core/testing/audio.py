@@ -113,3 +113,12 @@ def espeak_wav(path: str | Path, text: str, speed_wpm: int = 150, voice: str = "
     if sr is not None and sr != native_sr:
         wav = soxr.resample(wav, native_sr, sr).astype(np.float32)
     return write_wav(path, wav, sr or native_sr)
+
+
+def tiny_waveform(seconds: float = 1.5, seed: int = 0, sample_rate: int = 16000) -> np.ndarray:
+    """A speech-like test signal: a gliding tone with noise bursts, float32 in [-1, 1], shape (samples,)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    f0 = 120 + 40 * rng.random() + 30 * np.sin(2 * np.pi * 1.5 * t)
+    voice = np.sin(2 * np.pi * np.cumsum(f0) / sample_rate) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2)
+    return (0.3 * voice + 0.02 * rng.standard_normal(t.size)).astype(np.float32)

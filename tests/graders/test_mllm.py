@@ -21,14 +21,9 @@ from sla_core.graders.mllm import (
 )
 from sla_core.graders.prompts import SCORE_LABELS
 from sla_core.parts import PARTS
-from sla_core.testing.mllm import (
-    tiny_config,
-    tiny_feature_extractor,
-    tiny_mllm_grader,
-    tiny_processor,
-    tiny_tokenizer,
-    tiny_waveform,
-)
+from sla_core.graders.phi4 import tiny_config, tiny_feature_extractor, tiny_processor, tiny_tokenizer
+from sla_core.testing.mllm import tiny_mllm_grader
+from sla_core.testing.audio import tiny_waveform
 
 TOL_EXACT = 1e-5  # same inputs, different batch layout: only float rounding differs
 # Clips of different lengths in one batch: the audio conformer sees the padded frames (~1e-4 shift).

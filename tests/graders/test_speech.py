@@ -19,7 +19,7 @@ from sla_core.graders.speech import (
     load_speech_graders,
 )
 from sla_core.testing.audio import dummy_waveform
-from sla_core.testing.speech import tiny_speech_grader, tiny_wav2vec2_config
+from sla_core.graders.speech import tiny_speech_grader, tiny_wav2vec2_config
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,237 @@
+"""The evaluation report: the paper's Table 1 (and Figure 3's per-part RMSE) from predictions files.
+
+Input: predictions (see `predictions.py`) of any graders for one split, and optionally fitted fusion
+weights, which add the fused system (speech + mllm). Output: per system, per part and overall,
+RMSE / PCC / SRC / % |err| <= 0.5 / <= 1.0 (the paper's "<="), plus the official scorer's strict
+"<" variant; written as markdown, JSON and a per-part RMSE bar chart (HTML, and PNG when kaleido and
+a Chrome/Chromium are installed). The paper's own rows (eval set) sit beside ours for comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..parts import PARTS
+from .predictions import OVERALL, Prediction, align, grader_names
+
+# The paper's Table 1/2 (S&I 2025 eval set), copied from DESIGN.md: (RMSE, PCC, SRC, <=0.5 %, <=1.0 %).
+PAPER_ROWS: dict[str, tuple[float, float, float, float, float]] = {
+    "BERT baseline": (0.445, 0.727, 0.729, 76.0, 96.3),
+    "W2V": (0.394, 0.790, 0.797, 81.3, 99.3),
+    "Phi4-CTG-TA": (0.412, 0.796, 0.797, 74.7, 98.0),
+    "Phi4-STG": (0.389, 0.808, 0.810, 78.3, 98.0),
+    "W2V + Phi4-STG (fused)": (0.375, 0.820, 0.827, 82.7, 99.3),
+    "challenge winner": (0.364, 0.826, 0.830, 83.0, 99.7),
+}
+SYSTEM_LABELS = {"bert": "BERT baseline", "speech": "W2V (speech grader)", "mllm": "Phi4 (multimodal grader)",
+          "fusion": "W2V + Phi4 (fused)"}
+FUSION = "fusion"
+COLUMNS = ("rmse", "pcc", "src", "within_0_5", "within_1_0")
+STRICT_COLUMNS = ("rmse", "pcc", "src", "strict_within_0_5", "strict_within_1_0")
+ROWS: tuple[int | str, ...] = (*PARTS, OVERALL)
+
+
+@dataclass
+class EvalReport:
+    split: str | None
+    systems: dict[str, dict[int | str, dict[str, float] | None]]  # system -> part/overall -> score_report
+    states: dict[str, str] = field(default_factory=dict)  # system -> grader state(s)
+    fusion: dict[str, Any] | None = None  # the weights used, when the fused system is included
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite({
+            "split": self.split,
+            "within": "within_*: paper, |err| <= tol; strict_within_*: official scorer, |err| < tol (percent)",
+            "systems": {name: {"label": label(name), "state": self.states.get(name, ""),
+                               "parts": {str(k): v for k, v in rows.items()}}
+                        for name, rows in self.systems.items()},
+            "paper_eval_rows": {k: dict(zip(COLUMNS, v)) for k, v in PAPER_ROWS.items()},
+            "fusion": self.fusion,
+            "notes": self.notes,
+        })
+
+
+def label(system: str) -> str:
+    return SYSTEM_LABELS.get(system, system)
+
+
+def _report(pred: np.ndarray, ref: np.ndarray) -> dict[str, float] | None:
+    from ..metrics import score_report
+
+    return score_report(pred, ref) if len(pred) >= 2 else None  # correlations need two items
+
+
+def build_report(predictions: Sequence[Prediction], split: str | None = None, fusion_weights=None,
+                 speech: str = "speech", mllm: str = "mllm") -> EvalReport:
+    """Metrics of every grader in `predictions` (and the fusion), per part and overall.
+
+    A grader's overall row uses its own "overall" prediction rows (mean of its four parts, or the
+    BERT baseline's calibrated mean) against the overall marks. The fused overall is the mean of the
+    four fused part scores of each complete submission.
+    """
+    preds = [p for p in predictions if not p.per_response and (split is None or p.split == split)]
+    if not preds:
+        raise ValueError(f"no part predictions{f' for split {split!r}' if split else ''} to evaluate")
+    systems: dict[str, dict[int | str, dict[str, float] | None]] = {}
+    states: dict[str, str] = {}
+    for grader in grader_names(preds):
+        states[grader] = "/".join(sorted({p.state for p in preds if p.grader == grader and p.state}))
+        systems[grader] = {}
+        for row in ROWS:
+            a = align(preds, [grader], row)
+            systems[grader][row] = _report(a.scores[grader], a.reference)
+    report = EvalReport(split=split, systems=systems, states=states)
+    if fusion_weights is not None:
+        if speech in systems and mllm in systems:
+            inputs_trained = states[speech] == "trained" and states[mllm] == "trained"
+            systems[FUSION] = _fused(preds, fusion_weights, speech, mllm)
+            states[FUSION] = "fused" if inputs_trained else "fused from untrained/zero-shot graders"
+            report.fusion = {"weights": list(fusion_weights.weights), "source": fusion_weights.source,
+                             "fitted": fusion_weights.fitted}
+        else:
+            report.notes.append(f"fusion weights given, but the predictions lack {speech!r} or {mllm!r}: no fused row")
+    if any(s != "trained" for s in states.values() if s != "fused"):
+        report.notes.append("rows from untrained or zero-shot graders are not grades: read them as smoke tests")
+    return report
+
+
+def _fused(preds: Sequence[Prediction], weights, speech: str, mllm: str) -> dict[int | str, dict[str, float] | None]:
+    from ..fusion import fuse
+
+    rows: dict[int | str, dict[str, float] | None] = {}
+    fused_by_sub: dict[str, dict[int, float]] = {}
+    for part in PARTS:
+        a = align(preds, [speech, mllm], part)
+        fused = fuse(a.scores[speech], a.scores[mllm], weights)[0] if len(a) else np.zeros(0)
+        rows[part] = _report(np.asarray(fused), a.reference)
+        for sub_id, f in zip(a.submission_ids, np.atleast_1d(fused)):
+            fused_by_sub.setdefault(sub_id, {})[part] = float(f)
+    overall_ref = {p.submission_id: p.reference for p in preds
+                   if p.part == OVERALL and p.grader == speech and p.reference is not None}
+    ids = [s for s in sorted(fused_by_sub) if set(fused_by_sub[s]) == set(PARTS) and s in overall_ref]
+    rows[OVERALL] = _report(np.array([np.mean(list(fused_by_sub[s].values())) for s in ids]),
+                            np.array([overall_ref[s] for s in ids]))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def _cell(value: float | None, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.1f}" if "within" in column else f"{value:.3f}"
+
+
+def _table(report: EvalReport, row: int | str, columns: Sequence[str], with_paper: bool) -> list[str]:
+    heads = ["RMSE", "PCC", "SRC", "<0.5" if "strict" in columns[-1] else "<=0.5",
+             "<1.0" if "strict" in columns[-1] else "<=1.0"]
+    lines = ["| system | " + " | ".join(heads) + " | n |", "|---|" + "---|" * (len(heads) + 1)]
+    for name, rows in report.systems.items():
+        r = rows.get(row)
+        state = report.states.get(name, "")
+        tag = f" ({state})" if state and state not in ("trained", "fused") else ""
+        if r is None:
+            lines.append(f"| {label(name)}{tag} | " + " | ".join("–" for _ in heads) + " | <2 |")
+        else:
+            lines.append(f"| {label(name)}{tag} | " + " | ".join(_cell(r[c], c) for c in columns) + f" | {r['n']} |")
+    if with_paper:
+        for name, values in PAPER_ROWS.items():
+            lines.append(f"| *paper: {name}* | " + " | ".join(_cell(v, c) for v, c in zip(values, COLUMNS)) + " | eval |")
+    return lines
+
+
+def to_markdown(report: EvalReport) -> str:
+    """The report as markdown: Table 1 (overall), per-part RMSE (Figure 3), per-part tables, strict variant."""
+    split = report.split or "all splits"
+    out = [f"# Evaluation on {split}", "",
+           "Metrics: RMSE (primary), Pearson (PCC), Spearman (SRC), % of parts with |error| <= 0.5 and <= 1.0 "
+           "(the paper's convention). The official scorer counts strictly (< 0.5, < 1.0): see the last table. "
+           "Rows in italics are the paper's figures on the S&I eval set, for comparison.", ""]
+    out += [f"> {n}" for n in report.notes] + ([""] if report.notes else [])
+    out += ["## Overall (as the paper's Table 1)", ""] + _table(report, OVERALL, COLUMNS, with_paper=True) + [""]
+    out += ["## RMSE per part (as the paper's Figure 3)", "",
+            "| system | " + " | ".join(f"Part {p}" for p in PARTS) + " | Overall |",
+            "|---|" + "---|" * (len(PARTS) + 1)]
+    for name, rows in report.systems.items():
+        out.append(f"| {label(name)} | " + " | ".join(_cell((rows.get(r) or {}).get("rmse"), "rmse") for r in ROWS) + " |")
+    out.append("")
+    for part in PARTS:
+        out += [f"## Part {part}", ""] + _table(report, part, COLUMNS, with_paper=False) + [""]
+    out += ["## Overall, official scorer's strict variant (|err| < 0.5, < 1.0)", ""]
+    out += _table(report, OVERALL, STRICT_COLUMNS, with_paper=False) + [""]
+    if report.fusion:
+        w = ", ".join(f"{x:.2f}" for x in report.fusion["weights"])
+        out += ["## Fusion weights", "", f"w_k on the multimodal score per interval: {w} ({report.fusion['source']})", ""]
+    return "\n".join(out)
+
+
+def rmse_figure(report: EvalReport):
+    """Grouped bars: RMSE per part and overall, one bar per system (lower is better)."""
+    import plotly.graph_objects as go
+
+    x = [f"Part {p}" for p in PARTS] + ["Overall"]
+    fig = go.Figure()
+    for name, rows in report.systems.items():
+        y = [(rows.get(r) or {}).get("rmse") for r in ROWS]
+        state = report.states.get(name, "")
+        name_shown = label(name) + ("" if state in ("trained", "fused") else " *")
+        fig.add_bar(name=name_shown, x=x, y=y, text=[None if v is None else f"{v:.3f}" for v in y],
+                    textposition="outside", textangle=0, textfont_size=10)
+    untrained = any(s not in ("trained", "fused") for s in report.states.values())
+    title = f"RMSE per part ({report.split or 'all splits'}); lower is better"
+    fig.update_layout(barmode="group", title=title + ("<br><sup>* untrained or zero-shot: not grades</sup>" if untrained else ""),
+                      yaxis_title="RMSE", template="plotly_white", width=900, height=450)
+    return fig
+
+
+def write_report(report: EvalReport, out_dir: Path | str, png: bool = True) -> dict[str, Path | str]:
+    """Write report.md, report.json, rmse_per_part.html and (if possible) rmse_per_part.png.
+
+    Returns:
+        {"markdown", "json", "html", "png"} -> path; "png" holds the reason instead when none was written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path | str] = {
+        "markdown": out_dir / "report.md", "json": out_dir / "report.json", "html": out_dir / "rmse_per_part.html"}
+    written["markdown"].write_text(to_markdown(report) + "\n", encoding="utf-8")
+    written["json"].write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    fig = rmse_figure(report)
+    fig.write_html(written["html"], include_plotlyjs=True, full_html=True)  # self-contained: opens offline
+    written["png"] = _write_png(fig, out_dir / "rmse_per_part.png") if png else "not requested (--no-png)"
+    return written
+
+
+def _write_png(fig, path: Path) -> Path | str:
+    try:
+        import kaleido  # noqa: F401  (plotly's static-image engine)
+    except ImportError:
+        return "not written: PNG export needs `pip install kaleido` (>=1.0) and a Chrome/Chromium on the machine"
+    try:
+        fig.write_image(path, scale=2)
+    except Exception as e:  # kaleido fails in many ways without a browser; say why, keep the HTML
+        return f"not written: kaleido could not render ({type(e).__name__}: {e}); it needs a Chrome/Chromium"
+    return path
+
+
+def _finite(obj: Any) -> Any:
+    """NaN (an undefined correlation) -> None, so the JSON is standard."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+__all__ = ["PAPER_ROWS", "EvalReport", "build_report", "to_markdown", "rmse_figure", "write_report", "label"]

@@ -1,0 +1,137 @@
+"""The Calibrate tab: graded answers in, a teacher's calibration profile fitted, saved and put in use.
+
+The workflow itself (rows, marks, listening, fitting) is `calibration_desk`; these are its handlers.
+"""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from ..calibration import check_profile_name, describe
+from . import calibration_desk as desk
+from . import result_view as report
+from . import ui_text
+from .base import NO_PROFILE, Fusion, HandlerBase, _md_escape
+from .calibration_chart import evidence_figure
+
+
+class CalibrateTab(HandlerBase):
+    """Calibration: upload or reuse a session's recordings, mark them, fit, save, use."""
+
+    def calibration_upload(self, files: Sequence[str] | None) -> tuple:
+        """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status).
+
+        Clearing the upload box changes nothing: the table may hold a saved session's marks the teacher
+        has been correcting, and those must not vanish with a click on the box's ×.
+        """
+        if not files:
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=self.workdir))
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        status = self._marks_status(rows, ", ".join(Path(f).name for f in files))
+        if batch.skipped:
+            skipped = "; ".join(f"{s.path} ({s.reason})" for s in batch.skipped)
+            status += "\n\n" + _md_escape(ui_text.MARKS_SKIPPED.format(skipped=skipped))
+        return rows, self._marks_table(rows), status
+
+    def calibration_session(self, session_id: int | None) -> tuple:
+        """A saved session's kept recordings -> (rows state, marks table pre-filled with its scores, status)."""
+        if session_id is None:
+            raise gr.Error(ui_text.NO_SESSION_CHOSEN)
+        try:
+            info = self.store.session(int(session_id))
+            rows = desk.session_rows(self.store.load(info.id), self.store.audio(info.id))
+        except KeyError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        if not rows:
+            raise gr.Error(html.escape(ui_text.NO_SESSION_AUDIO.format(name=info.name)))
+        status = self._marks_status(rows, f"“{info.name}”") + "\n\n" + ui_text.MARKS_FROM_SESSION
+        return rows, self._marks_table(rows), status
+
+    def calibration_fit(self, rows: list, cells: pd.DataFrame | None, name: str | None, heard: dict | None,
+                        progress=gr.Progress()) -> tuple:
+        """Listen (or reuse what was heard for the same marks) and fit.
+
+        Returns (result, heard, name, evidence text, chart, verdict); `heard` = {"key", "data": ExemplarData}.
+        """
+        if not rows:
+            raise gr.Error(ui_text.NO_MARKS_LOADED)
+        name = (name or "").strip() or f"calibration-{date.today().isoformat()}"
+        values = [] if cells is None else cells.values.tolist()
+        try:
+            check_profile_name(name)  # before listening: a bad name fails at once
+            graded = desk.graded_rows(rows, values)
+            key = [(learner, part, [str(f) for f in audio], mark) for learner, part, audio, mark in graded]
+            if heard and heard.get("key") == key:
+                data = heard["data"]
+            else:
+                submissions = self.calibration.submissions(graded)
+                progress(0.0, desc=ui_text.FIT_LISTENING.format(n=len(graded)))
+                data = self.calibration.listen(submissions, lambda f, m: progress(0.9 * f, desc=m))
+                heard = {"key": key, "data": data}
+            progress(0.92, desc=ui_text.FIT_CHECKING)
+            result = self.calibration.fit(data, name)
+        except gr.Error:
+            raise
+        except ValueError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        verdict = ("✔ " if result.applies else "✖ ") + _md_escape(result.reason)
+        return (result, heard, name, describe(result), evidence_figure(result.evidence), f"**{verdict}**")
+
+    def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool) -> tuple:
+        """Save the fitted profile: refused with the verdict unless it helps or `anyway`. (status, profiles)."""
+        if result is None:
+            raise gr.Error(ui_text.NOTHING_FITTED)
+        name = (name or "").strip() or result.profile.name
+        if not result.applies and not anyway:
+            raise gr.Error(html.escape(ui_text.SAVE_REFUSED.format(reason=result.reason)))
+        try:
+            folder = self.calibration.save(result, name, force=anyway, overwrite=overwrite)
+        except ValueError as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        except FileExistsError as e:
+            raise gr.Error(html.escape(f"{e} (tick “{ui_text.OVERWRITE_LABEL}”)")) from e
+        text = ui_text.SAVED if result.applies else ui_text.SAVED_ANYWAY
+        return _md_escape(text.format(name=name, folder=folder)), self.profiles_update(selected=name)
+
+    def calibration_use(self, choice: str | None) -> tuple:
+        """Apply the chosen profile (or none) to every following assessment: (status, model panel, its title)."""
+        name = None if choice in (None, "", NO_PROFILE) else choice
+        try:
+            calibration = self.calibration.use(name)
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+        if self.fusion.weights is not None:  # a profile may refit the fusion weight: the chart shows what is used
+            weights = self.calibration.assessor.fusion
+            self.fusion = Fusion(tuple(weights.weights), bool(weights.fitted))
+        text = ui_text.USING_NONE if calibration is None else ui_text.USING_PROFILE.format(name=calibration.name)
+        return (_md_escape(text), *self.status_update())
+
+    def profiles_update(self, selected: str | None = None):
+        choices = [(ui_text.NO_PROFILE, NO_PROFILE)] + [(p.label, p.name) for p in self.calibration.profiles()]
+        if selected is None:
+            selected = self.calibration.active or NO_PROFILE
+        return gr.update(choices=choices, value=selected)
+
+    def status_update(self) -> tuple:
+        """The model panel and its title, as they are now (a calibration profile shows there)."""
+        infos = tuple(self.status_fn())
+        return report.status_html(infos, self.store.path), gr.update(label=report.status_line(infos))
+
+    def _marks_status(self, rows: Sequence[desk.MarkRow], source: str) -> str:
+        graded = sum(r.mark is not None for r in rows)
+        return ui_text.MARKS_LOADED.format(n=len(rows), learners=len({r.learner for r in rows}),
+                                           source=_md_escape(source), graded=graded)
+
+    @staticmethod
+    def _marks_table(rows: Sequence[desk.MarkRow]) -> pd.DataFrame:
+        return pd.DataFrame(desk.table(rows), columns=list(desk.MARK_COLUMNS))

@@ -1,0 +1,212 @@
+"""Plotly figures of an Assessment: pure functions of the result (and the fusion weights), no gradio.
+
+Each chart answers one question a teacher or an engineer asks of a result:
+  part_scores_figure      how did each grader score each part, and what came out of the fusion?
+  fusion_weights_figure   which of the eight fusion weights did each part use?
+  prototype_figure        which CEFR level did the speech grader hear in each part?
+  mllm_distribution_figure how sure was the multimodal grader (probability of each score)?
+  class_overview_figure   how does a class spread over the levels?
+A grader that did not run gives a figure that says so, never an empty axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..assessment import UNTRAINED, Assessment
+from ..cefr import FUSION_EDGES, GRID, LABELS, N_INTERVALS, SCORE_MAX, SCORE_MIN
+from ..parts import PARTS, part_info
+
+COLORS = {"speech": "#2563eb", "mllm": "#d97706", "fused": "#059669", "part": "#6366f1", "muted": "#94a3b8"}
+PART_COLORS = {1: "#2563eb", 3: "#d97706", 4: "#059669", 5: "#db2777"}
+HEIGHT = 340
+NOT_LOADED_MLLM = "Multimodal grader not loaded"
+_LABEL_SPOTS = ("top center", "bottom center", "middle left", "middle right")
+Y_RANGE = (SCORE_MIN - 0.25, SCORE_MAX + 0.25)  # half a step of air around the 2.0..5.5 scale
+
+
+def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top", "font": {"size": 15}},
+        template="plotly_white",
+        height=height,
+        margin={"l": 56, "r": 16, "t": 76, "b": 40},
+        # Under the title, left-aligned: a legend beside the title collides with it on narrow charts.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0.0},
+        font={"family": "Inter, system-ui, sans-serif", "size": 12},
+    )
+    return fig
+
+
+def message_figure(title: str, message: str) -> go.Figure:
+    """A chart frame that says in words why there is nothing to plot."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": "#64748b"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title)
+
+
+def _scale_axis(fig: go.Figure, axis: str = "y") -> None:
+    """The 2.0..5.5 score axis with CEFR labels on its ticks."""
+    ticks = {"tickvals": list(GRID), "ticktext": [f"{g:.1f} {lab}" for g, lab in zip(GRID, LABELS)],
+             "range": list(Y_RANGE), "gridcolor": "#e2e8f0"}
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**ticks)
+
+
+def _part_names(parts: Sequence[int]) -> list[str]:
+    return [f"P{p}<br>{part_info(p).name}" for p in parts]
+
+
+def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -> go.Figure:
+    """Grouped bars per part: speech grader, multimodal grader, part score; untrained bars hatched.
+
+    Parts that could not be assessed get a label in place of bars, so a gap is never mistaken for a zero.
+    """
+    names = _part_names(PARTS)
+    fig = go.Figure()
+    series = (
+        ("speech", "Speech grader", lambda pa: pa.speech),
+        ("mllm", "Multimodal grader", lambda pa: pa.mllm),
+    )
+    for key, label, pick in series:
+        scores = [pick(pa).score if (pa := assessment.part(p)) and pa.ok and pick(pa) else None for p in PARTS]
+        if all(s is None for s in scores):
+            continue
+        untrained = [bool((pa := assessment.part(p)) and pick(pa) and pick(pa).state == UNTRAINED) for p in PARTS]
+        fig.add_bar(
+            name=label + (" (untrained)" if any(untrained) else ""), x=names, y=scores,
+            marker={"color": COLORS[key], "pattern": {"shape": ["/" if u else "" for u in untrained]},
+                    "opacity": 0.85},
+            text=[f"{s:.2f}" if s is not None else "" for s in scores], textposition="outside",
+            hovertemplate="%{x}<br>" + label + ": %{y:.2f}<extra></extra>",
+        )
+    fused = [pa.score if (pa := assessment.part(p)) and pa.ok else None for p in PARTS]
+    fig.add_bar(
+        name="Part score" + ("" if assessment.graded else " (not a grade)"), x=names, y=fused,
+        marker={"color": COLORS["fused"] if assessment.graded else COLORS["muted"]},
+        text=[f"{s:.2f}" if s is not None else "" for s in fused],
+        textposition="outside", hovertemplate="%{x}<br>part score: %{y:.2f}<extra></extra>",
+    )
+    for p, name in zip(PARTS, names):
+        pa = assessment.part(p)
+        if pa is None or not pa.ok:
+            fig.add_annotation(x=name, y=SCORE_MIN + 0.4, text="not assessed", showarrow=False,
+                               font={"color": "#b91c1c"})
+    if assessment.overall is not None:
+        fig.add_hline(y=assessment.overall, line_dash="dot", line_color="#334155",
+                      annotation_text=f"overall<br>{assessment.overall:.2f}", annotation_position="right")
+    fig.update_layout(barmode="group", bargap=0.25)
+    _scale_axis(fig)
+    fig = _layout(fig, title)
+    if assessment.overall is not None:
+        fig.update_layout(margin={"r": 64})  # room for the overall label right of the plot
+    return fig
+
+
+def fusion_weights_figure(weights: Sequence[float] | None, assessment: Assessment, fitted: bool = True,
+                          title: str = "Fusion weight per part") -> go.Figure:
+    """The eight-interval weight curve w(multimodal score), with each part placed where it fell.
+
+    Args:
+        weights: the N_INTERVALS weights w_k on the multimodal score (None: no fusion configured).
+        assessment: its parts give (multimodal score, weight used) points.
+        fitted: False marks the curve as the unfitted default.
+    """
+    assessed = [(p, pa) for p in PARTS if (pa := assessment.part(p)) and pa.ok]
+    if not assessed:
+        return message_figure(title, "No part was assessed.")
+    if weights is None or all(pa.mllm is None for _, pa in assessed):
+        return message_figure(title, f"{NOT_LOADED_MLLM}: part scores are the speech grader's; no fusion weight applies.")
+    used = [(p, pa) for p, pa in assessed if pa.mllm is not None and pa.fusion_weight is not None]
+    if not used:
+        return message_figure(title, "Fusion not applied: " + assessed[0][1].basis)
+    weights = [float(w) for w in weights]
+    if len(weights) != N_INTERVALS:
+        raise ValueError(f"{len(weights)} fusion weights; expected {N_INTERVALS}")
+    # Draw the step curve over the visible score range; the outer intervals run to the axis ends.
+    lo, hi = Y_RANGE
+    edges = [max(FUSION_EDGES[0], lo)] + list(FUSION_EDGES[1:-1]) + [min(FUSION_EDGES[-1], hi)]
+    xs, ys = [], []
+    for k, w in enumerate(weights):
+        xs += [edges[k], edges[k + 1], None]
+        ys += [w, w, None]
+    fig = go.Figure()
+    for k in range(N_INTERVALS):
+        if k % 2:
+            fig.add_vrect(x0=edges[k], x1=edges[k + 1], fillcolor="#f1f5f9", line_width=0, layer="below")
+    fig.add_scatter(x=xs, y=ys, mode="lines", name="weight w_k" + ("" if fitted else " (not fitted)"),
+                    line={"color": COLORS["mllm"], "width": 3, "dash": "solid" if fitted else "dash"},
+                    hoverinfo="skip")
+    fig.add_scatter(
+        x=[pa.mllm.score for _, pa in used], y=[pa.fusion_weight for _, pa in used], mode="markers+text",
+        name="parts", text=[f"P{p}" for p, _ in used],
+        textposition=[_LABEL_SPOTS[k % len(_LABEL_SPOTS)] for k in range(len(used))],  # parts often coincide
+        marker={"size": 12, "color": [PART_COLORS[p] for p, _ in used], "line": {"width": 1, "color": "white"}},
+        hovertemplate="%{text}: multimodal %{x:.2f} → w = %{y:.2f}<extra></extra>",
+    )
+    _scale_axis(fig, "x")
+    fig.update_xaxes(title="multimodal score (selects the interval)")
+    fig.update_yaxes(title="weight on multimodal", range=[-0.05, 1.1], gridcolor="#e2e8f0")
+    return _layout(fig, title)
+
+
+def prototype_figure(assessment: Assessment, title: str = "Speech grader: similarity to each CEFR level") -> go.Figure:
+    """Heatmap parts x CEFR levels of the speech grader's prototype similarities (softmax, rows sum to 1)."""
+    rows = [(p, pa.speech) for p in PARTS if (pa := assessment.part(p)) and pa.ok and pa.speech is not None
+            and pa.speech.similarities is not None]
+    if not rows:
+        return message_figure(title, "No speech-grader result to show.")
+    z = np.full((len(rows), len(GRID)), np.nan)  # (parts, levels); levels unseen in training stay blank
+    for r, (_, score) in enumerate(rows):
+        for level, sim in zip(score.prototype_levels or GRID, score.similarities):
+            z[r, GRID.index(float(level))] = sim
+    text = [[("" if np.isnan(v) else f"{v:.2f}") for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(LABELS), y=_part_names([p for p, _ in rows]), text=text, texttemplate="%{text}",
+        colorscale="Blues", zmin=0.0, zmax=max(float(np.nanmax(z)), 1e-6), colorbar={"title": "similarity"},
+        hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title)
+
+
+def mllm_distribution_figure(assessment: Assessment,
+                             title: str = "Multimodal grader: score distribution") -> go.Figure:
+    """Probability of each score (2.0..5.5) per part, one bar group per level."""
+    rows = [(p, pa.mllm) for p in PARTS if (pa := assessment.part(p)) and pa.ok and pa.mllm is not None
+            and pa.mllm.distribution is not None]
+    if not rows:
+        return message_figure(title, f"{NOT_LOADED_MLLM}.")
+    fig = go.Figure()
+    for p, score in rows:
+        fig.add_bar(name=f"P{p}", x=[f"{g:.1f} {lab}" for g, lab in zip(GRID, LABELS)], y=list(score.distribution),
+                    marker_color=PART_COLORS[p],
+                    hovertemplate=f"P{p}" + " · %{x}: %{y:.2f}<extra></extra>")
+    fig.update_layout(barmode="group", bargap=0.2)
+    fig.update_yaxes(title="probability", range=[0, 1], gridcolor="#e2e8f0")
+    return _layout(fig, title)
+
+
+def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overall score per learner") -> go.Figure:
+    """Horizontal bars of each learner's overall score, best first; partial overalls hatched."""
+    done = [a for a in assessments if a.overall is not None]
+    if not done:
+        return message_figure(title, "No learner has an overall score yet.")
+    done.sort(key=lambda a: a.overall)
+    graded = all(a.graded for a in done)
+    fig = go.Figure(go.Bar(
+        x=[a.overall for a in done], y=[a.learner or "?" for a in done], orientation="h",
+        marker={"color": COLORS["fused"] if graded else COLORS["muted"],
+                "pattern": {"shape": ["" if a.complete else "/" for a in done]}},
+        text=[f"{a.overall:.2f} {a.overall_cefr}" + ("" if a.complete else " (partial)") for a in done],
+        textposition="outside", hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+    ))
+    _scale_axis(fig, "x")
+    if not graded:
+        title += " (untrained models: not grades)"
+    return _layout(fig, title, height=max(HEIGHT, 60 + 28 * len(done)))

@@ -1,0 +1,187 @@
+"""An Assessment as a teacher reads it in the app: the summary card, the per-part table, class rows.
+
+Pure functions of `Assessment` / `GraderInfo` (no gradio); the CSV export (`sla_core.results.export`)
+shares the transcript formatting, so the page and the download show the same text. HTML is built here with every dynamic value escaped; the app only places it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment
+from ..cefr import LEVEL_NAMES
+from ..parts import PARTS, part_info
+from ..results.export import transcript_text
+from . import ui_text
+
+DASH = "—"
+GRADERS = ("speech", "mllm")  # the GraderInfo names that score; fusion, ASR and calibration do not
+
+# Per-part table: one row per part, in PARTS order.
+PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion weight", "Part score", "CEFR",
+                "Transcript", "Notes")
+
+# Class table: one row per learner; numbers stay numbers so the table sorts numerically.
+CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Parts covered", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
+                 "Problems")
+
+
+def _num(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return DASH if value is None else f"{value:.{digits}f}"
+
+
+def _parts_list(parts: Sequence[int]) -> str:
+    return ", ".join(str(p) for p in parts)
+
+
+def _parts_phrase(parts: Sequence[int]) -> str:
+    """"Part 3" or "Parts 1, 4, 5": the noun agrees with the count."""
+    return f"Part{'s' if len(parts) > 1 else ''} {_parts_list(parts)}"
+
+
+def part_rows(assessment: Assessment) -> list[list[str]]:
+    """Rows of the per-part table (PART_COLUMNS), as display strings.
+
+    Untrained results keep their numbers (they explain what the app does) but the CEFR cell says
+    "not a grade", so a glance at the table never reads a random head as a level.
+    """
+    rows = []
+    for p in PARTS:
+        pa = assessment.part(p) or PartAssessment(part=p, status="missing", problem=f"Part {p}: no recording was given.")
+        cefr = pa.cefr or DASH
+        if pa.cefr and not pa.graded:
+            cefr = f"{pa.cefr} ({ui_text.NOT_A_GRADE})"
+        transcript = transcript_text(pa.transcripts) or DASH
+        notes = " ".join(x for x in (pa.problem, pa.basis) if x) or DASH
+        rows.append([
+            part_info(p).title,
+            ui_text.PART_STATUS.get(pa.status, pa.status),
+            _fmt(pa.speech.score if pa.speech else None),
+            _fmt(pa.mllm.score if pa.mllm else None),
+            _fmt(pa.fusion_weight),
+            _fmt(pa.score),
+            cefr,
+            transcript,
+            notes,
+        ])
+    return rows
+
+
+def class_row(assessment: Assessment) -> list:
+    """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent)."""
+    scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
+    problems = " ".join(pa.problem for pa in assessment.parts if pa.problem)
+    cefr = assessment.overall_cefr or DASH
+    if assessment.overall_cefr and not assessment.graded:
+        cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
+    return [
+        assessment.learner or DASH,
+        _num(assessment.overall),
+        cefr,
+        _parts_list(assessment.covered_parts) or DASH,
+        *(_num(scores[p]) for p in PARTS),
+        "yes" if assessment.graded else "no",
+        problems or DASH,
+    ]
+
+
+def class_rows(assessments: Sequence[Assessment]) -> list[list]:
+    return [class_row(a) for a in assessments]
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+def summary_html(assessment: Assessment) -> str:
+    """The result card: overall level and score, which parts it covers, one chip per part, honesty banner."""
+    e = html.escape
+    graded_cls = "" if assessment.graded else " sla-ungraded"
+    banner = "" if assessment.graded else f'<div class="sla-banner" role="alert">{e(ui_text.NOT_GRADES_BANNER)}</div>'
+    who = f'<div class="sla-learner">{e(assessment.learner)}</div>' if assessment.learner else ""
+    if assessment.overall is None:
+        overall = f'<div class="sla-overall"><div class="sla-level">{DASH}</div>' \
+                  f'<div class="sla-cover">{e(ui_text.NO_OVERALL)}</div></div>'
+    else:
+        covered = _parts_list(assessment.covered_parts)
+        missing = [p for p in PARTS if p not in assessment.covered_parts]
+        cover = (ui_text.FULL_OVERALL.format(covered=covered) if not missing else
+                 ui_text.PARTIAL_OVERALL.format(covered=_parts_phrase(assessment.covered_parts),
+                                                missing=_parts_phrase(missing)))
+        level = assessment.overall_cefr or DASH
+        tag = "" if assessment.graded else f' <span class="sla-tag">{e(ui_text.NOT_A_GRADE)}</span>'
+        overall = (
+            f'<div class="sla-overall"><div class="sla-kicker">Overall</div>'
+            f'<div class="sla-level" data-testid="overall-level">{e(level)}{tag}</div>'
+            f'<div class="sla-score">score <b data-testid="overall-score">{assessment.overall:.2f}</b> '
+            f'on 2.0–5.5 · {e(LEVEL_NAMES.get(level, ""))}</div>'
+            f'<div class="sla-cover" data-testid="overall-covers">{e(cover)}</div></div>'
+        )
+    chips = "".join(_part_chip(assessment.part(p), p) for p in PARTS)
+    calibrated = ("" if not assessment.calibration else f'<div class="sla-calibrated" data-testid="calibration">'
+                  f'{e(ui_text.CALIBRATED_WITH.format(name=assessment.calibration))}</div>')
+    return (f'<div class="sla-card{graded_cls}" data-testid="summary">{banner}{who}{calibrated}'
+            f'<div class="sla-summary">{overall}<div class="sla-chips">{chips}</div></div></div>')
+
+
+def _part_chip(pa: PartAssessment | None, part: int) -> str:
+    e = html.escape
+    title = part_info(part).title
+    if pa is None or not pa.ok:
+        problem = (pa.problem if pa else None) or ui_text.PART_STATUS["missing"]
+        return (f'<div class="sla-chip sla-chip-bad" data-part="{part}"><div class="sla-chip-title">{e(title)}</div>'
+                f'<div class="sla-chip-problem">⚠ {e(problem)}</div></div>')
+    warn = f'<div class="sla-chip-problem">⚠ {e(pa.problem)}</div>' if pa.problem else ""
+    dim = "" if pa.graded else " sla-chip-ungraded"
+    return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}</div>'
+            f'<div class="sla-chip-level">{e(pa.cefr or DASH)} <span class="sla-chip-score">{pa.score:.2f}</span></div>'
+            f'{warn}</div>')
+
+
+def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:
+    """The model-status panel: what is loaded, its state and where it came from, plus a plain headline."""
+    e = html.escape
+    # Only a trained grader makes numbers grades: fitted fusion weights or a teacher calibration over
+    # untrained graders (e.g. after "Use this profile" on the tiny models) still give no grade.
+    trained = [i for i in infos if i.state == TRAINED and i.name != "calibration"]
+    if any_grader_trained(infos):
+        what = ", ".join(ui_text.GRADER_NAMES.get(i.name, i.name) for i in trained)
+        headline = f'<div class="sla-status-ok">{e(ui_text.SOME_TRAINED.format(what=what))}</div>'
+    else:
+        headline = f'<div class="sla-banner" role="alert">{e(ui_text.NOTHING_TRAINED)}</div>'
+    items = []
+    for i in infos:
+        loaded = not i.note.startswith("not loaded")
+        state = ui_text.STATE_TEXT.get(i.state, i.state) if loaded else "not loaded"
+        cls = {TRAINED: "ok", UNTRAINED: "bad"}.get(i.state, "warn") if loaded else "off"
+        parts = f" · {ui_text.TRAINED_PARTS.format(parts=_parts_list(i.parts))}" if i.parts else ""
+        note = f" · {e(i.note)}" if i.note else ""
+        items.append(
+            f'<li data-grader="{e(i.name)}"><span class="sla-state sla-state-{cls}">{e(state)}</span> '
+            f'<b>{e(ui_text.GRADER_NAMES.get(i.name, i.name))}</b> — <code>{e(i.source)}</code>{e(parts)}{note}</li>'
+        )
+    store = f'<div class="sla-store">Results are saved in <code>{e(str(store_path))}</code></div>' if store_path else ""
+    return f'<div class="sla-status" data-testid="model-status">{headline}<ul>{"".join(items)}</ul>{store}</div>'
+
+
+def status_line(infos: Sequence[GraderInfo]) -> str:
+    """One line for the accordion title: e.g. 'Models: speech untrained · multimodal not loaded'."""
+    short = {"speech": "speech", "mllm": "multimodal", "asr": "ASR", "fusion": "fusion"}
+    bits = []
+    for i in infos:
+        state = "not loaded" if i.note.startswith("not loaded") else ui_text.STATE_TEXT.get(i.state, i.state)
+        bits.append(f"{short.get(i.name, i.name)} {state}")
+    return f"{ui_text.STATUS_HEADING}: " + " · ".join(bits)
+
+
+def any_grader_trained(infos: Sequence[GraderInfo]) -> bool:
+    """Whether a grader (speech or multimodal) is trained: what decides if the numbers can be grades."""
+    return any(i.state == TRAINED and i.name in GRADERS and not i.note.startswith("not loaded") for i in infos)
+
+
+def is_any_untrained(infos: Sequence[GraderInfo]) -> bool:
+    return any(i.state == UNTRAINED and not i.note.startswith("not loaded") for i in infos)

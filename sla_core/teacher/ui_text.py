@@ -1,0 +1,213 @@
+"""Every sentence the teacher-facing app shows, in one place, and the one exception-to-text boundary.
+
+Keeping the words here (not scattered through app.py) lets a teacher-facing wording change, or a
+translation, touch one file; `error_text` is the single place where an exception becomes display text,
+always HTML-escaped because Gradio renders messages as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+from ..assessment import TRAINED, UNTRAINED, ZERO_SHOT
+
+TITLE = "Speaking Assessment"
+SUBTITLE = (
+    "Score a learner's answers to a Speak & Improve-style speaking test on the CEFR scale "
+    "(2.0 = A2 … 5.5 = C1+). Two graders listen to every part: a speech grader (how it is said) "
+    "and a multimodal grader (what is said and how); their scores are fused per part."
+)
+
+TAB_ONE = "Assess one learner"
+TAB_CLASS = "Classroom"
+TAB_CALIBRATE = "Calibrate"
+CALIBRATED_WITH = "Calibrated to the teacher's marking: profile \u201c{name}\u201d"
+TAB_HELP = "Help"
+
+LEARNER_LABEL = "Learner name or id (optional)"
+LEARNER_PLACEHOLDER = "e.g. Maria S."
+ANSWER_LABEL = "Answer {n}: {question}"
+ASSESS_BUTTON = "Assess"
+CLEAR_BUTTON = "Clear"
+EXAMPLES_LABEL = "Try an example (synthetic speech made with espeak-ng, not a real learner)"
+EXAMPLE_FULL = "Example learner: all four parts"
+EXAMPLE_BAD = "Example learner: Part 4 is silent"
+EXAMPLE_LEARNER = "Example learner (synthetic)"
+EXAMPLE_LEARNER_BAD = "Example learner (synthetic, silent Part 4)"
+RESULTS_HEADING = "Results"
+NO_RESULT_YET = "Record or upload at least one answer, then press <b>Assess</b>. The result appears here."
+NO_LEARNER_YET = "Assess a class or open a saved session, then choose a learner to see their details here."
+CHART_PLACEHOLDER = "The chart appears after an assessment."
+NO_AUDIO = "No recording was given: record or upload at least one answer first."
+
+PART_TABLE_LABEL = "Per-part scores"
+CHART_PARTS = "Scores per part"
+CHART_FUSION = "Fusion weight per part"
+CHART_PROTOTYPES = "Speech grader: similarity to each CEFR level"
+CHART_MLLM = "Multimodal grader: score distribution"
+RAW_JSON = "Full result (JSON)"
+DOWNLOAD_JSON = "Download result (JSON)"
+
+# Honesty: shown whenever a score rests on a model without trained weights.
+NOT_GRADES_BANNER = (
+    "Untrained models — these numbers are not grades. They show how the app works; "
+    "load trained grader checkpoints to assess learners."
+)
+NOT_A_GRADE = "not a grade"
+PARTIAL_OVERALL = "Covers {covered} only; {missing} could not be assessed."
+FULL_OVERALL = "Covers all four parts ({covered})."
+NO_OVERALL = "No part could be assessed, so there is no overall score."
+
+PART_STATUS = {
+    "assessed": "assessed",
+    "missing": "no recording",
+    "rejected": "could not be assessed",
+}
+
+# Model status panel.
+STATUS_HEADING = "Models"
+GRADER_NAMES = {
+    "speech": "Speech grader (wav2vec 2.0)",
+    "mllm": "Multimodal grader (Phi-4-multimodal)",
+    "asr": "Speech recognition",
+    "fusion": "Score fusion",
+    "calibration": "Teacher calibration",
+}
+STATE_TEXT = {
+    TRAINED: "trained",
+    ZERO_SHOT: "zero-shot (uncalibrated)",
+    UNTRAINED: "untrained",
+}
+NOTHING_TRAINED = (
+    "No trained grader is loaded. The app runs and shows every step, but its numbers are not grades."
+)
+SOME_TRAINED = "Trained artifacts are loaded for: {what}."
+TRAINED_PARTS = "trained for part(s) {parts}"
+
+# Classroom mode.
+CLASS_INTRO = """\
+Upload a whole class at once, assess everybody, then sort, download or reopen the results later.
+Every learner's result is saved on this computer as soon as it is computed.
+
+**What to upload** (any one of these):
+
+* a **.zip** of a folder with one sub-folder per learner: `maria/part1_1.wav`, `maria/part1_2.wav`, …, `maria/part3.wav`, `maria/part4.wav`, `maria/part5_1.wav` …
+* a **.zip** or a set of files named `<learner>_part<P>_<N>.wav`, e.g. `tom_part1_1.wav`, `tom_part3.wav`;
+* a **CSV manifest** (`learner,part,audio,question,transcript,score`) uploaded together with its audio files, or inside the zip.
+
+`<P>` is the part (1, 3, 4 or 5) and `<N>` the answer number (Parts 1 and 5 take several answers; Parts 3 and 4 one).
+WAV, FLAC, OGG and MP3 are accepted. Files that do not fit the scheme are listed, with the reason, and skipped.
+"""
+CLASS_FILES_LABEL = "Class recordings (.zip, audio files, or a CSV manifest with its audio)"
+SESSION_NAME_LABEL = "Session name"
+SESSION_NAME_PLACEHOLDER = "e.g. 3B speaking test, March"
+ASSESS_CLASS_BUTTON = "Assess the class"
+CLASS_TABLE_LABEL = "Class results (click a column header to sort)"
+DOWNLOAD_CSV = "Download CSV"
+CLASS_CHART = "Overall score per learner"
+NO_CLASS_FILES = "No files were uploaded: choose a .zip, the audio files or a CSV manifest first."
+NO_LEARNERS = "No learner could be found in the upload. {skipped}"
+CLASS_PROGRESS = "Learner {k} of {n}: {learner}"
+CLASS_RUNNING = "Assessed {k} of {n} learners…"
+CLASS_DONE = "Assessed {n} learners. Session “{name}” is saved."
+CLASS_NO_SCORE = "{learners}: no part could be assessed, so there is no score (the table says why)."
+CLASS_FAILED_LEARNER = "{learner}: could not be assessed ({error})."
+SKIPPED_HEADING = "Files skipped"
+SAVED_SESSIONS_LABEL = "Saved sessions"
+SAVED_SESSIONS_EMPTY = "No saved sessions yet."
+REFRESH_BUTTON = "Refresh"
+LEARNER_PICK_LABEL = "Show one learner's details"
+SESSION_CHOICE = "{name} · {created} · {n} learner(s)"
+SINGLE_SESSION_NAME = "Individual assessments {date}"
+DEFAULT_CLASS_NAME = "Class session {date}"
+
+# Calibrate tab.
+CALIBRATE_INTRO = """\
+Teach the system your own marking. Give it 10–40 answers you have graded yourself; it listens to each once,
+adjusts itself to your marks, and **checks on answers it did not learn from** whether that helps. Save the
+result as a named profile and switch it on: every assessment after that says it was calibrated.
+
+**1. Your graded answers**, either way:
+
+* **upload** a CSV manifest (`learner,part,audio,question,transcript,score`, the score being your mark for
+  the part) together with its audio files, or one .zip holding both; or
+* **pick a saved classroom session**: its recordings were kept, and the table below is filled with the
+  system's scores. Correct each mark to your own.
+
+**2. Check the marks** in the table (2.0 to 5.5 in half bands; 2.0 = A2, 5.5 = C1+). Clear a mark to leave
+that part out. **3. Fit**, read the evidence, **4. save** the profile and **5. use** it.
+"""
+CALIBRATE_FILES_LABEL = "Graded answers: CSV manifest with its audio, or a .zip"
+CALIBRATE_EXAMPLE_LABEL = "Example graded set (synthetic speech, invented marks)"
+CALIBRATE_SESSION_LABEL = "…or a saved classroom session"
+LOAD_SESSION_BUTTON = "Load the session"
+MARKS_TABLE_LABEL = "Your marks (edit the last column; blank = not graded)"
+MARKS_LOADED = "{n} recorded part(s) of {learners} learner(s) loaded from {source}; {graded} have a mark."
+MARKS_FROM_SESSION = ("The marks start as the system's scores rounded to the half band: change each to your "
+                      "own mark before fitting, or the calibration only learns the system's rounding.")
+MARKS_SKIPPED = "Left out of the upload: {skipped}"
+NO_SESSION_CHOSEN = "Choose a saved session first."
+NO_SESSION_AUDIO = ("The session “{name}” has no kept recordings (it was saved before recordings were kept, "
+                    "or no part could be assessed). Upload the graded recordings instead.")
+NO_MARKS_LOADED = "Load graded answers first (upload them or pick a saved session)."
+PROFILE_NAME_LABEL = "Profile name"
+PROFILE_NAME_PLACEHOLDER = "e.g. class-7c-2026"
+FIT_BUTTON = "Fit"
+FIT_LISTENING = "Listening to {n} graded part(s)"
+FIT_CHECKING = "Checking on held-out answers"
+EVIDENCE_LABEL = "What the calibration changed, and the evidence"
+EVIDENCE_PLACEHOLDER = "Press Fit: the before/after numbers and the verdict appear here."
+SAVE_ANYWAY_LABEL = "Save anyway, although the evidence says it does not help"
+OVERWRITE_LABEL = "Replace a saved profile of the same name"
+SAVE_BUTTON = "Save profile"
+NOTHING_FITTED = "Press Fit first: there is nothing to save yet."
+SAVE_REFUSED = "Not saved: {reason}. Tick “Save anyway” to keep it regardless."
+SAVED = "Saved profile “{name}” in {folder}. Choose it below and press “Use this profile”."
+SAVED_ANYWAY = "Saved profile “{name}” in {folder}, although it did not help on its own evidence."
+PROFILES_LABEL = "Calibration profile for new assessments"
+NO_PROFILE = "None (no calibration)"
+USE_PROFILE_BUTTON = "Use this profile"
+USING_PROFILE = "New assessments use profile “{name}”. The model panel at the top shows it."
+USING_NONE = "New assessments use no calibration."
+
+HELP = """\
+### How the scores are made
+
+* **Scale.** Each part is scored from 2.0 (A2) to 5.5 (C1+) in half points; the CEFR label is the nearest half point.
+  The overall score is the mean of the parts that could be assessed, and it says which parts those are.
+* **Speech grader** (wav2vec 2.0): listens to *how* the learner speaks and compares the recording with one
+  prototype per CEFR level; the similarity chart shows how close each part was to each level.
+* **Multimodal grader** (Phi-4-multimodal with one LoRA adapter per part): reads the transcript, the question
+  and the task, and listens to the audio; it gives a probability for each score.
+* **Fusion.** The multimodal score falls into one of eight intervals; each interval has a weight *w* fitted on
+  development data, and the part score is (1 − *w*) × speech + *w* × multimodal.
+* **Bad recordings** (silent, too short, unreadable, too long) are reported on their part; the other parts are
+  still assessed.
+
+* **Calibration** (Calibrate tab) adjusts the speech grader's level prototypes, each grader's score and the
+  fusion weight to a teacher's own marks, and is applied only when a held-out check shows it helps.
+
+### Privacy
+
+Recordings are processed on the machine that runs this app. Results are stored in a local SQLite file
+(see the model panel), and the recordings behind them in a folder beside it (`…_audio`), so a past class can
+be used for calibration; nothing is sent anywhere else.
+"""
+
+FOOTER = (
+    "Research demo after NTNU's Speak & Improve 2025 system (arXiv 2506.05121). "
+    "Not a certified test: use the results as feedback, not as a qualification."
+)
+
+
+def error_text(error: BaseException) -> str:
+    """The message to show for `error`, HTML-escaped: the one boundary between exceptions and the page.
+
+    Errors about the input (ValueError and its kin, e.g. sla_core.audio.AudioIssue, FileNotFoundError)
+    carry a message written for the user and are shown as they are; anything else is a bug, shown with
+    its type so that a teacher can report it.
+    """
+    message = str(error).strip() or type(error).__name__
+    if not isinstance(error, (ValueError, FileNotFoundError, KeyError, LookupError)):
+        message = f"Something went wrong ({type(error).__name__}): {message}"
+    return html.escape(message)

@@ -1,0 +1,124 @@
+"""The evaluation report: the numbers equal metrics recomputed independently; Table 1 layout; files."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sla_core.research.evaluation import PAPER_ROWS, build_report, to_markdown, write_report
+from sla_core.fusion import FusionWeights
+from sla_core.parts import PARTS
+from sla_core.research.predictions import OVERALL, Prediction
+
+N = 12
+
+
+def _independent(pred, ref, strict=False):
+    pred, ref = np.asarray(pred), np.asarray(ref)
+    err = np.abs(pred - ref)
+    hit = (lambda t: err < t - 1e-9) if strict else (lambda t: err <= t + 1e-9)
+    return [np.sqrt(np.mean((pred - ref) ** 2)), stats.pearsonr(pred, ref)[0], stats.spearmanr(pred, ref)[0],
+            100 * hit(0.5).mean(), 100 * hit(1.0).mean()]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    marks = {p: rng.choice(np.arange(2.0, 6.0, 0.5), N) for p in PARTS}
+    scores = {g: {p: marks[p] + rng.normal(0, sd, N) for p in PARTS} for g, sd in (("speech", 0.4), ("mllm", 0.5))}
+    preds = []
+    for g in scores:
+        for i in range(N):
+            for p in PARTS:
+                preds.append(Prediction("eval", f"S{i:02d}", p, g, float(scores[g][p][i]), float(marks[p][i]), "trained"))
+            preds.append(Prediction("eval", f"S{i:02d}", OVERALL, g, float(np.mean([scores[g][p][i] for p in PARTS])),
+                                    float(np.mean([marks[p][i] for p in PARTS])), "trained"))
+    preds.append(Prediction("dev", "D1", 1, "speech", 9.9, 2.0, "trained"))  # another split: ignored
+    weights = FusionWeights(weights=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), fitted=True, source="test")
+    return marks, scores, preds, weights
+
+
+def _row(report, system, row, strict=False):
+    r = report.systems[system][row]
+    keys = ("rmse", "pcc", "src", "strict_within_0_5", "strict_within_1_0") if strict else (
+        "rmse", "pcc", "src", "within_0_5", "within_1_0")
+    return [r[k] for k in keys]
+
+
+def test_grader_rows_equal_independent_metrics(data):
+    marks, scores, preds, _ = data
+    report = build_report(preds, split="eval")
+    for g in ("speech", "mllm"):
+        for p in PARTS:
+            assert _row(report, g, p) == pytest.approx(_independent(scores[g][p], marks[p]))
+            assert _row(report, g, p, strict=True) == pytest.approx(_independent(scores[g][p], marks[p], strict=True))
+        overall = np.mean([scores[g][p] for p in PARTS], axis=0)
+        truth = np.mean([marks[p] for p in PARTS], axis=0)
+        assert _row(report, g, OVERALL) == pytest.approx(_independent(overall, truth))
+        assert report.systems[g][OVERALL]["n"] == N
+
+
+def test_fused_rows_equal_a_hand_made_fusion(data):
+    marks, scores, preds, weights = data
+    report = build_report(preds, split="eval", fusion_weights=weights)
+    edges = [2.25, 2.75, 3.25, 3.75, 4.25, 4.75, 5.25]
+    fused = {}
+    for p in PARTS:
+        w = np.array([weights.weights[sum(m >= e for e in edges)] for m in scores["mllm"][p]])
+        fused[p] = (1 - w) * scores["speech"][p] + w * scores["mllm"][p]
+        assert _row(report, "fusion", p) == pytest.approx(_independent(fused[p], marks[p]))
+    assert _row(report, "fusion", OVERALL) == pytest.approx(_independent(
+        np.mean([fused[p] for p in PARTS], axis=0), np.mean([marks[p] for p in PARTS], axis=0)))
+    assert report.fusion["weights"] == list(weights.weights)
+
+
+def test_markdown_has_table_1_layout_with_the_paper_rows(data):
+    *_, preds, weights = data
+    md = to_markdown(build_report(preds, split="eval", fusion_weights=weights))
+    assert "| system | RMSE | PCC | SRC | <=0.5 | <=1.0 | n |" in md
+    assert "| system | RMSE | PCC | SRC | <0.5 | <1.0 | n |" in md  # the official scorer's strict variant
+    assert "| *paper: W2V + Phi4-STG (fused)* | 0.375 | 0.820 | 0.827 | 82.7 | 99.3 | eval |" in md
+    assert "| system | Part 1 | Part 3 | Part 4 | Part 5 | Overall |" in md
+    assert all(f"## Part {p}" in md for p in PARTS)
+
+
+def test_untrained_rows_are_labelled_and_small_sets_do_not_crash():
+    preds = [Prediction("dev", "S1", 3, "bert", 3.0, 3.5, "untrained"),
+             Prediction("dev", "S2", 3, "bert", 4.0, 4.5, "untrained"),
+             Prediction("dev", "S1", 4, "bert", 3.0, 3.5, "untrained")]
+    report = build_report(preds)
+    md = to_markdown(report)
+    assert "BERT baseline (untrained)" in md and "not grades" in md
+    assert report.systems["bert"][4] is None and report.systems["bert"][3]["n"] == 2  # one item: no metrics
+    assert report.to_dict()["systems"]["bert"]["parts"]["3"]["pcc"] == pytest.approx(1.0)
+
+
+def test_fusion_without_both_graders_is_noted(data):
+    *_, preds, weights = data
+    report = build_report([p for p in preds if p.grader == "speech"], split="eval", fusion_weights=weights)
+    assert "fusion" not in report.systems and any("no fused row" in n for n in report.notes)
+    with pytest.raises(ValueError, match="no part predictions for split 'test'"):
+        build_report(preds, split="test")
+
+
+def test_write_report_files(data, tmp_path):
+    *_, preds, weights = data
+    report = build_report(preds, split="eval", fusion_weights=weights)
+    written = write_report(report, tmp_path, png=False)
+    doc = json.loads(written["json"].read_text())
+    assert doc["systems"]["fusion"]["parts"]["overall"]["rmse"] == pytest.approx(report.systems["fusion"][OVERALL]["rmse"])
+    assert set(doc["paper_eval_rows"]) == set(PAPER_ROWS)
+    assert written["markdown"].read_text().startswith("# Evaluation on eval")
+    html = written["html"].read_text()
+    assert "RMSE per part" in html and "plotly" in html.lower()
+    assert written["png"] == "not requested (--no-png)"
+
+
+def test_png_chart_when_kaleido_can_render(data, tmp_path):
+    pytest.importorskip("kaleido")
+    *_, preds, _ = data
+    written = write_report(build_report(preds, split="eval"), tmp_path, png=True)
+    if isinstance(written["png"], str):
+        pytest.skip(written["png"])  # no Chrome/Chromium on this machine: the reason is reported
+    assert written["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,165 @@
+"""The app's handlers without a browser: real tiny assessor, temp store, the example assets."""
+
+import csv
+import importlib
+import sys
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+app = importlib.import_module("app")
+
+from sla_core.teacher import ui_text  # noqa: E402
+from sla_core.assess import AssessorConfig, load_assessor  # noqa: E402
+from sla_core.parts import PARTS  # noqa: E402
+from sla_core.results.store import ResultStore  # noqa: E402
+
+EXAMPLE = ROOT / "assets" / "example_learner"
+
+
+@pytest.fixture(scope="module")
+def assessor():
+    return load_assessor(AssessorConfig(tiny=True, mllm="off"))  # speech grader only: fast on a CPU
+
+
+@pytest.fixture
+def handlers(assessor, tmp_path):
+    return app.Handlers(assessor.assess_submission, assessor.status, ResultStore(tmp_path / "r.sqlite"),
+                        workdir=tmp_path)
+
+
+def example_slots(silent_part4: bool = False) -> list[str | None]:
+    label, row = app._example_rows()[1 if silent_part4 else 0]
+    return row[1:]
+
+
+def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handlers, assessor):
+    slots = example_slots()
+    out = handlers.assess_one("Ana", *slots)
+    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, raw, json_path, sessions = out
+    expected = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in PARTS}, learner="Ana")
+    assert f">{expected.overall:.2f}<" in summary and raw["overall"] == expected.overall
+    assert list(table["Part score"]) == [f"{expected.part(p).score:.2f}" for p in PARTS]
+    assert list(table["Speech grader"]) == [f"{expected.part(p).speech.score:.2f}" for p in PARTS]
+    assert ui_text.NOT_GRADES_BANNER in summary  # tiny models: never shown as grades
+    assert "Multimodal grader not loaded" in mllm_fig.layout.annotations[0].text
+    saved = handlers.store.sessions()
+    assert len(saved) == 1 and saved[0].kind == "single" and saved[0].n_results == 1
+    assert handlers.store.load(saved[0].id)[0].overall == expected.overall
+    assert Path(json_path).read_text().startswith("{") and sessions["choices"][0][1] == saved[0].id
+
+
+def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handlers):
+    summary, table, *_ = handlers.assess_one("", *example_slots(silent_part4=True))
+    assert "Part 4, answer 1 (silent.wav): the recording is silent" in summary
+    assert "Covers Parts 1, 3, 5 only" in summary
+    assert list(table["Status"]) == ["assessed", "assessed", "could not be assessed", "assessed"]
+
+
+def test_assess_one_without_any_audio_asks_for_a_recording(handlers):
+    with pytest.raises(gr.Error, match="No recording was given"):
+        handlers.assess_one("Ana", *([None] * len(app.SLOTS)))
+
+
+def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
+    steps = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
+    assert len(steps) == 4  # one update per learner, then the final state
+    status, table, csv_update, chart, sessions, learners = steps[-1]
+    assert "Assessed 3 learners" in status and "README.txt" in status
+    assert list(table["Learner"]) == ["amira", "ben", "chloe"]
+    session = handlers.store.sessions()[0]
+    assert (session.name, session.n_results) == ("3B", 3) and sessions["value"] == session.id
+    rows = list(csv.DictReader(open(csv_update["value"], encoding="utf-8-sig")))
+    assert [r["learner"] for r in rows] == ["amira", "ben", "chloe"]
+    assert [float(r["overall"]) for r in rows] == [round(a.overall, 3) for a in handlers.store.load(session.id)]
+    assert [c[0] for c in learners["choices"]] == ["amira", "ben", "chloe"]
+
+
+def test_the_session_name_is_shown_as_typed_not_as_markdown_or_html(handlers):
+    name = "7C *speaking* <b>March</b>"
+    status, *_ = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], name))[-1]
+    assert "Session “7C \\*speaking\\* \\<b\\>March\\</b\\>” is saved" in status  # as open_session shows it
+    reopened, *_ = handlers.open_session(handlers.store.sessions()[0].id)
+    assert "7C \\*speaking\\* \\<b\\>March\\</b\\>" in reopened
+
+
+def test_one_failing_learner_does_not_lose_the_class(assessor, tmp_path):
+    def flaky(submission, progress=None):
+        if submission.submission_id == "ben":
+            raise RuntimeError("CUDA out of memory")
+        return assessor.assess_submission(submission, progress)
+
+    h = app.Handlers(flaky, assessor.status, ResultStore(tmp_path / "r.sqlite"), workdir=tmp_path)
+    status, table, *_ = list(h.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))[-1]
+    assert list(table["Learner"]) == ["amira", "chloe"]
+    assert "ben: could not be assessed (Something went wrong (RuntimeError): CUDA out of memory)" in status
+    assert h.store.sessions()[0].n_results == 2
+
+
+def test_class_upload_errors_are_shown_not_raised_as_tracebacks(handlers, tmp_path):
+    with pytest.raises(gr.Error, match="No files were uploaded"):
+        list(handlers.assess_class([], "x"))
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello")
+    with pytest.raises(gr.Error, match="No learner could be found.*notes.txt: not an audio file"):
+        list(handlers.assess_class([str(junk)], "x"))
+
+
+def test_a_saved_session_reopens_with_its_table_and_learner_details(handlers, tmp_path):
+    list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
+    session = handlers.store.sessions()[0].id
+    # A new Handlers on the same file: what a restarted app sees.
+    again = app.Handlers(handlers.assess_fn, handlers.status_fn, ResultStore(handlers.store.path), workdir=tmp_path)
+    status, table, csv_update, chart, learners = again.open_session(session)
+    assert "3B" in status and list(table["Learner"]) == ["amira", "ben", "chloe"]
+    summary, *_ = again.show_learner(session, 2)
+    assert "chloe" in summary and "Part 4 could not be assessed" in summary
+
+
+def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
+    calls = []
+    demo = app.build_demo(lambda s, p=None: calls.append(s), assessor.status, ResultStore(tmp_path / "r.sqlite"))
+    names = {d.api_name for d in demo.fns.values()}
+    assert {"assess", "assess_class", "open_session", "show_learner"} <= names
+    assert calls == []
+
+
+def test_the_class_table_gives_every_column_a_width(assessor, tmp_path):
+    # Without widths a column nobody has values in (no Part 4 in the class) shrinks to one letter per line.
+    from sla_core.teacher import result_view as report
+
+    demo = app.build_demo(assessor.assess_submission, assessor.status, ResultStore(tmp_path / "r.sqlite"))
+    table = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "class-table")
+    widths = table.column_widths
+    assert widths is not None and len(widths) == len(report.CLASS_COLUMNS)
+    assert sum(float(w.rstrip("%")) for w in widths) == 100 and min(float(w.rstrip("%")) for w in widths) >= 6
+
+
+def test_cli_flags_mirror_the_assessor_config():
+    args = app.parse_args(["--tiny", "--mllm", "off", "--max-seconds", "60", "--port", "7999"])
+    assert (args.tiny, args.mllm, args.max_seconds, args.port) == (True, "off", 60.0, 7999)
+    assert args.speech_checkpoints is None  # unset flags leave SLA_* variables in charge
+
+
+def test_without_spaces_the_gpu_wrapper_is_the_identity():
+    def f():
+        return 1
+    assert app._on_gpu(f) is f or "spaces" in sys.modules
+
+
+def test_a_learner_with_no_assessable_part_is_named_in_the_class_status(handlers, tmp_path):
+    import shutil
+
+    folder = tmp_path / "class"
+    for learner in ("dora", "emil"):
+        (folder / learner).mkdir(parents=True)
+    shutil.copy(ROOT / "assets" / "silent.wav", folder / "dora" / "part3_1.wav")
+    good = next((ROOT / "assets").rglob("*part3*.wav"))
+    shutil.copy(good, folder / "emil" / "part3_1.wav")
+    archive = shutil.make_archive(str(tmp_path / "mixed"), "zip", folder)
+    status, table, *_ = list(handlers.assess_class([archive], "mixed"))[-1]
+    assert "Assessed 2 learners" in status and "dora: no part could be assessed" in status
+    assert "emil:" not in status and list(table["Learner"]) == ["dora", "emil"]

@@ -1,0 +1,279 @@
+"""The app as a teacher uses it, in headless Chromium: upload, assess, read results, class mode, restart, calibrate.
+
+Runs `python app.py` (tiny offline models, a temp SQLite file) in a subprocess and drives it with
+Playwright. Expected numbers come from the same tiny assessor through the Python API (tiny models are
+seeded, so a second load gives the same weights). Screenshots go to $SLA_SHOTS (default /tmp/shots).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+EXAMPLE = ASSETS / "example_learner"
+SHOTS = Path(os.environ.get("SLA_SHOTS", "/tmp/shots"))
+APP_FLAGS = ["--tiny", "--asr", "none", "--no-warmup"]  # tiny speech + multimodal graders; no ASR decoding
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python app.py` on a free port; `restart()` is a new process on the same database."""
+
+    def __init__(self, db: Path, log: Path) -> None:
+        self.db, self.log, self.proc = db, log, None
+
+    def start(self) -> str:
+        self.port = _free_port()
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+               "SLA_DATA_DIR": str(self.db.parent)}  # calibration profiles and cache in the test's folder
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), *APP_FLAGS, "--port", str(self.port), "--db", str(self.db)],
+            cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"app did not answer on {url}:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    """What the same tiny assessor returns through the Python API: the example learner, the class, and the
+    calibration fitted to the example graded set (its words, and the example's Part 3 assessed with it)."""
+    from sla_core.assess import AssessorConfig, load_assessor
+    from sla_core.calibration import EmbeddingCache, collect_exemplars, fit_calibration, use_calibration
+    from sla_core.teacher.classroom import load_class
+
+    assessor = load_assessor(AssessorConfig(tiny=True, asr="none"))
+    one = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in (1, 3, 4, 5)}, learner="Ana")
+    batch = load_class(ASSETS / "example_class.zip")
+    klass = {s.submission_id: assessor.assess_submission(s) for s in batch.submissions}
+    graded = load_class(ASSETS / "example_graded.zip").submissions
+    cache = EmbeddingCache(tmp_path_factory.mktemp("cache"))
+    calibration = fit_calibration(collect_exemplars(assessor, graded, cache=cache), name="class-7c")
+    use_calibration(assessor, calibration.profile)
+    calibrated = assessor.assess({3: [EXAMPLE / "part3.wav"]}, learner="Zoe")
+    use_calibration(assessor, None)
+    return one, klass, calibration, calibrated
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM,
+                              args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _plot_data(page, elem_id: str) -> list[dict]:
+    """The traces plotly drew in the browser for a gr.Plot."""
+    return page.evaluate(f"() => document.querySelector('#{elem_id} .js-plotly-plot').data"
+                         ".map(t => ({name: t.name, y: t.y, x: t.x, type: t.type}))")
+
+
+def _table(page, elem_id: str, rows: int = 1) -> list[list[str]]:
+    """Cell texts of a gr.Dataframe (a virtual table: its rows render once it is in view)."""
+    page.locator(f"#{elem_id}").scroll_into_view_if_needed()
+    page.wait_for_function(f"document.querySelectorAll('#{elem_id} [role=gridcell]').length >= {rows}", timeout=30000)
+    return page.evaluate(f"""() => Array.from(document.querySelectorAll('#{elem_id} [role=row]'))
+        .map(tr => Array.from(tr.querySelectorAll('[role=gridcell]')).map(td => td.innerText.trim()))
+        .filter(r => r.length > 1)""")
+
+
+def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expected, tmp_path):
+    one, klass, *_ = expected
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    app = App(tmp_path / "results.sqlite", tmp_path / "app.log")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        page.goto(app.start())
+        page.wait_for_selector("#assess")
+        assert "No trained grader is loaded" in page.inner_text("#model-status")
+
+        # 1. One learner: upload every answer file into its slot, assess, read the result.
+        files = {1: 6, 3: 1, 4: 1, 5: 5}
+        page.fill("#learner textarea, #learner input", "Ana")
+        for part, n in files.items():
+            for i in range(1, n + 1):
+                name = f"part{part}_{i}.wav" if n > 1 else f"part{part}.wav"
+                page.locator(f"#audio-p{part}-{i} input[type=file]").set_input_files(str(EXAMPLE / name))
+        page.wait_for_function("document.querySelectorAll('[id^=audio-p] audio, [id^=audio-p] .waveform-container')"
+                               ".length >= 13", timeout=30000)
+        page.click("#assess")
+        page.wait_for_selector("[data-testid=overall-score]", timeout=120000)
+        page.wait_for_function("document.querySelectorAll('#one-chart-mllm .js-plotly-plot').length == 1")
+        time.sleep(1)
+        page.screenshot(path=str(SHOTS / "browser_1_result.png"))
+        assert page.inner_text("[data-testid=overall-score]") == f"{one.overall:.2f}"
+        assert "not a grade" in page.inner_text("#one-summary")
+        assert "Untrained models" in page.inner_text("#one-summary")
+        rows = _table(page, "one-parts", 4 * 9)
+        assert [r[5] for r in rows] == [f"{one.part(p).score:.2f}" for p in (1, 3, 4, 5)]
+        assert [r[3] for r in rows] == [f"{one.part(p).mllm.score:.2f}" for p in (1, 3, 4, 5)]
+        bars = {t["name"]: t["y"] for t in _plot_data(page, "one-chart-parts")}
+        assert bars["Part score (not a grade)"] == pytest.approx([one.part(p).score for p in (1, 3, 4, 5)])
+        assert bars["Speech grader (untrained)"] == pytest.approx([one.part(p).speech.score for p in (1, 3, 4, 5)])
+        fusion = _plot_data(page, "one-chart-fusion")[1]
+        assert fusion["y"] == pytest.approx([one.part(p).fusion_weight for p in (1, 3, 4, 5)])
+        heat = page.evaluate("() => document.querySelector('#one-chart-prototypes .js-plotly-plot').data[0].text")
+        assert heat[0] == [f"{v:.2f}" for v in one.part(1).speech.similarities]  # tiny prototypes: all 8 levels
+        dist = _plot_data(page, "one-chart-mllm")
+        assert [t["name"] for t in dist] == ["P1", "P3", "P4", "P5"]
+        assert dist[0]["y"] == pytest.approx(list(one.part(1).mllm.distribution))
+        page.locator("#one-chart-parts").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "browser_2_charts.png"))
+
+        # 2. Classroom: upload the class zip, assess everybody, check the table and the CSV download.
+        page.get_by_role("tab", name="Classroom").click()
+        page.locator("#class-files input[type=file]").set_input_files(str(ASSETS / "example_class.zip"))
+        page.fill("#session-name textarea, #session-name input", "3B browser test")
+        page.wait_for_function("document.querySelector('#class-files').innerText.includes('example_class')")
+        page.click("#assess-class")
+        page.wait_for_function("document.querySelector('#class-status')?.innerText.includes('is saved')",
+                               timeout=120000)
+        time.sleep(1)
+        page.screenshot(path=str(SHOTS / "browser_3_class.png"), full_page=True)
+        table = _table(page, "class-table", 3 * 10)
+        assert [r[0] for r in table] == ["amira", "ben", "chloe"]
+        assert [r[1] for r in table] == [f"{klass[n].overall:.2f}" for n in ("amira", "ben", "chloe")]
+        assert table[2][3] == "1, 3, 5"  # chloe has no Part 4: a partial overall, said so
+        widths = page.evaluate("() => Array.from(document.querySelectorAll('#class-table [role=columnheader]'))"
+                               ".map(th => th.getBoundingClientRect().width)")
+        assert len(widths) == 10 and min(widths) > 60  # no header squeezed to a letter per line
+        with page.expect_download() as download:
+            page.click("#class-csv")
+        rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))
+        assert [r["learner"] for r in rows] == ["amira", "ben", "chloe"]
+        assert [float(r["overall"]) for r in rows] == [round(klass[n].overall, 3) for n in ("amira", "ben", "chloe")]
+
+        # 3. Restart on the same database: the session is there, with the same numbers.
+        app.stop()
+        page.goto(app.start())
+        page.get_by_role("tab", name="Classroom").click()
+        page.locator("#sessions input").click()
+        page.get_by_role("option", name="3B browser test").first.click()
+        page.wait_for_function("document.querySelectorAll('#class-table [role=gridcell]').length > 8", timeout=30000)
+        reopened = _table(page, "class-table", 3 * 10)
+        assert [r[:2] for r in reopened] == [r[:2] for r in table]
+        page.locator("#learner-pick input").click()
+        page.get_by_role("option", name="chloe").click()
+        page.wait_for_function("document.querySelector('#class-summary').innerText.includes('chloe')", timeout=30000)
+        assert "Part 4 could not be assessed" in page.inner_text("#class-summary")
+        time.sleep(1)
+        page.screenshot(path=str(SHOTS / "browser_4_reopened.png"))
+
+        # 4. Calibrate to the teacher's marks, then assess with the profile.
+        _calibrate(page, expected, tmp_path / "profiles")
+    finally:
+        page.close()
+        app.stop()
+
+
+def _calibrate(page, expected, profiles: Path) -> None:
+    """Calibrate tab: upload the graded set, fit, save, use; assess with the profile; a saved session's marks."""
+    from sla_core.calibration import describe
+
+    one, _, calibration, calibrated = expected
+    page.get_by_role("tab", name="Calibrate").click()
+
+    # Upload the graded set: the table shows every part with the teacher's mark from the manifest.
+    page.locator("#calib-files input[type=file]").set_input_files(str(ASSETS / "example_graded.zip"))
+    page.wait_for_function("document.querySelector('#calib-status')?.innerText.includes('12 have a mark')",
+                           timeout=30000)
+    marks = _table(page, "calib-marks", 12 * 5)
+    assert [r[0] for r in marks[:2]] == ["dana", "dana"] and [r[4] for r in marks[:2]] == ["2.5", "3.0"]
+
+    # Fit: the evidence in words is describe() of the same fit through the Python API; the chart its numbers.
+    page.fill("#calib-name input, #calib-name textarea", "class-7c")
+    page.click("#calib-fit")
+    page.wait_for_function("document.querySelector('#calib-evidence textarea')?.value.includes('Verdict')",
+                           timeout=120000)
+    assert page.input_value("#calib-evidence textarea") == describe(calibration)
+    page.wait_for_function("document.querySelector('#calib-chart .js-plotly-plot')?.data?.length > 2")
+    traces = {t["name"]: t for t in _plot_data(page, "calib-chart")}
+    assert traces["after calibration"]["y"] == pytest.approx(list(calibration.evidence.after))
+    assert traces["before calibration"]["y"] == pytest.approx(list(calibration.evidence.before))
+    verdict = page.inner_text("#calib-verdict")
+    assert verdict.startswith("✔" if calibration.applies else "✖")
+    page.locator("#calib-evidence").scroll_into_view_if_needed()
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "browser_5_calibrate.png"), full_page=True)
+
+    # Save (ticking "save anyway" only if the evidence says it does not help), choose it, use it.
+    if not calibration.applies:
+        page.check("#calib-anyway input")
+    page.click("#calib-save")
+    page.wait_for_function("document.querySelector('#calib-saved')?.innerText.includes('Saved profile')",
+                           timeout=30000)
+    assert (profiles / "class-7c" / "profile.json").is_file()
+    page.locator("#calib-profiles input").click()
+    page.get_by_role("option", name="class-7c - 12 responses").click()
+    page.click("#calib-use")
+    page.wait_for_function("document.querySelector('#calib-using')?.innerText.includes('class-7c')",
+                           timeout=30000)
+    assert "profile 'class-7c'" in page.inner_text("#model-status")
+
+    # The next assessment carries the profile and gives what the calibrated Python API gives.
+    page.get_by_role("tab", name="Assess one learner").click()
+    page.fill("#learner textarea, #learner input", "Zoe")
+    page.locator("#audio-p3-1 input[type=file]").set_input_files(str(EXAMPLE / "part3.wav"))
+    page.wait_for_function("document.querySelectorAll('#audio-p3-1 audio, #audio-p3-1 .waveform-container')"
+                           ".length >= 1", timeout=30000)
+    page.click("#assess")
+    page.wait_for_selector("[data-testid=overall-score]", timeout=120000)
+    assert page.inner_text("[data-testid=overall-score]") == f"{calibrated.overall:.2f}"
+    rows = _table(page, "one-parts", 4 * 9)
+    assert "calibrated with profile 'class-7c'" in rows[1][8]
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "browser_6_calibrated_result.png"))
+
+    # A saved session's recordings were kept (across the restart): a marks table pre-filled with its scores.
+    page.get_by_role("tab", name="Calibrate").click()
+    page.locator("#calib-sessions input").click()
+    page.get_by_role("option", name="Individual assessments").first.click()
+    page.click("#calib-load-session")
+    page.wait_for_function("document.querySelector('#calib-status')?.innerText.includes('rounded')",
+                           timeout=30000)
+    rows = _table(page, "calib-marks", 5 * 5)
+    assert rows[0][:3] == ["Ana", "1", f"{one.part(1).score:.2f}"]
+    assert rows[-1][:3] == ["Zoe", "3", f"{calibrated.part(3).score:.2f}"]

@@ -1,0 +1,95 @@
+"""The summary card, tables and CSV rows a teacher reads: right numbers, honest labels, escaped text."""
+
+import csv
+
+from sla_core.assessment import UNTRAINED, GraderInfo
+from sla_core.parts import PARTS
+from sla_core.results import export
+from sla_core.teacher import result_view as report
+from sla_core.teacher import ui_text
+from sla_core.testing.assessments import sample_assessment
+
+
+def test_part_rows_show_each_graders_score_weight_and_cefr():
+    a = sample_assessment()
+    rows = report.part_rows(a)
+    assert [r[0] for r in rows] == ["Part 1: Interview", "Part 3: Opinion", "Part 4: Presentation",
+                                    "Part 5: Communication Activity"]
+    p1 = a.part(1)
+    assert rows[0][2:7] == [f"{p1.speech.score:.2f}", f"{p1.mllm.score:.2f}", f"{p1.fusion_weight:.2f}",
+                            f"{p1.score:.2f}", p1.cefr]
+
+
+def test_untrained_cefr_says_not_a_grade_and_summary_carries_the_banner():
+    a = sample_assessment(state=UNTRAINED)
+    assert all("(not a grade)" in r[6] for r in report.part_rows(a))
+    html = report.summary_html(a)
+    assert ui_text.NOT_GRADES_BANNER.split(" —")[0] in html and "sla-ungraded" in html
+
+
+def test_a_bad_part_is_a_message_on_that_part_and_the_overall_says_what_it_covers():
+    a = sample_assessment(rejected={4: "Part 4, answer 1 (x.wav): the recording is silent."})
+    html = report.summary_html(a)
+    assert "the recording is silent" in html
+    assert "Covers Parts 1, 3, 5 only; Part 4 could not be assessed." in html
+    assert report.part_rows(a)[2][1] == "could not be assessed"
+
+
+def test_learner_names_and_problems_are_escaped():
+    a = sample_assessment(learner="<script>x</script>", rejected={3: "bad <b>file</b>"})
+    html = report.summary_html(a)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<b>file" not in html
+
+
+def test_transcripts_drop_undecodable_characters():
+    assert export.transcript_text(["\ufffd\ufffd hello", None, "\ufffd", "world"]) == "hello / world"
+
+
+def test_class_rows_keep_numbers_numeric_and_blank_for_missing_parts(tmp_path):
+    a = sample_assessment("Ana", missing=(4,))
+    row = report.class_row(a)
+    assert row[0] == "Ana" and row[1] == round(a.overall, 2) and row[3] == "1, 3, 5"
+    assert row[report.CLASS_COLUMNS.index("Part 4")] is None
+    path = export.write_csv([a, sample_assessment("Ben")], tmp_path / "c.csv")
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    assert [r["learner"] for r in rows] == ["Ana", "Ben"]
+    assert rows[0]["part4_status"] == "missing" and rows[0]["part4_score"] == ""
+    assert float(rows[1]["part1_score"]) == round(sample_assessment().part(1).score, 3)
+
+
+def test_status_panel_says_plainly_when_nothing_is_trained_and_where_models_come_from():
+    infos = (GraderInfo("speech", "tiny (random, offline)", UNTRAINED, note="untrained (random head)"),
+             GraderInfo("mllm", "microsoft/Phi-4-multimodal-instruct", UNTRAINED, note="not loaded: no CUDA GPU"))
+    html = report.status_html(infos, "/tmp/r.sqlite")
+    assert ui_text.NOTHING_TRAINED in html and "tiny (random, offline)" in html and "/tmp/r.sqlite" in html
+    assert report.status_line(infos) == "Models: speech untrained · multimodal not loaded"
+    trained = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS),)
+    assert "Trained artifacts are loaded for: Speech grader" in report.status_html(trained)
+
+
+def test_fitted_fusion_or_a_calibration_over_untrained_graders_is_still_no_grade():
+    # What the panel lists after "Use this profile" on the tiny models: the profile refitted the fusion weight.
+    infos = (GraderInfo("speech", "tiny (random, offline)", UNTRAINED, note="untrained (random head)"),
+             GraderInfo("mllm", "tiny (random, offline)", UNTRAINED),
+             GraderInfo("calibration", "/p/my-7c", "trained", parts=(1, 3)),
+             GraderInfo("fusion", "teacher calibration on 6 responses", "trained"))
+    html = report.status_html(infos)
+    assert ui_text.NOTHING_TRAINED in html and "Trained artifacts are loaded" not in html
+    assert not report.any_grader_trained(infos)
+    with_speech = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS), *infos[1:])
+    assert "Trained artifacts are loaded for: Speech grader (wav2vec 2.0), Score fusion" in report.status_html(with_speech)
+
+
+def test_the_card_names_the_calibration_profile_only_when_one_was_used():
+    import dataclasses
+
+    plain = sample_assessment()
+    assert 'data-testid="calibration"' not in report.summary_html(plain)
+    calibrated = dataclasses.replace(plain, calibration="class <3b>")
+    html = report.summary_html(calibrated)
+    assert "profile \u201cclass &lt;3b&gt;\u201d" in html
+
+
+def test_the_overall_names_one_part_and_several_parts_in_good_english():
+    a = sample_assessment(rejected={1: "silent", 4: "silent", 5: "silent"})
+    assert "Covers Part 3 only; Parts 1, 4, 5 could not be assessed." in report.summary_html(a)
