@@ -3,11 +3,19 @@
 Default: the multimodal grader's own Phi-4 model with its speech adapter (no second model to
 download). Alternative: a Whisper checkpoint through transformers (the S&I baseline used
 Whisper-small), for users who prefer it.
+
+`TranscriptCache` + `CachedTranscriber` keep every transcript on disk, keyed by the audio's content and
+the ASR model, so each recording is transcribed once by each model, whichever command or app asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -180,7 +188,8 @@ def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperT
     gen.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
     gen.no_timestamps_token_id, gen.prev_sot_token_id = ids["<|notimestamps|>"], ids["<|startofprev|>"]
     gen.max_initial_timestamp_index, gen.suppress_tokens, gen.begin_suppress_tokens = 50, [], []
-    return WhisperTranscriber(model, processor, source="tiny whisper (random, offline)", max_new_tokens=max_new_tokens, random=True)
+    return WhisperTranscriber(model, processor, source=f"tiny whisper (random seed {seed}, offline)",
+                              max_new_tokens=max_new_tokens, random=True)
 
 
 def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = None, device=None, batch_size: int = 8) -> Transcriber:
@@ -199,5 +208,140 @@ def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = 
     raise ValueError(f"unknown transcriber {kind!r}; expected one of {TRANSCRIBERS}")
 
 
+# -- the transcript cache: one for every command ---------------------------------------------------
+
+TRANSCRIPT_CACHE_FORMAT = "sla-transcripts-v1"  # bump when the stored JSON changes shape
+
+
+def default_transcript_cache_dir(env: dict[str, str] | None = None) -> Path:
+    """$SLA_DATA_DIR/cache/transcripts, else $XDG_CACHE_HOME/sla-demo/transcripts (~/.cache/...)."""
+    env = os.environ if env is None else env
+    if env.get("SLA_DATA_DIR"):
+        return Path(env["SLA_DATA_DIR"]).expanduser() / "cache" / "transcripts"
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return base / "sla-demo" / "transcripts"
+
+
+def audio_digest(wav: np.ndarray) -> str:
+    """sha256 of a waveform's 16 kHz float32 samples: the same recording hits the cache under any file
+    name, container or original sample rate (what the ASR model hears is what the key names)."""
+    samples = np.ascontiguousarray(np.asarray(wav, dtype=np.float32))
+    return hashlib.sha256(samples.tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedTranscript:
+    """One stored transcript: the words, and their times where the transcriber gave them."""
+
+    text: str
+    words: tuple[tuple[float, float, str], ...] | None = None  # (start s, duration s, word); None: no times
+
+
+class TranscriptCache:
+    """Transcripts on disk, keyed by audio content and ASR model, shared by every command and the app.
+
+    One JSON file per (model, recording) under `root/<model digest>/<2 hex>/<audio digest>.json`, written
+    atomically, so two processes may fill the same cache at once. A transcript is made once per recording
+    and model: a second `predict`, `train` or `transcribe` on the same split transcribes nothing.
+
+        cache = TranscriptCache()                    # $SLA_DATA_DIR/cache/transcripts by default
+        asr = CachedTranscriber(load_transcriber("whisper"), cache)
+        texts = asr.transcribe(waveforms)            # misses go to Whisper in one batched call, hits are read
+        cache.export("train.tsv", {"SI114J-00011-P10003": audio_digest(wav), ...}, asr.model_id)
+
+    Args:
+        root: the cache folder; None -> `default_transcript_cache_dir()`.
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_transcript_cache_dir()
+
+    def _path(self, audio_key: str, model_id: str) -> Path:
+        model = hashlib.sha256(f"{TRANSCRIPT_CACHE_FORMAT}\x1f{model_id}".encode()).hexdigest()[:16]
+        return self.root / model / audio_key[:2] / f"{audio_key}.json"
+
+    def get(self, audio_key: str, model_id: str) -> CachedTranscript | None:
+        """The stored transcript of the recording `audio_key` (see `audio_digest`) by `model_id`, or None."""
+        path = self._path(audio_key, model_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, json.JSONDecodeError):
+            return None  # a damaged entry is a miss: it is transcribed again and rewritten
+        if data.get("model") != model_id or not isinstance(data.get("text"), str):
+            return None
+        words = data.get("words")
+        return CachedTranscript(data["text"], None if words is None else tuple((float(s), float(d), str(w)) for s, d, w in words))
+
+    def put(self, audio_key: str, model_id: str, text: str,
+            words: Sequence[tuple[float, float, str]] | None = None) -> None:
+        """Store one transcript (atomically: a reader never sees half a file)."""
+        path = self._path(audio_key, model_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"model": model_id, "text": text, "words": None if words is None else [list(w) for w in words]}
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+    def export(self, path: str | Path, utterances: Mapping[str, str], model_id: str, ctm: bool = False) -> Path:
+        """Write cached transcripts of `utterances` (uttID -> audio digest) as `uttID<TAB>words` lines,
+        or with `ctm=True` as CTM lines `uttID 1 start dur word` (needs a transcriber that gave times).
+
+        Raises:
+            KeyError: an utterance has no cached transcript by `model_id` (transcribe it first).
+            ValueError: `ctm=True` but a transcript has no word times.
+        """
+        lines = []
+        for utt_id, key in utterances.items():
+            got = self.get(key, model_id)
+            if got is None:
+                raise KeyError(f"{utt_id}: no transcript by {model_id!r} in {self.root}; transcribe it first")
+            if not ctm:
+                lines.append(f"{utt_id}\t{got.text}")
+            elif got.words is None:
+                raise ValueError(f"{utt_id}: the transcriber {model_id!r} gave no word times; export words "
+                                 "(uttID<TAB>words) instead of a CTM")
+            else:
+                lines += [f"{utt_id} 1 {s:.2f} {d:.2f} {w}" for s, d, w in got.words]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        return path
+
+
+class CachedTranscriber:
+    """Any Transcriber behind a TranscriptCache: only recordings the cache lacks reach the model.
+
+    `model_id` names the model in the cache key; by default the transcriber's `info().source` (the hub id
+    or folder; for a tiny random model, its seed is part of the source). `hits` / `misses` count lookups.
+    """
+
+    def __init__(self, transcriber: Transcriber, cache: TranscriptCache | None = None, model_id: str | None = None):
+        self.transcriber = transcriber
+        self.cache = cache if cache is not None else TranscriptCache()
+        self.model_id = model_id or transcriber.info().source
+        self.name = transcriber.name
+        self.hits = self.misses = 0
+
+    def info(self) -> GraderInfo:
+        return self.transcriber.info()
+
+    def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
+        """One transcript per waveform, in input order; the misses go to the model in one call."""
+        keys = [audio_digest(w) for w in waveforms]
+        found = [self.cache.get(k, self.model_id) for k in keys]
+        todo = [i for i, got in enumerate(found) if got is None]
+        made = self.transcriber.transcribe([waveforms[i] for i in todo]) if todo else []
+        texts = [got.text if got is not None else "" for got in found]
+        for i, text in zip(todo, made):
+            self.cache.put(keys[i], self.model_id, text)
+            texts[i] = text
+        self.hits += len(keys) - len(todo)
+        self.misses += len(todo)
+        return texts
+
+
 __all__ = ["TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
-           "tiny_whisper_processor", "tiny_whisper_transcriber"]
+           "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
+           "CachedTranscript", "audio_digest", "default_transcript_cache_dir"]

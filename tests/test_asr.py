@@ -74,3 +74,72 @@ def test_bad_transcriber_requests_are_named(kwargs, message):
 def test_bad_waveforms_are_named(grader):
     with pytest.raises(ValueError, match=r"recording 1: expected a non-empty 1-D waveform, got \(0,\)"):
         Phi4Transcriber(grader).transcribe([tiny_waveform(), tiny_waveform()[:0]])
+
+
+# -- the transcript cache ------------------------------------------------------------------------
+
+
+class _CountingTranscriber:
+    """A transcriber that says how many clips it heard (to see what the cache spares)."""
+
+    name = "counting"
+
+    def __init__(self):
+        self.heard = 0
+
+    def info(self):
+        from sla_core.assessment import GraderInfo
+
+        return GraderInfo("asr", "counting-asr-v1", UNTRAINED)
+
+    def transcribe(self, waveforms):
+        self.heard += len(waveforms)
+        return [f"words {len(w)}" for w in waveforms]
+
+
+def test_second_run_transcribes_nothing_and_keys_on_content_and_model(tmp_path):
+    from sla_core.asr import CachedTranscriber, TranscriptCache
+
+    clips = [tiny_waveform(1.0, seed=1), tiny_waveform(1.5, seed=2)]
+    model = _CountingTranscriber()
+    first = CachedTranscriber(model, TranscriptCache(tmp_path))
+    assert first.transcribe(clips) == ["words 16000", "words 24000"] and model.heard == 2
+    again = CachedTranscriber(model, TranscriptCache(tmp_path))  # a new process: same folder, same model
+    assert again.transcribe([clips[1].copy(), clips[0]]) == ["words 24000", "words 16000"]
+    assert model.heard == 2 and (again.hits, again.misses) == (2, 0)
+    other = CachedTranscriber(model, TranscriptCache(tmp_path), model_id="another-asr")
+    other.transcribe(clips[:1])
+    assert model.heard == 3  # another model's transcript is not this one's
+
+
+def test_cache_exports_words_and_refuses_a_ctm_without_times(tmp_path):
+    from sla_core.asr import CachedTranscriber, TranscriptCache, audio_digest
+
+    cache = TranscriptCache(tmp_path / "cache")
+    clip = tiny_waveform(1.0, seed=3)
+    asr = CachedTranscriber(_CountingTranscriber(), cache)
+    asr.transcribe([clip])
+    out = cache.export(tmp_path / "train.tsv", {"SI114J-00011-P10003": audio_digest(clip)}, asr.model_id)
+    assert out.read_text() == "SI114J-00011-P10003\twords 16000\n"
+    with pytest.raises(ValueError, match="gave no word times"):
+        cache.export(tmp_path / "train.ctm", {"SI114J-00011-P10003": audio_digest(clip)}, asr.model_id, ctm=True)
+    cache.put(audio_digest(clip), "timed-asr", "hello there", words=[(0.0, 0.4, "hello"), (0.4, 0.5, "there")])
+    ctm = cache.export(tmp_path / "t.ctm", {"U1": audio_digest(clip)}, "timed-asr", ctm=True).read_text()
+    assert ctm == "U1 1 0.00 0.40 hello\nU1 1 0.40 0.50 there\n"
+    with pytest.raises(KeyError, match="no transcript by 'timed-asr'"):
+        cache.export(tmp_path / "x.tsv", {"U2": "0" * 64}, "timed-asr")
+
+
+def test_default_cache_lives_in_the_data_folder(tmp_path):
+    from sla_core.asr import default_transcript_cache_dir
+
+    assert default_transcript_cache_dir({"SLA_DATA_DIR": str(tmp_path)}) == tmp_path / "cache" / "transcripts"
+
+
+def test_tiny_whisper_behind_the_cache(whisper, tmp_path):
+    from sla_core.asr import CachedTranscriber, TranscriptCache
+
+    asr = CachedTranscriber(whisper, TranscriptCache(tmp_path))
+    clips = [tiny_waveform(1.0, seed=4)]
+    assert asr.transcribe(clips) == whisper.transcribe(clips) == asr.transcribe(clips)
+    assert (asr.hits, asr.misses) == (1, 1) and "seed 0" in asr.model_id
