@@ -1,16 +1,34 @@
 """The CSV export of a class's results: one writer for the app's download, the CLI and the batch job.
 
 Column names are stable identifiers (no spaces) so a spreadsheet or a script can rely on them.
+
+A row is built by the COLUMN_PROVIDERS in order: each is a function (assessment, context) -> {column: value}.
+To add columns, append a provider (or pass `providers=`) - never write a second CSV writer. Every cell goes
+through `safe_cell` on the way out, so a learner named `=HYPERLINK(...)` is text in Excel, not a formula.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..assessment import Assessment
 from ..parts import PARTS
+
+# A spreadsheet runs a cell as a formula when it starts with one of these (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What a reader of the file needs beside the numbers: which session, and on what models."""
+
+    session: str = ""  # the session's name as the teacher typed it
+
+
+Provider = Callable[[Assessment, ExportContext], Mapping[str, object]]
 
 
 def _num(value: float | None, digits: int = 3) -> float | None:
@@ -23,47 +41,85 @@ def transcript_text(transcripts: Sequence[str | None]) -> str:
     return " / ".join(t for t in cleaned if t)
 
 
-def csv_rows(assessments: Sequence[Assessment]) -> list[dict[str, object]]:
-    """Flat rows for the CSV download: one per learner, every grader's number per part.
+def safe_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a string starting like a formula gets a leading apostrophe.
 
-    Column names are stable identifiers (no spaces) so a spreadsheet or a script can rely on them.
+    Numbers stay numbers (a negative score is not text a formula could hide in).
     """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def learner_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """Who, the overall score, and whether it is a grade (False: a model without trained weights made it)."""
+    return {
+        "learner": a.learner or "",
+        "overall": _num(a.overall, 3),
+        "overall_cefr": a.overall_cefr or "",
+        "covered_parts": " ".join(map(str, a.covered_parts)),
+        "graded": a.graded,
+        "assessed_at": a.created,
+    }
+
+
+def part_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """Every grader's number per part, its status and problem, and the transcript."""
+    row: dict[str, object] = {}
+    for p in PARTS:
+        pa = a.part(p)
+        row.update({
+            f"part{p}_status": pa.status if pa else "missing",
+            f"part{p}_score": _num(pa.score, 3) if pa else None,
+            f"part{p}_cefr": (pa.cefr or "") if pa else "",
+            f"part{p}_speech": _num(pa.speech.score, 3) if pa and pa.speech else None,
+            f"part{p}_mllm": _num(pa.mllm.score, 3) if pa and pa.mllm else None,
+            f"part{p}_fusion_weight": _num(pa.fusion_weight, 3) if pa else None,
+            f"part{p}_problem": (pa.problem or "") if pa else "",
+            f"part{p}_transcript": transcript_text(pa.transcripts) if pa else "",
+        })
+    return row
+
+
+def context_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """What the numbers rest on: the session, the calibration profile, each model's source and state."""
+    sources = "; ".join(f"{g.name}={g.source} ({g.state})" for g in a.graders)
+    return {"session": context.session, "calibration_profile": a.calibration or "", "model_sources": sources}
+
+
+COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, context_columns]
+
+
+def csv_rows(assessments: Sequence[Assessment], context: ExportContext = ExportContext(),
+             providers: Sequence[Provider] | None = None) -> list[dict[str, object]]:
+    """Flat rows for the CSV download: one per learner, the providers' columns in order (values unescaped)."""
     rows = []
     for a in assessments:
-        row: dict[str, object] = {
-            "learner": a.learner or "",
-            "overall": _num(a.overall, 3),
-            "overall_cefr": a.overall_cefr or "",
-            "covered_parts": " ".join(map(str, a.covered_parts)),
-            "graded": a.graded,
-            "assessed_at": a.created,
-        }
-        for p in PARTS:
-            pa = a.part(p)
-            row.update({
-                f"part{p}_status": pa.status if pa else "missing",
-                f"part{p}_score": _num(pa.score, 3) if pa else None,
-                f"part{p}_cefr": (pa.cefr or "") if pa else "",
-                f"part{p}_speech": _num(pa.speech.score, 3) if pa and pa.speech else None,
-                f"part{p}_mllm": _num(pa.mllm.score, 3) if pa and pa.mllm else None,
-                f"part{p}_fusion_weight": _num(pa.fusion_weight, 3) if pa else None,
-                f"part{p}_problem": (pa.problem or "") if pa else "",
-                f"part{p}_transcript": transcript_text(pa.transcripts) if pa else "",
-            })
+        row: dict[str, object] = {}
+        for provide in (COLUMN_PROVIDERS if providers is None else providers):
+            row.update(provide(a, context))
         rows.append(row)
     return rows
 
 
-def write_csv(assessments: Sequence[Assessment], path: str | Path) -> Path:
-    """Write csv_rows(assessments) to `path` (UTF-8 with BOM so Excel reads accents); returns the path."""
+def write_csv(assessments: Sequence[Assessment], path: str | Path, context: ExportContext = ExportContext(),
+              providers: Sequence[Provider] | None = None) -> Path:
+    """Write csv_rows(...) to `path` (UTF-8 with BOM so Excel reads accents), cells escaped; returns the path."""
     path = Path(path)
-    rows = csv_rows(assessments)
-    fieldnames = list(rows[0]) if rows else ["learner", "overall", "overall_cefr", "covered_parts", "graded"]
+    rows = csv_rows(assessments, context, providers)
+    if rows:
+        fieldnames = list(rows[0])
+    else:  # the header alone, still from the providers, so an empty session has the same columns
+        probe = Assessment(parts=(), overall=None, overall_cefr=None, covered_parts=(), graded=False)
+        fieldnames = list(csv_rows([probe], context, providers)[0])
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         writer = csv.DictWriter(f, fieldnames=fieldnames)
         writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return path
 
 
-__all__ = ["csv_rows", "transcript_text", "write_csv"]
+__all__ = ["COLUMN_PROVIDERS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns", "csv_rows",
+           "learner_columns", "part_columns", "safe_cell", "transcript_text", "write_csv"]

@@ -47,6 +47,7 @@ class HandlerBase:
                  workdir: str | Path | None = None, calibration: CalibrationDesk | None = None) -> None:
         self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # uploads and downloads: owner-only
         self.calibration = calibration
 
     def _run(self, submission: Submission, progress: Progress | None) -> Assessment:

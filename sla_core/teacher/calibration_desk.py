@@ -4,7 +4,7 @@ Both ways in end in one marks table (MARK_COLUMNS), so the teacher always sees a
 the fit will use:
 
 * an upload (CSV manifest with a score per part, plus its audio or one zip): read with
-  `classroom.stage_uploads` + `load_class`, marks taken from the manifest (blank when it has none);
+  `classroom.load_upload` (confined to the upload), marks taken from the manifest (blank when it has none);
 * a saved classroom session: the `ResultStore` keeps each learner's recordings, and the table is
   pre-filled with the system's score rounded to the half band, so the teacher only corrects.
 
@@ -35,7 +35,7 @@ from ..calibration import (
     use_calibration,
 )
 from ..cefr import GRID, cefr_label, round_to_grid
-from .classroom import ClassBatch, load_class, stage_uploads
+from .classroom import ClassBatch, load_upload
 from ..data import Submission
 
 Progress = Callable[[float, str], None]
@@ -80,7 +80,7 @@ def read_upload(files: Sequence[str | Path], workdir: str | Path) -> tuple[list[
     Raises:
         ValueError: nothing usable was uploaded (the message lists what was skipped and why).
     """
-    batch = load_class(stage_uploads(files, workdir))
+    batch = load_upload(files, workdir)
     if not batch.submissions:
         why = "; ".join(f"{s.path}: {s.reason}" for s in batch.skipped) or "no audio files"
         raise ValueError(f"no learner's recordings were found in the upload ({why})")

@@ -11,14 +11,22 @@ Accepted uploads (a zip, a folder, loose files, or a CSV manifest):
 (`part3.wav` = `part3_1.wav`). Separators `_`, `-`, `.` or a space; case does not matter (`Part1-2.WAV`).
 Audio: .wav .flac .ogg .mp3. Any file that does not fit is listed in `ClassBatch.skipped` with the
 reason, so the teacher can rename it; nothing is dropped silently.
+
+An upload to the app is untrusted (`load_upload`): a manifest may name only files inside the upload
+(absolute paths, `..` and links leading out are skipped with the reason, and never opened or even
+checked for existence), and a zip is unpacked within MAX_UNZIPPED_BYTES and MAX_ZIP_ENTRIES, counting
+the bytes actually written, not the sizes its headers claim. The CLI, run by the machine's own user,
+reads local paths as given (`load_class` without `confine_to`).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +36,10 @@ from ..data import PartResponses, Response, Submission
 from ..parts import PARTS, part_info
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-MAX_UNZIPPED_BYTES = 2 * 1024**3  # refuse zips that would unpack to more than 2 GiB (a class is ~100 MB)
+MAX_UNZIPPED_BYTES = 1024**3  # bytes; a zip may unpack to at most 1 GiB (a class of 30 is ~100 MB of WAV)
+MAX_ZIP_ENTRIES = 2000  # files per zip; 30 learners x 13 answers is under 400
+OUTSIDE_UPLOAD = "the path leads outside the upload (absolute paths, '..' and links are not allowed); " \
+                 "put the file in the upload and name it relative to the CSV"
 NAMING_SCHEME = "<learner>/part<P>_<N>.wav or <learner>_part<P>_<N>.wav (P = 1, 3, 4, 5; N = answer number)"
 
 # "[learner<sep>]part<P>[<sep><N>]"; the learner part is lazy so "ann_lee_part1_2" -> learner "ann_lee".
@@ -63,10 +74,12 @@ class ClassBatch:
                 for s in self.submissions}
 
 
-def load_class(source: str | Path) -> ClassBatch:
+def load_class(source: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
     """Read a class from a folder, a .zip or a CSV manifest (see the module docstring for the scheme).
 
     A folder holding a .csv is read as a manifest; otherwise its audio files are placed by name.
+    Args:
+        confine_to: an upload's folder: only files inside it are read (see the module docstring).
     Raises:
         FileNotFoundError: `source` does not exist.
         ValueError: not a folder / .zip / .csv, a malformed manifest (file and line named), several manifests.
@@ -79,26 +92,41 @@ def load_class(source: str | Path) -> ClassBatch:
         if len(manifests) > 1:
             names = ", ".join(str(p.relative_to(source)) for p in manifests)
             raise ValueError(f"found {len(manifests)} CSV manifests ({names}); upload one manifest per class")
-        return read_class_manifest(manifests[0]) if manifests else scan_folder(source)
+        if manifests:
+            return read_class_manifest(manifests[0], confine_to=confine_to)
+        return scan_folder(source, confine_to=confine_to)
     suffix = source.suffix.lower()
     if suffix == ".zip":
-        return load_class(extract_zip(source, Path(tempfile.mkdtemp(prefix="sla-class-"))))
+        dropped: list[Skipped] = []
+        batch = load_class(extract_zip(source, Path(tempfile.mkdtemp(prefix="sla-class-")), dropped))
+        return replace(batch, skipped=tuple(dropped) + batch.skipped)
     if suffix == ".csv":
-        return read_class_manifest(source)
+        return read_class_manifest(source, confine_to=confine_to)
     raise ValueError(f"{source.name}: a class upload is a folder, a .zip or a .csv manifest, not {suffix or 'a file without suffix'}")
 
 
-def stage_uploads(files: Sequence[str | Path], workdir: str | Path) -> Path:
+def load_upload(files: Sequence[str | Path], workdir: str | Path) -> ClassBatch:
+    """A web upload -> its class, read only from inside `workdir`; dropped zip entries are in `skipped`.
+
+    The caller removes `workdir` once the class has been assessed (it holds the unpacked files).
+    """
+    dropped: list[Skipped] = []
+    root = stage_uploads(files, workdir, dropped)
+    batch = load_class(root, confine_to=root)
+    return replace(batch, skipped=tuple(dropped) + batch.skipped)
+
+
+def stage_uploads(files: Sequence[str | Path], workdir: str | Path, dropped: list[Skipped] | None = None) -> Path:
     """Gather uploaded files (each in its own temp folder, as web uploads arrive) into one folder.
 
-    Zips are unpacked in place, so a manifest next to loose audio files finds them by relative path.
-    Returns the folder to pass to `load_class`.
+    Zips are unpacked in place, so a manifest next to loose audio files finds them by relative path;
+    the zip entries left out are appended to `dropped`. Returns the folder to pass to `load_class`.
     """
     root = Path(workdir)
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
     for f in map(Path, files):
         if f.suffix.lower() == ".zip":
-            extract_zip(f, root / f.stem)
+            extract_zip(f, root / f.stem, dropped)
         else:
             target = root / f.name
             if target.exists():
@@ -108,38 +136,74 @@ def stage_uploads(files: Sequence[str | Path], workdir: str | Path) -> Path:
     return root
 
 
-def extract_zip(path: str | Path, dest: str | Path) -> Path:
-    """Unpack a zip safely (no absolute paths, no '..', bounded size) into `dest`; returns `dest`."""
+def extract_zip(path: str | Path, dest: str | Path, dropped: list[Skipped] | None = None) -> Path:
+    """Unpack a zip safely into `dest`; returns `dest`. Entries left out are appended to `dropped`.
+
+    Left out, with the reason: paths that are absolute or climb out with '..', links, entries the zip
+    cannot give back intact (bad CRC, a false size, an unknown compression or a password). Refused
+    whole (ValueError naming the zip, nothing left behind): an unreadable zip, more than MAX_ZIP_ENTRIES
+    files, or more than MAX_UNZIPPED_BYTES actually written, whatever the headers claim.
+    """
     path, dest = Path(path), Path(dest)
+    dropped = [] if dropped is None else dropped
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{path.name} is not a readable .zip file") from e
-    with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNZIPPED_BYTES:
-            raise ValueError(f"{path.name} unpacks to {total / 1024**3:.1f} GiB; the limit is "
-                             f"{MAX_UNZIPPED_BYTES / 1024**3:.0f} GiB")
-        dest.mkdir(parents=True, exist_ok=True)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+        raise ValueError(f"{path.name} is not a readable .zip file ({e}); make the zip again") from e
+    with archive:
+        if len(members) > MAX_ZIP_ENTRIES:
+            raise ValueError(f"{path.name} holds {len(members)} files; the limit is {MAX_ZIP_ENTRIES} per zip")
+        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+        budget = MAX_UNZIPPED_BYTES
         for m in members:
-            name = Path(m.filename)
-            if name.is_absolute() or ".." in name.parts:
-                continue  # a path outside the folder is never written (zip-slip)
+            where = f"{path.name}: {m.filename}"
+            name = Path(m.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", m.filename):
+                dropped.append(Skipped(where, "the entry's path leads outside the zip's folder; it was not unpacked"))
+                continue
+            if stat.S_ISLNK(m.external_attr >> 16):
+                dropped.append(Skipped(where, "the entry is a link, not a file; it was not unpacked"))
+                continue
             target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(m) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out)
+            try:
+                budget = _copy_bounded(archive, m, target, budget)
+            except _TooBig:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise ValueError(f"{path.name} unpacks to more than {MAX_UNZIPPED_BYTES / 1024**3:.0f} GiB, the "
+                                 f"limit for one zip; upload the class in smaller zips") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as e:
+                target.unlink(missing_ok=True)
+                dropped.append(Skipped(where, f"the entry is damaged or protected and could not be unpacked ({e})"))
     return dest
 
 
-def scan_folder(root: str | Path) -> ClassBatch:
+class _TooBig(Exception):
+    """The unpacked bytes passed the budget."""
+
+
+def _copy_bounded(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    """Copy one entry, counting the bytes really written; returns the budget left, raises _TooBig past it."""
+    with archive.open(member) as src, target.open("wb") as out:
+        while chunk := src.read(1 << 20):
+            budget -= len(chunk)
+            if budget < 0:
+                raise _TooBig
+            out.write(chunk)
+    return budget
+
+
+def scan_folder(root: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
     """Place every audio file under `root` by the naming scheme; list the others with a reason."""
     root = Path(root)
     found: dict[str, dict[int, dict[int, Path]]] = defaultdict(lambda: defaultdict(dict))
     skipped: list[Skipped] = []
     for path in _files(root):
         rel = path.relative_to(root).as_posix()
+        if confine_to is not None and not _inside(path, Path(confine_to)):
+            skipped.append(Skipped(rel, OUTSIDE_UPLOAD))
+            continue
         if path.suffix.lower() not in AUDIO_SUFFIXES:
             skipped.append(Skipped(rel, f"not an audio file; expected {', '.join(AUDIO_SUFFIXES)}"))
             continue
@@ -176,8 +240,8 @@ def scan_folder(root: str | Path) -> ClassBatch:
     return ClassBatch(submissions, tuple(skipped), "file names")
 
 
-def read_class_manifest(path: str | Path) -> ClassBatch:
-    """A class from a CSV manifest; rows whose audio file is absent are skipped with the reason."""
+def read_class_manifest(path: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
+    """A class from a CSV manifest; rows whose audio file is absent (or, confined, outside) are skipped with the reason."""
     from ..manifest import read_manifest  # the shared manifest reader (errors name file and line)
 
     path = Path(path)
@@ -188,8 +252,16 @@ def read_class_manifest(path: str | Path) -> ClassBatch:
         for pr in sub.parts:
             kept = []
             for i, r in enumerate(pr.responses):
+                if confine_to is not None and r.audio_path is not None and not _inside(r.audio_path, Path(confine_to)):
+                    # Judged on the path alone: the file is never opened, nor checked for existence.
+                    skipped.append(Skipped(_shown(r.audio_path, path.parent), f"listed in {path.name} for "
+                                           f"{sub.submission_id}, part {pr.part}, answer {i + 1}: {OUTSIDE_UPLOAD}"))
+                    continue
                 if r.audio_path is not None and not r.audio_path.is_file() and (path.parent / r.audio_path.name).is_file():
                     r = replace(r, audio_path=path.parent / r.audio_path.name)  # uploaded flat, beside the CSV
+                    if confine_to is not None and not _inside(r.audio_path, Path(confine_to)):
+                        skipped.append(Skipped(r.audio_path.name, f"listed in {path.name}: {OUTSIDE_UPLOAD}"))
+                        continue
                 if r.audio_path is not None and not r.audio_path.is_file():
                     skipped.append(Skipped(str(r.audio_path.name), f"listed in {path.name} for {sub.submission_id}, "
                                                                    f"part {pr.part}, answer {i + 1}, but not uploaded"))
@@ -202,6 +274,24 @@ def read_class_manifest(path: str | Path) -> ClassBatch:
         else:
             skipped.append(Skipped(sub.submission_id, f"learner in {path.name} with no uploaded audio"))
     return ClassBatch(tuple(submissions), tuple(skipped), f"manifest {path.name}")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path` lies inside `root`: first by its text (no '..', no outside absolute path, no file
+    system access), then with links followed inside the root."""
+    root = Path(root).absolute()
+    path = path if path.is_absolute() else Path.cwd() / path
+    if ".." in path.parts or not path.is_relative_to(root):
+        return False
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _shown(path: Path, base: Path) -> str:
+    """How a manifest's path is listed back: as written, relative to the CSV when it was relative."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _files(root: Path) -> list[Path]:

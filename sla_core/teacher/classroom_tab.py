@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -16,7 +17,7 @@ from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
 from .base import HandlerBase, _md_escape, log
-from .classroom import load_class, stage_uploads
+from .classroom import load_upload
 
 
 class ClassroomTab(HandlerBase):
@@ -26,9 +27,15 @@ class ClassroomTab(HandlerBase):
         """Assess every learner of an upload, saving each result as it comes; yields the class panel."""
         if not files:
             raise gr.Error(ui_text.NO_CLASS_FILES)
+        upload = Path(tempfile.mkdtemp(prefix="class-", dir=self.workdir))
+        try:  # the unpacked upload is removed once the class is assessed, whatever happens
+            yield from self._assess_upload(files, name, upload, progress)
+        finally:
+            shutil.rmtree(upload, ignore_errors=True)
+
+    def _assess_upload(self, files: Sequence[str], name: str | None, upload: Path, progress) -> Iterator[tuple]:
         try:
-            staged = stage_uploads(files, tempfile.mkdtemp(prefix="class-", dir=self.workdir))
-            batch = load_class(staged)
+            batch = load_upload(files, upload)
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(ui_text.error_text(e)) from e
         skipped = self._skipped_md(batch.skipped)

@@ -83,3 +83,90 @@ def test_stored_json_is_the_assessment_json(store):
     with sqlite3.connect(store.path) as db:
         (text,) = db.execute("SELECT assessment FROM results").fetchone()
     assert Assessment.from_json(text) == a
+
+
+# -- a shared server: owners, deletion, retention, file modes, the CSV a spreadsheet opens ------------------
+
+def _wav(path):
+    import numpy as np
+    import soundfile as sf
+    sf.write(path, np.zeros(1600, "float32"), 16000)
+    return path
+
+
+def test_a_teacher_sees_and_changes_only_their_own_sessions(tmp_path):
+    shared = ResultStore(tmp_path / "r.sqlite")
+    ana, ben = shared.as_owner("ana"), shared.as_owner("ben")
+    mine = ana.new_session("3B")
+    ana.add(mine, sample_assessment("Zoe"), audio={3: [_wav(tmp_path / "a.wav")]})
+    assert [s.name for s in ana.sessions()] == ["3B"] and ben.sessions() == []
+    for attempt in (lambda: ben.load(mine), lambda: ben.audio(mine), lambda: ben.delete_session(mine),
+                    lambda: ben.add(mine, sample_assessment("X")), lambda: ben.export_csv(mine, tmp_path / "x.csv"),
+                    lambda: ben.delete_result(ana.result_ids(mine)[0])):
+        with pytest.raises(KeyError, match="no (session|saved learner result) with id"):
+            attempt()
+    assert ana.load(mine)[0].learner == "Zoe" and ana.audio(mine)[0][3][0].is_file()
+    assert [s.owner for s in shared.sessions()] == ["ana"]  # the CLI (unbound) sees everything
+
+
+def test_deleting_a_learner_or_a_session_deletes_its_recordings(store, tmp_path):
+    session = store.new_session("3B")
+    first = store.add(session, sample_assessment("Ana"), audio={3: [_wav(tmp_path / "a.wav")]})
+    store.add(session, sample_assessment("Ben"), audio={3: [_wav(tmp_path / "b.wav")]})
+    ana_file, ben_file = (a[3][0] for a in store.audio(session))
+    store.delete_result(first)
+    assert [a.learner for a in store.load(session)] == ["Ben"] and not ana_file.exists() and ben_file.exists()
+    store.delete_session(session)
+    assert store.sessions() == [] and not ben_file.exists()
+    assert not (store.audio_dir / str(session)).exists()
+
+
+def test_retention_purges_recordings_and_keeps_the_scores(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    session = store.new_session("3B")
+    store.add(session, sample_assessment("Ana"), audio={3: [_wav(tmp_path / "a.wav")]})
+    kept = store.audio(session)[0][3][0]
+    assert store.purge_recordings(older_than_days=30) == 0 and kept.is_file()
+    assert store.purge_recordings(older_than_days=0) == 1
+    assert not kept.exists() and store.audio(session) == [{}] and store.load(session)[0].learner == "Ana"
+    nothing_kept = ResultStore(tmp_path / "r.sqlite", keep_audio=False)
+    nothing_kept.add(session, sample_assessment("Ben"), audio={3: [_wav(tmp_path / "b.wav")]})
+    assert nothing_kept.audio(session) == [{}, {}]
+
+
+def test_data_files_are_owner_only(tmp_path):
+    store = ResultStore(tmp_path / "data" / "r.sqlite")
+    session = store.new_session("3B")
+    store.add(session, sample_assessment("Ana"), audio={3: [_wav(tmp_path / "a.wav")]})
+    kept = store.audio(session)[0][3][0]
+    csv_path = store.export_csv(session, tmp_path / "out.csv")
+    for f in (store.path, kept, csv_path):
+        assert f.stat().st_mode & 0o077 == 0, f
+    for d in (store.path.parent, store.audio_dir, kept.parent):
+        assert d.stat().st_mode & 0o077 == 0, d
+
+
+def test_data_saved_before_login_goes_to_the_first_teacher_and_settings_are_per_teacher(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with sqlite3.connect(path) as old:  # a store from before owners existed
+        old.executescript("CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+                          "kind TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);"
+                          "INSERT INTO sessions (name, kind, created) VALUES ('old class', 'class', '2025-01-01');")
+    store = ResultStore(path)
+    assert store.as_owner("ana").sessions() == []
+    assert store.claim_unowned("ana") == 1
+    assert [s.name for s in store.as_owner("ana").sessions()] == ["old class"]
+    store.as_owner("ana").set_setting("active_profile", "mine")
+    assert ResultStore(path).as_owner("ana").setting("active_profile") == "mine"  # after a restart
+    assert store.as_owner("ben").setting("active_profile") is None
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+                                  "-2+3", "\t=1+1"])
+def test_csv_cells_a_spreadsheet_would_run_are_escaped_and_the_file_says_what_it_is(store, tmp_path, name):
+    session = store.new_session("3B =1+1")
+    store.add(session, sample_assessment(name))
+    rows = list(csv.DictReader(store.export_csv(session, tmp_path / "out.csv").open(encoding="utf-8-sig")))
+    assert rows[0]["learner"] == "'" + name
+    assert rows[0]["session"] == "'3B =1+1"[1:] and rows[0]["graded"] in ("True", "False")
+    assert "calibration_profile" in rows[0] and "speech=" in rows[0]["model_sources"]
