@@ -1,7 +1,9 @@
 """The assessment pipeline: a learner's four parts in, one `Assessment` out.
 
 Data flows one way: audio files -> `audio.load_checked` -> transcripts (if a grader reads text) ->
-graders (speech, multimodal; each scores all parts in one call) -> `fusion.fuse` -> `Assessment`.
+graders (speech, multimodal; each scores all parts in one call) -> `fusion.fuse` -> `Assessment`,
+with an interval around each score (`intervals`: widths saved with the fusion weights, or a
+teacher's profile) and review flags saying why a teacher should listen.
 Graders are loaded once by `load_assessor` and reused for every learner.
 
 A bad or missing part never stops the others: it becomes a `PartAssessment` with status
@@ -17,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore
+from .assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore, ScoreInterval
 from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
 from .cefr import cefr_label, clip_score
 from .data import PartInput, PartResponses, Response, Submission
 from .fusion import DEFAULT_WEIGHTS, FusionWeights, fuse, load_fusion
+from .intervals import bound_interval, overall_review, part_key, part_review
 from .parts import PARTS, part_info
 
 Progress = Callable[[float, str], None]
@@ -156,7 +159,7 @@ class Assessor:
         """Assess a Submission (corpus record or manifest row group); its questions/transcripts are used."""
         report = progress or (lambda fraction, message: None)
         report(0.0, "Checking the recordings")
-        inputs, intake, warnings = self._load_parts(submission)
+        inputs, intake, warnings, dropped = self._load_parts(submission)
 
         if inputs and self.transcriber is not None and self.mllm is not None:
             report(0.2, "Transcribing")
@@ -172,36 +175,76 @@ class Assessor:
             mllm_scores = {s.part: s for s in self.mllm.score(inputs)}
 
         report(0.95, "Combining the scores")
-        part_results = []
+        part_results, systems = [], {}
         for p in PARTS:
             if p in intake:
-                part_results.append(intake[p])
+                part_results.append(replace(intake[p], review=part_review(intake[p])))
                 continue
             part_input = next(i for i in inputs if i.part == p)
             speech, mllm, calibrated = speech_scores.get(p), mllm_scores.get(p), None
             if self.calibration is not None:  # the teacher's profile maps each grader's score (sla_core.calibration)
                 speech, mllm, calibrated = self.calibration.apply(p, speech, mllm)
-            result = self._combine(part_input, speech, mllm, warnings.get(p))
+            result, systems[p] = self._combine(part_input, speech, mllm, warnings.get(p))
             if calibrated is not None:
                 result = replace(result, basis=f"{result.basis}; {calibrated}")
-            part_results.append(result)
+            result = replace(result, interval=self._part_interval(result, *systems[p]))
+            part_results.append(replace(result, review=part_review(result, answers_dropped=p in dropped)))
         report(1.0, "Done")
         assessment = _summarise(part_results, self.status(), submission.submission_id or None)
+        interval = self._overall_interval(assessment, systems)
+        assessment = replace(assessment, overall_interval=interval,
+                             review=overall_review(assessment.parts, assessment.covered_parts, interval))
         return assessment if self.calibration is None else replace(assessment, calibration=self.calibration.name)
+
+    # -- how sure ----------------------------------------------------------------------------------
+
+    def _part_interval(self, part: PartAssessment, system: str | None, states: dict[str, str]
+                       ) -> ScoreInterval | None:
+        """Fitted widths only: the teacher's profile when one is in use (its scores are mapped, so dev
+        widths do not describe them), else the widths saved with the fusion weights, for graders in the
+        states they were fitted on. None otherwise: no interval is invented."""
+        if self.calibration is not None:
+            return self.calibration.part_interval(part.part, part.score)
+        widths = self.fusion.intervals
+        if widths is None or system is None or not widths.applies_to(states):
+            return None
+        return widths.part_interval(system, part.part, part.score)
+
+    def _overall_interval(self, assessment: Assessment, systems: dict[int, tuple[str | None, dict[str, str]]]
+                          ) -> ScoreInterval | None:
+        """The overall's own width when every covered part came from one system; else a conservative bound."""
+        covered = assessment.covered_parts
+        if not covered or assessment.overall is None:
+            return None
+        if self.calibration is not None:
+            return self.calibration.overall_interval(covered, assessment.overall)
+        widths = self.fusion.intervals
+        used = [systems[p] for p in covered]
+        if widths is None or not all(system is not None and widths.applies_to(states) for system, states in used):
+            return None
+        names = {system for system, _ in used}
+        if len(names) == 1:
+            return widths.overall_interval(names.pop(), covered, assessment.overall)
+        k = len(covered)
+        basis = (f"conservative {widths.coverage:.0%} bound for the mean of the {k} covered parts' marks (parts scored "
+                 f"by different systems: mean of each part's width at {1 - (1 - widths.coverage) / k:.1%})")
+        return bound_interval(assessment.overall, [widths.bonferroni(systems[p][0], p, k) for p in covered],
+                              widths.coverage, min(widths.table[systems[p][0]][part_key(p)].n for p in covered), basis)
 
     # -- steps -------------------------------------------------------------------------------------
 
     def _load_parts(
         self, submission: Submission
-    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str]]:
+    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str], set[int]]:
         """Load and check every answer.
 
-        Returns the parts to grade, the parts already settled (missing / rejected), and a warning per
-        part that lost some but not all of its answers.
+        Returns the parts to grade, the parts already settled (missing / rejected), a warning per
+        part that lost some but not all of its answers (or was distorted), and the parts that lost answers.
         """
         inputs: list[PartInput] = []
         settled: dict[int, PartAssessment] = {}
         warnings: dict[int, str] = {}
+        dropped: set[int] = set()
         for p in PARTS:
             part = submission.part(p)
             if part is None or not part.responses:
@@ -232,12 +275,13 @@ class Assessor:
                 settled[p] = PartAssessment(part=p, status="rejected", problem=" ".join(problems))
                 continue
             if problems:
+                dropped.add(p)
                 problems.append(f"Scored on the other {len(waves)} answer(s).")
             if problems or notes:
                 warnings[p] = " ".join(problems + notes)
             inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
                                     transcripts=tuple(transcripts), submission_id=submission.submission_id))
-        return inputs, settled, warnings
+        return inputs, settled, warnings, dropped
 
     def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
         """Fill in missing transcripts with one batched ASR call over all parts' answers."""
@@ -251,14 +295,19 @@ class Assessor:
         return [replace(part, transcripts=tuple(t)) for part, t in zip(inputs, filled)]
 
     def _combine(self, part: PartInput, speech: PartScore | None, mllm: PartScore | None,
-                 warning: str | None) -> PartAssessment:
-        """Fuse the graders' scores for one part, never letting an untrained grader dilute a real one."""
+                 warning: str | None) -> tuple[PartAssessment, tuple[str | None, dict[str, str]]]:
+        """Fuse the graders' scores for one part, never letting an untrained grader dilute a real one.
+
+        Returns the part's result and which system made its score ("fused", "speech", "mllm") with the
+        states of the graders behind it (what decides which interval widths apply).
+        """
         durations = tuple(round(len(w) / SAMPLE_RATE, 2) for w in part.waveforms if w is not None)
         transcripts = mllm.transcripts if mllm is not None and mllm.transcripts else part.transcripts
         usable = [s for s in (speech, mllm) if s is not None]
         real = [s for s in usable if s.state != UNTRAINED]
         contributing = real or usable  # all-untrained: still shown, flagged as not a grade
         weight = interval = None
+        system = "fused" if len(contributing) == 2 else {"speech": "speech", "mllm": "mllm"}.get(contributing[0].grader)
         if len(contributing) == 2:
             fused, weight, interval = fuse(speech.score, mllm.score, self.fusion)
             fused, weight, interval = float(fused), float(weight), int(interval)
@@ -283,7 +332,7 @@ class Assessor:
             transcripts=tuple(transcripts), speech=speech, mllm=mllm, fusion_weight=weight,
             fusion_interval=interval, score=round(score, 4), cefr=cefr_label(score),
             graded=states == {TRAINED}, basis=how,
-        )
+        ), (system, {s.grader: s.state for s in contributing})
 
 
 def _summarise(parts: list[PartAssessment], graders: tuple[GraderInfo, ...], learner: str | None) -> Assessment:

@@ -54,6 +54,44 @@ class PartScore:
 
 
 @dataclass(frozen=True)
+class ScoreInterval:
+    """A range that holds the learner's mark with a stated probability, and what it rests on.
+
+    Built by `sla_core.intervals` from fitted widths only (dev residuals or a teacher profile's
+    leave-one-out residuals): never invented. When the data were too few for the stated coverage,
+    `low`/`high` are None and `note` says so.
+    """
+
+    low: float | None  # clipped to the 2.0..5.5 scale; None: too few items for `coverage`
+    high: float | None
+    half_width: float | None  # before clipping: the score +- half_width (what the review flag reads)
+    coverage: float  # nominal probability that the mark lies inside, e.g. 0.9
+    method: str  # "conformal" (dev residuals) | "profile" (a teacher's marks) | "bound" (conservative overall)
+    n: int  # held-out items behind the width
+    basis: str = ""  # where it comes from, in words
+    note: str = ""  # why there is no range, in words
+
+    @property
+    def available(self) -> bool:
+        return self.low is not None and self.high is not None and self.half_width is not None
+
+    @property
+    def width(self) -> float | None:
+        """Full width before clipping (2 x half-width): what "wider than 1.0" is judged on."""
+        return None if self.half_width is None else 2 * self.half_width
+
+    @classmethod
+    def around(cls, score: float, half_width: float, coverage: float, method: str, n: int,
+               basis: str = "") -> "ScoreInterval":
+        low, high = max(score - half_width, GRID[0]), min(score + half_width, GRID[-1])
+        return cls(round(low, 4), round(high, 4), round(half_width, 4), coverage, method, n, basis)
+
+    @classmethod
+    def unavailable(cls, coverage: float, method: str, n: int, basis: str, note: str) -> "ScoreInterval":
+        return cls(None, None, None, coverage, method, n, basis, note)
+
+
+@dataclass(frozen=True)
 class GraderInfo:
     """Which model produced a grader's scores and from where: shown as the app's model status."""
 
@@ -81,6 +119,12 @@ class PartAssessment:
     cefr: str | None = None
     graded: bool = False  # True only when every grader behind `score` is trained (zero-shot is not a grade)
     basis: str = ""  # how `score` was made, in words
+    interval: ScoreInterval | None = None  # how sure `score` is; None: no fitted widths for this system
+    review: tuple[str, ...] = ()  # why a teacher should listen to this part, in words (empty: no flag)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.review)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +145,12 @@ class Assessment:
     calibration: str | None = None  # name of the teacher calibration profile applied, if any
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = SCHEMA_VERSION
+    overall_interval: ScoreInterval | None = None  # how sure `overall` is (see ScoreInterval)
+    review: tuple[str, ...] = ()  # why a teacher should listen to this learner: the overall's reasons, then the parts'
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.review)
 
     def part(self, part: int) -> PartAssessment | None:
         return next((p for p in self.parts if p.part == part), None)
@@ -123,6 +173,9 @@ class Assessment:
         values["parts"] = tuple(_part_from_dict(p) for p in data["parts"])
         values["graders"] = tuple(GraderInfo(**_tupled(g)) for g in data.get("graders", ()))
         values["covered_parts"] = tuple(data["covered_parts"])
+        values["review"] = tuple(data.get("review", ()))
+        if values.get("overall_interval") is not None:
+            values["overall_interval"] = ScoreInterval(**values["overall_interval"])
         return cls(**_known(cls, values))
 
     @classmethod
@@ -135,6 +188,8 @@ def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
     for grader in ("speech", "mllm"):
         if values.get(grader) is not None:
             values[grader] = PartScore(**_tupled(values[grader]))
+    if values.get("interval") is not None:
+        values["interval"] = ScoreInterval(**values["interval"])
     return PartAssessment(**_known(PartAssessment, values))
 
 

@@ -3,6 +3,10 @@
 The multimodal score m picks one of the 8 intervals of `cefr.FUSION_EDGES`; interval k has a weight
 w_k and fused = (1 - w_k) * speech + w_k * m. The weights are fitted once on dev data by grid search
 and then fixed (saved as a small JSON file). Pure numpy: no model code is imported here.
+
+The same JSON can carry the conformal interval widths (`intervals.IntervalWidths`). Their residuals
+must come from items the weights were not fitted on: `cross_fit_fusion` fits the weights K times, each
+time without one fold of submissions, and scores that fold (cross-fitting).
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from .cefr import FUSION_EDGES, N_INTERVALS, interval_index
+from .intervals import IntervalWidths
 
 FORMAT = "sla-fusion-weights"  # marks our JSON files, so a wrong file fails with a clear message
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added "intervals"; version-1 files (weights only) still load
+READABLE_VERSIONS = (1, 2)
+DEFAULT_FOLDS = 5  # cross-fitting folds for held-out fused scores (each fit sees 80% of the submissions)
 DEFAULT_MIN_COUNT = 10  # dev items an interval needs for its own weight; fewer -> the global weight
 
 
@@ -32,8 +39,11 @@ class FusionWeights:
     dev_rmse: dict[str, float] | None = None  # {"fused", "speech", "mllm"} RMSE on the fitting data
     global_weight: float | None = None  # best single weight on all fitting data (the fallback)
     fallback_intervals: tuple[int, ...] = ()  # intervals with < min_count items, given global_weight
+    intervals: IntervalWidths | None = None  # conformal widths fitted beside the weights; None: no intervals
 
     def __post_init__(self) -> None:
+        if isinstance(self.intervals, dict):
+            object.__setattr__(self, "intervals", IntervalWidths.from_dict(self.intervals))
         object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
         object.__setattr__(self, "counts", tuple(int(c) for c in self.counts))
         object.__setattr__(self, "fallback_intervals", tuple(int(k) for k in self.fallback_intervals))
@@ -139,12 +149,47 @@ def fuse(speech, mllm, weights: FusionWeights = DEFAULT_WEIGHTS):
     return fused, w, k
 
 
+def cross_fit_fusion(speech, mllm, reference, groups, folds: int = DEFAULT_FOLDS, seed: int = 0,
+                     **fit_kwargs) -> np.ndarray:
+    """Out-of-fold fused scores: each item fused with weights fitted without its submission's fold.
+
+    Folds are drawn over `groups` (submission ids), so a learner's four parts are held out together and
+    the overall's residuals are held out too.
+
+    Args:
+        speech, mllm, reference: (n,) aligned scores and marks; groups: (n,) submission id of each item.
+        folds: K >= 2; seed: the fold draw (fixed, so a refit gives the same widths).
+        fit_kwargs: passed to `fit_fusion` (grid_step, min_count), the same as for the saved weights.
+    Returns:
+        (n,) fused scores, none of them from weights that saw its item.
+    """
+    s = _as_scores("speech", speech)
+    m = _as_scores("mllm", mllm, s.size)
+    y = _as_scores("reference", reference, s.size)
+    g = np.asarray(groups)
+    unique = np.unique(g)
+    if folds < 2 or unique.size < folds:
+        raise ValueError(f"cross-fitting needs 2 <= folds <= submissions, got {folds} folds for {unique.size} submissions")
+    fold_of = dict(zip(unique.tolist(), np.random.default_rng(seed).permutation(unique.size) % folds))
+    fold = np.array([fold_of[x] for x in g.tolist()])  # (n,)
+    out = np.empty(s.size)
+    for f in range(folds):
+        test = fold == f
+        w = fit_fusion(s[~test], m[~test], y[~test], **fit_kwargs)
+        out[test] = fuse(s[test], m[test], w)[0]
+    return out
+
+
 def save_fusion(weights: FusionWeights, path: str | Path) -> Path:
     """Write the weights as a small JSON file a person can read (edges included, to check on load)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "version": FORMAT_VERSION, "edges": list(FUSION_EDGES), **asdict(weights)}
-    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in doc.items()]  # one field per line
+    if weights.intervals is not None:
+        doc["intervals"] = weights.intervals.to_dict()
+    # One field per line; the intervals block indented, so a person can read the widths.
+    lines = [f"  {json.dumps(key)}: " + (json.dumps(value, indent=2).replace("\n", "\n  ") if key == "intervals"
+                                          else json.dumps(value)) for key, value in doc.items()]
     path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
     return path
 
@@ -167,8 +212,9 @@ def load_fusion(path: str | Path) -> FusionWeights:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise ValueError(f"fusion weights file {path}: expected \"format\": \"{FORMAT}\", got {got!r}")
-    if doc.get("version") != FORMAT_VERSION:
-        raise ValueError(f"fusion weights file {path}: version {doc.get('version')!r}, this code reads {FORMAT_VERSION}")
+    if doc.get("version") not in READABLE_VERSIONS:
+        raise ValueError(f"fusion weights file {path}: version {doc.get('version')!r}, this code reads "
+                         f"versions {list(READABLE_VERSIONS)}")
     if "weights" not in doc:
         raise ValueError(f"fusion weights file {path}: no \"weights\" field")
     try:
@@ -180,5 +226,5 @@ def load_fusion(path: str | Path) -> FusionWeights:
                          f"but this code uses {list(FUSION_EDGES)}; fit the weights again")
     try:
         return FusionWeights(**{f.name: doc[f.name] for f in fields(FusionWeights) if f.name in doc})
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"fusion weights file {path}: {e}") from e

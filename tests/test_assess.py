@@ -184,3 +184,57 @@ def test_a_distorted_recording_is_scored_with_a_warning(tiny_assessor, recording
     part = tiny_assessor.assess({3: [path]}).part(3)
     assert part.status == "assessed"
     assert "distorted" in part.problem and "Part 3, answer 1" in part.problem
+
+
+def _widths(states):
+    from sla_core.intervals import HeldOut, fit_intervals
+
+    rng = np.random.default_rng(0)
+    marks = np.round(rng.uniform(2.0, 5.5, (200, 4)) * 2) / 2
+    def held(noise):
+        return HeldOut(marks + rng.normal(0, noise, marks.shape), marks)
+    return fit_intervals({"fused": held(0.3), "speech": held(0.4), "mllm": held(0.35)}, states, "test")
+
+
+def test_parts_and_overall_carry_the_fitted_intervals(recordings):
+    from dataclasses import replace
+
+    files, _, _ = recordings
+    widths = _widths({"speech": TRAINED, "mllm": TRAINED})
+    speech = _FixedGrader("speech", {1: 3.0, 3: 4.0, 4: 2.5, 5: 5.0}, TRAINED)
+    mllm = _FixedGrader("mllm", {1: 3.5, 3: 4.9, 4: 2.0, 5: 5.5}, TRAINED)
+    assessor = Assessor(speech=speech, mllm=mllm, fusion=replace(FITTED, intervals=widths))
+    full = assessor.assess(files)
+    for p in (1, 3, 4, 5):
+        iv = full.part(p).interval
+        assert iv.available and iv.method == "conformal" and iv.low <= full.part(p).score <= iv.high
+        assert iv == widths.part_interval("fused", p, full.part(p).score)
+    assert full.overall_interval == widths.overall_interval("fused", (1, 3, 4, 5), full.overall)
+
+    partial = assessor.assess({1: files[1], 3: files[3]})
+    assert partial.overall_interval.half_width > full.overall_interval.half_width  # two parts: less sure
+    assert any("covers 2 of 4 parts" in r for r in partial.review) and partial.flagged
+    assert any("Part 4 is missing" in r for r in partial.review)
+    assert Assessment.from_json(partial.to_json()) == partial
+
+    speech_only = Assessor(speech=speech, fusion=replace(FITTED, intervals=widths)).assess({3: files[3]})
+    assert speech_only.part(3).interval == widths.part_interval("speech", 3, speech_only.part(3).score)
+
+
+def test_no_interval_is_invented_for_untrained_graders(tiny_assessor, recordings):
+    from dataclasses import replace
+
+    files, _, _ = recordings
+    assessor = Assessor(speech=tiny_assessor.speech,
+                        fusion=replace(FITTED, intervals=_widths({"speech": UNTRAINED, "mllm": UNTRAINED})))
+    result = assessor.assess({3: files[3]})
+    assert result.part(3).interval is None and result.overall_interval is None
+
+
+def test_graders_that_disagree_flag_the_part(recordings):
+    files, _, _ = recordings
+    speech = _FixedGrader("speech", {3: 2.5}, TRAINED)
+    mllm = _FixedGrader("mllm", {3: 4.0}, TRAINED)
+    result = Assessor(speech=speech, mllm=mllm, fusion=FITTED).assess({3: files[3]})
+    assert any("disagree by 1.50" in r for r in result.part(3).review)
+    assert any("disagree by 1.50" in r for r in result.review)  # the learner is flagged for it too

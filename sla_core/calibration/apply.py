@@ -17,8 +17,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from ..assessment import TRAINED, GraderInfo, PartScore
+from ..assessment import TRAINED, GraderInfo, PartScore, ScoreInterval
 from ..fusion import FusionWeights
+from ..intervals import bound_interval, conformal_quantile, min_items
 from .features import assessor_identities
 from .fit import MLLM, SPEECH, prototype_score
 from .profile import IDENTITY, CalibrationProfile, load_profile, resolve_profile
@@ -75,6 +76,28 @@ class Calibration:
         if not self.profile.applies:
             note += " - this profile did not help on its own evidence"
         return out[SPEECH], out[MLLM], note
+
+    def part_interval(self, part: int, score: float) -> ScoreInterval:
+        """The profile's interval around a calibrated part score (its leave-one-out widths, pooled over parts)."""
+        p, w = self.profile, self.profile.widths
+        basis = (f"{p.coverage:.0%} split-conformal interval from the leave-one-out errors of profile "
+                 f"'{p.name}' ({w.n} of the teacher's marks, all parts together)")
+        if w.half_width is None:
+            return ScoreInterval.unavailable(p.coverage, "profile", w.n, basis,
+                                             f"too few marks ({w.n}) for a {p.coverage:.0%} interval: at least "
+                                             f"{min_items(p.coverage)} are needed")
+        return ScoreInterval.around(score, w.half_width, p.coverage, "profile", w.n, basis)
+
+    def overall_interval(self, parts, overall: float) -> ScoreInterval:
+        """A conservative bound for the mean of the covered parts' marks (intervals module docstring):
+        the leave-one-out residuals are per part, so the overall has no residuals of its own."""
+        p, k = self.profile, len(parts)
+        ev = p.evidence
+        residuals = [] if ev is None else [abs(a - m) for a, m in zip(ev.after, ev.marks)]
+        q = conformal_quantile(residuals, 1 - (1 - p.coverage) / k) if residuals else None
+        basis = (f"conservative {p.coverage:.0%} bound for the mean of the {k} covered parts' marks, from the "
+                 f"leave-one-out errors of profile '{p.name}' (each part at {1 - (1 - p.coverage) / k:.1%})")
+        return bound_interval(overall, [q] * k, p.coverage, len(residuals), basis)
 
     def info(self) -> GraderInfo:
         """The model-status line of the profile."""

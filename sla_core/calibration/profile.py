@@ -23,6 +23,7 @@ import numpy as np
 
 from ..cefr import clip_score
 from ..fusion import FusionWeights
+from ..intervals import DEFAULT_COVERAGE, Widths, fit_widths
 
 PROFILE_FILE = "profile.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
@@ -109,9 +110,28 @@ class CalibrationProfile:
     evidence: Evidence | None  # None when there were too few exemplars to check
     applies: bool  # the evidence says it helps (a profile saved with --force may say False)
     reason: str  # the verdict in words
+    coverage: float = DEFAULT_COVERAGE  # of the score intervals the profile gives
+    widths: Widths | None = None  # conformal widths from the leave-one-out residuals (widths_from_evidence)
 
     def __post_init__(self) -> None:
         check_profile_name(self.name)
+        if self.widths is None:  # profiles saved before intervals existed: the same widths, from their evidence
+            object.__setattr__(self, "widths", widths_from_evidence(self.evidence, self.n_exemplars, self.coverage))
+
+
+def widths_from_evidence(evidence: Evidence | None, n: int, coverage: float = DEFAULT_COVERAGE) -> Widths:
+    """Split-conformal widths from the leave-one-out residuals |after - mark|, pooled over parts.
+
+    The rank ceil((n + 1) * coverage) is the finite-sample correction; below `intervals.min_items`
+    residuals (9 at 90%) the width is None and the interval says there are too few marks. Leave-one-out
+    residuals are the jackknife's: each comes from a calibration fitted without its item, so it is an
+    honest held-out error, but the n fits differ slightly from the saved one (Barber et al. 2021 bound the
+    worst case at 1 - 2 alpha; in practice coverage sits near the nominal).
+    """
+    if evidence is None:
+        return Widths(None, n)
+    return fit_widths(np.asarray(evidence.after), np.asarray(evidence.marks), coverage,
+                      min_region_count=max(n + 1, 30))  # 10-40 marks: one pooled width, no regions
 
 
 @dataclass(frozen=True)
@@ -256,6 +276,7 @@ def _to_json(profile: CalibrationProfile) -> dict:
                                 "tensor": f"part{p}"} for p, f in profile.prototypes.items()},
         "fusion": None if profile.fusion is None else asdict(profile.fusion),
         "evidence": None if profile.evidence is None else profile.evidence.to_dict(),
+        "intervals": {"coverage": profile.coverage, **asdict(profile.widths)} if profile.widths else None,
     }
 
 
@@ -277,8 +298,16 @@ def _from_json(doc: dict, tensors: dict[str, np.ndarray]) -> CalibrationProfile:
         maps={g: {int(p): LinearMap(**m) for p, m in maps.items()} for g, maps in doc["maps"].items()},
         prototypes=prototypes, fusion=fusion,
         evidence=None if doc["evidence"] is None else Evidence.from_dict(doc["evidence"]),
-        applies=bool(doc["applies"]), reason=doc["reason"],
+        applies=bool(doc["applies"]), reason=doc["reason"], **_intervals_from_json(doc.get("intervals")),
     )
+
+
+def _intervals_from_json(doc: dict | None) -> dict:
+    """Profiles saved before intervals existed have none: __post_init__ derives them from the evidence."""
+    if not doc:
+        return {}
+    values = dict(doc)
+    return {"coverage": float(values.pop("coverage")), "widths": Widths(**values)}
 
 
 def _nan_to_none(row: Mapping[str, float]) -> dict:
