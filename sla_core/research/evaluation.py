@@ -5,6 +5,10 @@ weights, which add the fused system (speech + mllm). Output: per system, per par
 RMSE / PCC / SRC / % |err| <= 0.5 / <= 1.0 (the paper's "<="), plus the official scorer's strict
 "<" variant; written as markdown, JSON and a per-part RMSE bar chart (HTML, and PNG when kaleido and
 a Chrome/Chromium are installed). The paper's own rows (eval set) sit beside ours for comparison.
+
+When the fusion weights carry interval widths (`fit-fusion`), a second table beside Table 1 gives each
+system's empirical coverage and mean interval width on the evaluated split, per part and overall: the
+check that the stated coverage (e.g. 90%) holds on data the widths never saw.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class EvalReport:
     states: dict[str, str] = field(default_factory=dict)  # system -> grader state(s)
     fusion: dict[str, Any] | None = None  # the weights used, when the fused system is included
     notes: list[str] = field(default_factory=list)
+    # system -> part/overall -> {"coverage" (percent), "mean_width", "n", "no_width"}; empty without widths
+    intervals: dict[str, dict[int | str, dict[str, float] | None]] = field(default_factory=dict)
+    nominal_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _finite({
@@ -56,6 +63,8 @@ class EvalReport:
             "paper_eval_rows": {k: dict(zip(COLUMNS, v)) for k, v in PAPER_ROWS.items()},
             "fusion": self.fusion,
             "notes": self.notes,
+            "intervals": {"nominal_coverage": self.nominal_coverage,
+                          "systems": {name: {str(k): v for k, v in rows.items()} for name, rows in self.intervals.items()}},
         })
 
 
@@ -98,6 +107,17 @@ def build_report(predictions: Sequence[Prediction], split: str | None = None, fu
                              "fitted": fusion_weights.fitted}
         else:
             report.notes.append(f"fusion weights given, but the predictions lack {speech!r} or {mllm!r}: no fused row")
+    widths = getattr(fusion_weights, "intervals", None)
+    if widths is not None:
+        report.nominal_coverage = widths.coverage
+        names = {"fused": FUSION, "speech": speech, "mllm": mllm}
+        for system, name in names.items():
+            if name in systems and system in widths.table:
+                report.intervals[name] = _interval_rows(preds, widths, system, speech, mllm, fusion_weights)
+        fitted_on = ", ".join(f"{g} {s}" for g, s in widths.states.items())
+        if any(states.get(names[g]) != s for g, s in widths.states.items()):
+            report.notes.append(f"the interval widths were fitted on predictions of other states ({fitted_on}): "
+                                "the pipeline would not apply them to these graders")
     if any(s != "trained" for s in states.values() if s != "fused"):
         report.notes.append("rows from untrained or zero-shot graders are not grades: read them as smoke tests")
     return report
@@ -120,6 +140,51 @@ def _fused(preds: Sequence[Prediction], weights, speech: str, mllm: str) -> dict
     rows[OVERALL] = _report(np.array([np.mean(list(fused_by_sub[s].values())) for s in ids]),
                             np.array([overall_ref[s] for s in ids]))
     return rows
+
+
+def _interval_rows(preds: Sequence[Prediction], widths, system: str, speech: str, mllm: str, weights
+                   ) -> dict[int | str, dict[str, float] | None]:
+    """Empirical coverage and mean width of one system's intervals, per part and for complete submissions' overall.
+
+    Each score is clipped to the scale and given the half-width the pipeline would give it (its region's,
+    or the part's global one); the interval is clipped to the scale as the app shows it.
+    """
+    from ..cefr import SCORE_MAX, SCORE_MIN
+    from ..fusion import fuse
+    from ..intervals import overall_key, part_key
+
+    rows: dict[int | str, dict[str, float] | None] = {}
+    by_sub: dict[str, dict[int, tuple[float, float]]] = {}  # submission -> part -> (score, mark)
+    for part in PARTS:
+        a = align(preds, [speech, mllm], part)
+        if system == "fused":
+            score = fuse(a.scores[speech], a.scores[mllm], weights)[0] if len(a) else np.zeros(0)
+        else:
+            score = a.scores[speech if system == "speech" else mllm]
+        score = np.clip(np.atleast_1d(score), SCORE_MIN, SCORE_MAX)
+        rows[part] = _coverage(score, a.reference, widths.table[system].get(part_key(part)))
+        for sub_id, v, y in zip(a.submission_ids, score, a.reference):
+            by_sub.setdefault(sub_id, {})[part] = (float(v), float(y))
+    complete = [s for s in sorted(by_sub) if set(by_sub[s]) == set(PARTS)]
+    overall = np.array([np.mean([by_sub[s][p][0] for p in PARTS]) for s in complete])
+    marks = np.array([np.mean([by_sub[s][p][1] for p in PARTS]) for s in complete])
+    rows[OVERALL] = _coverage(overall, marks, widths.table[system].get(overall_key(PARTS)))
+    return rows
+
+
+def _coverage(score: np.ndarray, ref: np.ndarray, w) -> dict[str, float] | None:
+    from ..cefr import SCORE_MAX, SCORE_MIN
+
+    if w is None or len(score) == 0:
+        return None
+    q = np.array([w.at(v)[0] if w.at(v)[0] is not None else np.nan for v in score])  # (n,)
+    has = np.isfinite(q)
+    if not has.any():
+        return {"coverage": None, "mean_width": None, "n": int(len(score)), "no_width": int(len(score))}
+    s, y, q = score[has], np.asarray(ref)[has], q[has]
+    width = np.minimum(s + q, SCORE_MAX) - np.maximum(s - q, SCORE_MIN)  # (n,) as shown on the scale
+    return {"coverage": float(100 * np.mean(np.abs(s - y) <= q + 1e-9)), "mean_width": float(width.mean()),
+            "n": int(has.sum()), "no_width": int((~has).sum())}
 
 
 # ---------------------------------------------------------------------------------------------- rendering
@@ -149,6 +214,27 @@ def _table(report: EvalReport, row: int | str, columns: Sequence[str], with_pape
     return lines
 
 
+def _interval_table(report: EvalReport) -> list[str]:
+    """Beside Table 1: each system's empirical coverage and mean width of its intervals."""
+    if not report.intervals:
+        return []
+    nominal = f"{report.nominal_coverage:.0%}"
+    lines = [f"## Score intervals: empirical coverage (nominal {nominal}) / mean width", "",
+             "Share of marks inside their interval, and the interval's mean width on the 2.0-5.5 scale, on this "
+             "split; the widths were fitted on dev (`fit-fusion`).", "",
+             "| system | " + " | ".join(f"Part {p}" for p in PARTS) + " | Overall |", "|---|" + "---|" * (len(PARTS) + 1)]
+    for name, rows in report.intervals.items():
+        cells = []
+        for r in ROWS:
+            c = rows.get(r)
+            if c is None or c["coverage"] is None:
+                cells.append("–" if c is None else f"no width (n={c['n']})")
+            else:
+                cells.append(f"{c['coverage']:.1f}% / {c['mean_width']:.2f} (n={c['n']})")
+        lines.append(f"| {label(name)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def to_markdown(report: EvalReport) -> str:
     """The report as markdown: Table 1 (overall), per-part RMSE (Figure 3), per-part tables, strict variant."""
     split = report.split or "all splits"
@@ -158,6 +244,7 @@ def to_markdown(report: EvalReport) -> str:
            "Rows in italics are the paper's figures on the S&I eval set, for comparison.", ""]
     out += [f"> {n}" for n in report.notes] + ([""] if report.notes else [])
     out += ["## Overall (as the paper's Table 1)", ""] + _table(report, OVERALL, COLUMNS, with_paper=True) + [""]
+    out += _interval_table(report)
     out += ["## RMSE per part (as the paper's Figure 3)", "",
             "| system | " + " | ".join(f"Part {p}" for p in PARTS) + " | Overall |",
             "|---|" + "---|" * (len(PARTS) + 1)]

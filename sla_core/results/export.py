@@ -83,13 +83,31 @@ def part_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     return row
 
 
+def review_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """How sure each score is (interval bounds, empty when none was fitted) and whether a teacher should listen."""
+
+    def bounds(prefix: str, iv) -> dict[str, object]:
+        ok = iv is not None and iv.available
+        return {f"{prefix}_low": _num(iv.low, 3) if ok else None, f"{prefix}_high": _num(iv.high, 3) if ok else None}
+
+    row: dict[str, object] = {"review": a.flagged, "review_reasons": " | ".join(a.review)}
+    row |= bounds("overall", a.overall_interval)
+    ivs = [iv for iv in [a.overall_interval] + [pa.interval for pa in a.parts] if iv is not None]
+    row["interval_coverage"] = _num(ivs[0].coverage, 3) if ivs else None
+    for p in PARTS:
+        pa = a.part(p)
+        row |= bounds(f"part{p}", pa.interval if pa else None)
+        row[f"part{p}_review"] = " | ".join(pa.review) if pa else ""
+    return row
+
+
 def context_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     """What the numbers rest on: the session, the calibration profile, each model's source and state."""
     sources = "; ".join(f"{g.name}={g.source} ({g.state})" for g in a.graders)
     return {"session": context.session, "calibration_profile": a.calibration or "", "model_sources": sources}
 
 
-COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, context_columns]
+COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_columns, context_columns]
 
 
 def csv_rows(assessments: Sequence[Assessment], context: ExportContext = ExportContext(),
@@ -122,4 +140,4 @@ def write_csv(assessments: Sequence[Assessment], path: str | Path, context: Expo
 
 
 __all__ = ["COLUMN_PROVIDERS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns", "csv_rows",
-           "learner_columns", "part_columns", "safe_cell", "transcript_text", "write_csv"]
+           "learner_columns", "part_columns", "review_columns", "safe_cell", "transcript_text", "write_csv"]

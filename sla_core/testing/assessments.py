@@ -69,5 +69,29 @@ def sample_assessment(learner: str | None = "Ana", state: str = TRAINED, with_ml
                       graders=graders, learner=learner)
 
 
-__all__ = ["DEFAULT_SCORES", "DEFAULT_WEIGHTS", "distribution_around", "part_assessment",
+def with_intervals(assessment: Assessment, half_widths: Mapping[int, float] | float = 0.3,
+                   overall_half_width: float | None = 0.2, coverage: float = 0.9, n: int = 438) -> Assessment:
+    """The assessment with conformal intervals of the given half-widths, and the review reasons the
+    pipeline's rules (sla_core.intervals) give it."""
+    from dataclasses import replace
+
+    from ..assessment import ScoreInterval
+    from ..intervals import overall_review, part_review
+
+    parts = []
+    for pa in assessment.parts:
+        q = half_widths.get(pa.part) if isinstance(half_widths, Mapping) else half_widths
+        iv = ScoreInterval.around(pa.score, q, coverage, "conformal", n, f"{coverage:.0%} test interval") \
+            if pa.ok and q is not None else None
+        pa = replace(pa, interval=iv)
+        parts.append(replace(pa, review=part_review(pa)))
+    overall = None
+    if assessment.overall is not None and overall_half_width is not None:
+        overall = ScoreInterval.around(assessment.overall, overall_half_width, coverage, "conformal", n,
+                                       f"{coverage:.0%} test interval")
+    return replace(assessment, parts=tuple(parts), overall_interval=overall,
+                   review=overall_review(parts, assessment.covered_parts, overall))
+
+
+__all__ = ["DEFAULT_SCORES", "with_intervals", "DEFAULT_WEIGHTS", "distribution_around", "part_assessment",
            "sample_assessment"]

@@ -122,3 +122,33 @@ def test_png_chart_when_kaleido_can_render(data, tmp_path):
     if isinstance(written["png"], str):
         pytest.skip(written["png"])  # no Chrome/Chromium on this machine: the reason is reported
     assert written["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_interval_table_reports_coverage_and_width_independently(data):
+    from dataclasses import replace
+
+    from sla_core.fusion import fuse
+    from sla_core.intervals import IntervalWidths, Widths, overall_key, part_key
+
+    marks, scores, preds, weights = data
+    table = {system: {part_key(p): Widths(0.5, 100) for p in PARTS} | {overall_key(PARTS): Widths(0.3, 100)}
+             for system in ("fused", "speech")}  # no "mllm" widths: that system gets no row
+    widths = IntervalWidths(coverage=0.9, method="test", n_submissions=100, states={"speech": "trained", "mllm": "trained"},
+                            table=table)
+    report = build_report(preds, split="eval", fusion_weights=replace(weights, intervals=widths))
+    assert set(report.intervals) == {"speech", "fusion"} and report.nominal_coverage == 0.9
+    for system, pick in (("speech", lambda p: scores["speech"][p]),
+                         ("fusion", lambda p: fuse(scores["speech"][p], scores["mllm"][p], weights)[0])):
+        shown = {p: np.clip(pick(p), 2.0, 5.5) for p in PARTS}
+        for p in PARTS:
+            row = report.intervals[system][p]
+            assert row["coverage"] == pytest.approx(100 * np.mean(np.abs(shown[p] - marks[p]) <= 0.5 + 1e-9))
+            width = np.minimum(shown[p] + 0.5, 5.5) - np.maximum(shown[p] - 0.5, 2.0)
+            assert row["mean_width"] == pytest.approx(width.mean()) and row["n"] == N
+        overall = np.mean([shown[p] for p in PARTS], axis=0)
+        truth = np.mean([marks[p] for p in PARTS], axis=0)
+        assert report.intervals[system][OVERALL]["coverage"] == pytest.approx(100 * np.mean(np.abs(overall - truth) <= 0.3 + 1e-9))
+    text = to_markdown(report)
+    assert "empirical coverage (nominal 90%)" in text
+    assert text.index("Score intervals") < text.index("RMSE per part")  # beside Table 1
+    assert json.loads(json.dumps(report.to_dict()))["intervals"]["systems"]["speech"]["overall"]["n"] == N
