@@ -309,6 +309,11 @@ def test_an_assessment_made_with_a_profile_records_it(speech_result, tmp_path, n
     assert abs(part.score - 4.5) <= 0.5
     assert "calibrated with profile 'pauses'" in part.basis and "not a grade" in part.basis
     assert part.speech.state == "untrained" and not result.graded  # calibration does not make it "trained"
+    # how sure: the profile's own leave-one-out interval, and a conservative bound for the overall
+    widths = speech_result.profile.widths
+    assert part.interval.method == "profile" and part.interval.half_width == pytest.approx(widths.half_width, abs=1e-4)
+    assert "12 of the teacher's marks" in part.interval.basis
+    assert result.overall_interval.method == "bound" and result.overall_interval.available
 
 
 @pytest.fixture(scope="module")
@@ -413,3 +418,39 @@ def test_evidence_figure_shows_every_held_out_response(speech_result):
     assert [len(t.y) for t in scatters] == [12, 12]
     np.testing.assert_allclose(scatters[1].y, speech_result.evidence.after)
     assert "Too few" in evidence_figure(None).layout.annotations[0].text
+
+
+# -- intervals from the leave-one-out residuals --------------------------------------------------------
+
+
+def test_profile_intervals_use_the_finite_sample_rank_of_the_leave_one_out_errors():
+    rng = np.random.default_rng(11)
+    marks = rng.choice(GRID[1:-1], 24)
+    profile = fit_calibration(_generic(0.7 * marks + 1.2 + rng.normal(0, 0.3, 24), marks), name="loo").profile
+    errors = np.sort(np.abs(np.array(profile.evidence.after) - marks))
+    assert profile.coverage == 0.9 and profile.widths.n == 24
+    assert profile.widths.half_width == pytest.approx(errors[int(np.ceil(25 * 0.9)) - 1])  # the 23rd of 24
+
+
+def test_too_few_marks_give_an_interval_that_says_so():
+    from sla_core.calibration.apply import Calibration
+
+    marks = [2.5, 3.5, 4.5, 3.0, 4.0, 3.5]
+    profile = fit_calibration(_generic(np.array(marks) + 0.3, marks), name="six").profile
+    calibration = Calibration(profile, DEFAULT_WEIGHTS)
+    iv = calibration.part_interval(3, 3.5)
+    assert not iv.available and iv.low is None
+    assert "too few marks (6)" in iv.note and "at least 9" in iv.note
+    overall = calibration.overall_interval((1, 3, 4, 5), 3.5)
+    assert not overall.available and "at least 39" in overall.note  # 4 parts at 97.5% each
+
+
+def test_a_profile_saved_before_intervals_still_loads(speech_result, tmp_path):
+    import json
+
+    folder = save_profile(replace(speech_result.profile, name="old"), tmp_path)
+    doc = json.loads((folder / "profile.json").read_text())
+    del doc["intervals"]
+    (folder / "profile.json").write_text(json.dumps(doc))
+    loaded = load_profile(folder)
+    assert loaded.widths == speech_result.profile.widths  # the same widths, from its saved evidence
