@@ -7,6 +7,12 @@ its first import takes seconds. torchaudio is not used (maintenance mode; see th
 
 Every problem with a learner's recording is raised as one exception type, `AudioIssue`, whose
 message a teacher can act on and whose attributes say which part and answer it came from.
+
+Limits come before decoding (`probe_audio`: file size, then the header's duration, sample rate and
+channels), and decoding itself is bounded (`read_bounded`: blocks of one second, downmixed as they come,
+stopping at the limit), so a header that lies - a FLAC without a sample count, a streamed WAV - cannot
+make the server decode an hour of 6-channel 96 kHz audio (8 GiB as float32). A decoder failure or a
+MemoryError is that answer's AudioIssue, never the learner's or the class's.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ GAP_BRIDGE_SECONDS = 0.2  # s; pauses shorter than this between speech frames co
 CLIP_LEVEL = 0.999  # |sample| at or above this (full scale = 1.0) counts as clipped
 HEAVY_CLIPPING_FRACTION = 0.01  # fraction of clipped samples from which clipping is worth a warning
 _DB_FLOOR = -120.0  # dBFS reported for digital silence instead of -inf
+MAX_FILE_BYTES = 200 * 1024**2  # bytes per answer file; 3 min of 48 kHz stereo 24-bit WAV is ~52 MB
+MAX_SAMPLE_RATE = 192_000  # Hz; above this no microphone recording, only a crafted file
+MAX_CHANNELS = 8  # a recorder's channels (6-channel surround is accepted and downmixed)
+BLOCK_SECONDS = 1.0  # s of native-rate audio decoded at a time
 
 # reason code -> what the teacher is told (the detail, e.g. a duration, is filled in).
 REASONS: dict[str, str] = {
@@ -40,6 +50,7 @@ REASONS: dict[str, str] = {
     "silent": "the recording is silent{detail} — check the microphone.",
     "too_short": "there is too little speech{detail} — record a longer answer.",
     "too_long": "the recording is too long{detail} — trim it or record a shorter answer.",
+    "too_large": "the file is too large to assess{detail} — export it as a mono WAV or FLAC of the answer only.",
 }
 
 
@@ -50,7 +61,7 @@ class AudioIssue(ValueError):
         part: test part (1, 3, 4, 5) or None when unknown.
         answer: 0-based index of the answer within the part, or None. The message counts from 1.
         path: the file, or None for an in-memory waveform.
-        reason: one of REASONS ("missing", "unreadable", "empty", "silent", "too_short", "too_long").
+        reason: one of REASONS ("missing", "unreadable", "empty", "silent", "too_short", "too_long", "too_large").
         detail: the measured facts behind the reason, e.g. "(0.4 s of speech; at least 1 s is needed)".
     """
 
@@ -119,37 +130,106 @@ def as_mono_16k(wav: np.ndarray, sr: int) -> np.ndarray:
     return np.ascontiguousarray(wav, dtype=np.float32)
 
 
-def load_audio(path: str | Path, *, part: int | None = None, answer: int | None = None) -> np.ndarray:
+def load_audio(path: str | Path, *, part: int | None = None, answer: int | None = None,
+               max_seconds: float | None = None) -> np.ndarray:
     """Read an audio file as (samples,) float32 mono at SAMPLE_RATE, whatever its rate and channels.
 
+    Args:
+        max_seconds: refuse ("too_long") a file longer than this, from its header when it says so and
+            otherwise by stopping the decoder there; None = no duration limit (the size limits still hold).
     Raises:
-        AudioIssue: reason "missing", "empty" (0 bytes) or "unreadable"; `part`/`answer` only label it.
+        AudioIssue: "missing", "empty" (0 bytes), "unreadable" (also a decoder failure), "too_long" or
+            "too_large" (file size, rate x channels, or out of memory); `part`/`answer` only label it.
+    """
+    path = Path(path)
+    where = dict(part=part, answer=answer, path=path)
+    try:
+        header = probe_audio(path, max_seconds=max_seconds, part=part, answer=answer)
+        if header is None:  # not for libsndfile: the fallback decoder, stopped after the limit too
+            try:
+                wav, sr = _read_with_librosa(path, max_seconds)
+            except Exception as e:  # the fallback's decoders raise many types; all mean "not audio to us"
+                raise AudioIssue("unreadable", **where) from e
+            if max_seconds is not None and wav.shape[0] > (max_seconds + BLOCK_SECONDS) * sr:
+                raise AudioIssue("too_long", f"(over {max_seconds:g} s; the limit is {max_seconds:g} s)", **where)
+            return as_mono_16k(wav, sr)
+        return read_bounded(path, header.samplerate, max_seconds, part=part, answer=answer)
+    except MemoryError as e:  # this answer's problem only: the other answers and learners go on
+        raise AudioIssue("too_large", "(there was not enough memory to decode it)", **where) from e
+
+
+def probe_audio(path: str | Path, *, max_seconds: float | None = None, part: int | None = None,
+                answer: int | None = None):
+    """Check a file against the limits before decoding a sample: its size, then its header.
+
+    Returns:
+        soundfile's header info, or None when libsndfile cannot read the format (use the fallback).
+    Raises:
+        AudioIssue: "missing", "empty", "unreadable" (a folder), "too_large" or "too_long" (by the header).
     """
     path = Path(path)
     where = dict(part=part, answer=answer, path=path)
     if not path.exists():
-        raise AudioIssue("missing", f"({path})", **where)
+        raise AudioIssue("missing", f"({path.name})", **where)
     if path.is_dir():
         raise AudioIssue("unreadable", "(it is a folder, not a sound file)", **where)
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise AudioIssue("empty", "(the file has 0 bytes)", **where)
+    if size > MAX_FILE_BYTES:
+        raise AudioIssue("too_large", f"({size / 1024**2:.0f} MB; the limit is {MAX_FILE_BYTES / 1024**2:.0f} MB)",
+                         **where)
     try:
-        wav, sr = sf.read(path, dtype="float32", always_2d=True)  # (samples, channels)
-    except sf.SoundFileError:  # its complaint stays in the traceback as context
-        try:
-            wav, sr = _read_with_librosa(path)
-        except Exception as e:  # the fallback's decoders raise many types; all mean "not audio to us"
-            raise AudioIssue("unreadable", **where) from e
-    return as_mono_16k(wav, sr)
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError):
+        return None
+    if not 0 < info.samplerate <= MAX_SAMPLE_RATE or not 0 < info.channels <= MAX_CHANNELS:
+        raise AudioIssue("too_large", f"({info.channels} channels at {info.samplerate} Hz; the limit is "
+                                      f"{MAX_CHANNELS} channels at {MAX_SAMPLE_RATE} Hz)", **where)
+    seconds = info.frames / info.samplerate if 0 < info.frames < 2**62 else None  # None: the header does not say
+    if max_seconds is not None and seconds is not None and seconds > max_seconds:
+        raise AudioIssue("too_long", f"({seconds:.0f} s; the limit is {max_seconds:g} s)", **where)
+    return info
 
 
-def _read_with_librosa(path: Path) -> tuple[np.ndarray, int]:
-    """Fallback for what libsndfile cannot read (e.g. m4a via audioread + ffmpeg)."""
+def read_bounded(path: str | Path, samplerate: int, max_seconds: float | None = None, *,
+                 part: int | None = None, answer: int | None = None) -> np.ndarray:
+    """Decode in blocks of BLOCK_SECONDS, downmixing each, and stop past `max_seconds` ("too_long").
+
+    Each block is downmixed and resampled as it comes (soxr's stream), so memory stays near max_seconds
+    of 16 kHz mono plus one block, whatever the header claims.
+    Returns:
+        (samples,) float32 mono at SAMPLE_RATE.
+    """
+    path = Path(path)
+    where = dict(part=part, answer=answer, path=path)
+    limit = None if max_seconds is None else int(max_seconds * samplerate) + 1  # frames at the native rate
+    resampler = None if samplerate == SAMPLE_RATE else soxr.ResampleStream(samplerate, SAMPLE_RATE, 1, dtype="float32")
+    out, total = [], 0
+    try:
+        for block in sf.blocks(str(path), blocksize=max(1, int(BLOCK_SECONDS * samplerate)), dtype="float32",
+                               always_2d=True):  # block: (frames, channels)
+            total += block.shape[0]
+            if limit is not None and total > limit:
+                raise AudioIssue("too_long", f"(over {max_seconds:g} s, where reading stopped; the limit is "
+                                             f"{max_seconds:g} s)", **where)
+            mono = block.mean(axis=1, dtype=np.float32)  # (frames,)
+            out.append(mono if resampler is None else resampler.resample_chunk(mono))
+    except (sf.SoundFileError, RuntimeError) as e:  # a decoder failure mid-file: this answer only
+        raise AudioIssue("unreadable", "(the decoder failed part-way through)", **where) from e
+    if resampler is not None:
+        out.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))  # the filter's tail
+    return np.ascontiguousarray(np.concatenate(out) if out else np.zeros(0, np.float32), dtype=np.float32)
+
+
+def _read_with_librosa(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Fallback for what libsndfile cannot read (e.g. m4a via audioread + ffmpeg), stopped past max_seconds."""
     import librosa  # lazy: slow first import, rarely needed
 
+    duration = None if max_seconds is None else max_seconds + 2 * BLOCK_SECONDS  # a little over: "too long" shows
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # librosa warns that soundfile failed and audioread is deprecated
-        wav, sr = librosa.load(path, sr=None, mono=False)  # (samples,) or (channels, samples)
+        wav, sr = librosa.load(path, sr=None, mono=False, duration=duration)  # (samples,) or (channels, samples)
     return (wav if wav.ndim == 1 else wav.T), int(sr)
 
 
@@ -226,5 +306,9 @@ def load_checked(path: str | Path, *, part: int | None = None, answer: int | Non
     Returns:
         (wav, stats): wav is (samples,) float32 at SAMPLE_RATE.
     """
-    wav = load_audio(path, part=part, answer=answer)
-    return wav, check_audio(wav, part=part, answer=answer, path=path, max_seconds=max_seconds)
+    wav = load_audio(path, part=part, answer=answer, max_seconds=max_seconds)
+    try:
+        return wav, check_audio(wav, part=part, answer=answer, path=path, max_seconds=max_seconds)
+    except MemoryError as e:
+        raise AudioIssue("too_large", "(there was not enough memory to check it)", part=part, answer=answer,
+                         path=path) from e

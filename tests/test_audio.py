@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from sla_core.audio import (
     DEFAULT_MAX_SECONDS, MIN_SPEECH_SECONDS, SAMPLE_RATE, AudioIssue, AudioStats, as_mono_16k, check_audio,
     load_audio, load_checked,
 )
-from sla_core.testing.audio import dummy_waveform, espeak_wav, has_espeak, sine_wave, write_wav
+from sla_core.testing.audio import dummy_waveform, espeak_wav, forge_flac, has_espeak, sine_wave, write_wav
 
 SENTENCE = "I live in a small town near the sea, and I like it because it is quiet and friendly."
 
@@ -206,5 +208,66 @@ def test_librosa_fallback_reads_what_soundfile_cannot(folder, monkeypatch):
     def refuse(*args, **kwargs):
         raise audio.sf.LibsndfileError(1, "simulated: ")
 
-    monkeypatch.setattr(audio.sf, "read", refuse)  # librosa itself uses sf.SoundFile, which still works
+    monkeypatch.setattr(audio.sf, "info", refuse)  # librosa itself uses sf.SoundFile, which still works
     np.testing.assert_allclose(load_audio(folder / "stereo_8k.wav"), expected, atol=1e-5)
+
+
+# -- bombs: limits before decoding, bounded decoding after -----------------------------------------------
+
+FULL_DECODE_MB = 190 * 96_000 * 6 * 4 / 1e6  # what sf.read would hold for the lying file below, as float32
+MEMORY_BOUND_MB = 64  # what loading may use at most: 180 s of 16 kHz mono (11.5 MB) plus blocks and resampler
+
+
+def peak_mb(fn) -> tuple[object, float]:
+    tracemalloc.start()
+    try:
+        try:
+            result = fn()
+        except Exception as e:  # returned, so the peak is read either way
+            result = e
+        return result, tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_flac_whose_header_says_60_minutes_is_refused_before_decoding(tmp_path):
+    bomb = forge_flac(tmp_path / "bomb.flac", 3, 60 * 60 * 96_000)  # the attacker's 60 min, 96 kHz, 6 channels
+    assert sf.info(str(bomb)).duration == 3600
+    issue, peak = peak_mb(lambda: load_checked(bomb, part=3, answer=0))
+    assert isinstance(issue, AudioIssue) and issue.reason == "too_long" and "3600 s" in str(issue)
+    assert peak < 1  # MB: not one block was decoded
+
+
+def test_a_flac_that_hides_its_length_is_stopped_at_the_limit_within_bounded_memory(tmp_path):
+    bomb = forge_flac(tmp_path / "stream.flac", 190, 0)  # 190 s of audio; the header gives no length
+    assert sf.info(str(bomb)).frames > 2**62  # libsndfile: "unknown"
+    issue, peak = peak_mb(lambda: load_checked(bomb, part=3, answer=0))
+    assert isinstance(issue, AudioIssue) and issue.reason == "too_long" and "where reading stopped" in str(issue)
+    assert peak < MEMORY_BOUND_MB < FULL_DECODE_MB / 4
+
+
+@pytest.mark.parametrize("claim", ["channels", "size"])
+def test_rate_channels_and_file_size_are_checked_from_the_header(tmp_path, monkeypatch, claim):
+    import sla_core.audio as audio
+
+    path = tmp_path / "x.wav"
+    if claim == "channels":
+        sf.write(path, np.zeros((16_000, 12), np.float32), 16_000)  # 12 channels
+    else:
+        write_wav(path, dummy_waveform(2.0))
+        monkeypatch.setattr(audio, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(AudioIssue) as info:
+        load_checked(path, part=1, answer=0)
+    assert info.value.reason == "too_large"
+
+
+def test_running_out_of_memory_on_one_answer_is_that_answers_problem(folder, monkeypatch):
+    import sla_core.audio as audio
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(audio.sf, "blocks", exhausted)
+    with pytest.raises(AudioIssue) as info:
+        load_checked(folder / "tone.wav", part=4, answer=0)
+    assert info.value.reason == "too_large" and "not enough memory" in str(info.value)

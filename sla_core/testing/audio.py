@@ -122,3 +122,25 @@ def tiny_waveform(seconds: float = 1.5, seed: int = 0, sample_rate: int = 16000)
     f0 = 120 + 40 * rng.random() + 30 * np.sin(2 * np.pi * 1.5 * t)
     voice = np.sin(2 * np.pi * np.cumsum(f0) / sample_rate) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2)
     return (0.3 * voice + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def forge_flac(path: str | Path, seconds: int, claimed_frames: int, sample_rate: int = 96_000,
+               channels: int = 6) -> Path:
+    """A FLAC "bomb": `seconds` of silence whose STREAMINFO claims `claimed_frames` (0: length unknown).
+
+    An hour of 6-channel 96 kHz silence takes a minute to encode; a few seconds with a forged header is
+    the same file to a server that trusts the header, and one with no length is what a streamed upload
+    looks like. STREAMINFO's total sample count is the low 36 bits of bytes 18..25.
+    """
+    path = Path(path)
+    with sf.SoundFile(path, "w", sample_rate, channels, "PCM_16", format="FLAC") as f:
+        block = np.zeros((sample_rate, channels), np.int16)  # (frames, channels): one second
+        for _ in range(seconds):
+            f.write(block)
+    data = bytearray(path.read_bytes())
+    if data[:4] != b"fLaC":
+        raise ValueError(f"{path} is not a native FLAC stream")
+    packed = int.from_bytes(data[18:26], "big")
+    data[18:26] = ((packed & ~((1 << 36) - 1)) | claimed_frames).to_bytes(8, "big")
+    path.write_bytes(data)
+    return path

@@ -177,3 +177,15 @@ def test_corrupt_and_lying_zips_get_a_message_naming_the_file(handlers, tmp_path
     status, table, *_ = list(handlers.assess_class([upload(tmp_path, "lying.zip", lying)], "x"))[-1]
     assert list(table["Learner"]) == ["ana"]
     assert "<code>lying.zip: ben/part3.wav</code>" in status and "damaged or protected" in status
+
+
+def test_a_flac_bomb_in_one_answer_is_refused_and_the_other_parts_are_assessed(handlers, tmp_path):
+    from sla_core.testing.audio import forge_flac
+
+    bomb = forge_flac(tmp_path / "bomb.flac", 3, 60 * 60 * 96_000)  # says: 60 min, 96 kHz, 6 channels
+    slots = [None] * len(app.SLOTS)
+    slots[app.SLOTS.index((3, 0))] = str(bomb)
+    slots[app.SLOTS.index((4, 0))] = str(EXAMPLE / "part4.wav")
+    summary, table, *_ = handlers.assess_one("Ana", *slots)
+    assert "Part 3, answer 1 (bomb.flac): the recording is too long (3600 s; the limit is 180 s)" in summary
+    assert list(table["Status"])[1:3] == ["could not be assessed", "assessed"]
