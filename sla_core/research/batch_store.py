@@ -152,6 +152,7 @@ class Summary:
     overall_mean: float | None = None
     overall_cefr: dict[str, int] = field(default_factory=dict)  # CEFR label of the overall -> learners
     problems: dict[str, int] = field(default_factory=dict)  # part status ("rejected", "missing") -> parts
+    flagged: int = 0  # learners a teacher should listen to (Assessment.review)
     errors: dict[str, str] = field(default_factory=dict)  # learner -> reason (status "error")
 
     def to_text(self) -> str:
@@ -170,6 +171,8 @@ class Summary:
         if self.problems:
             lines.append("parts not assessed: " + ", ".join(f"{v} {k}" for k, v in self.problems.items())
                          + f" (reasons in {PARTS_FILE} and {CSV_FILE})")
+        if self.flagged:
+            lines.append(f"flagged for review: {self.flagged} learners (reasons in the review columns)")
         for learner, reason in list(self.errors.items())[:10]:
             lines.append(f"error: {learner}: {reason}")
         if len(self.errors) > 10:
@@ -179,16 +182,17 @@ class Summary:
         return "\n".join(lines)
 
 
-def finalise(out: Path) -> Summary:
+def finalise(out: Path, session: str = "") -> Summary:
     """Build results.parquet, parts.parquet, results.csv and summary.json from the batch files.
 
+    `session` names the cohort in the CSV's session column (default: the folder's name).
     Streams batch by batch (one learner's row is kept once), so a cohort of 100,000 needs memory for
     one batch of JSON plus the light assessments the CSV writer takes in one call.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..results.export import write_csv
+    from ..results.export import ExportContext, write_csv
 
     results_schema, parts_schema = _schemas()
     summary = Summary()
@@ -209,6 +213,7 @@ def finalise(out: Path) -> Summary:
                     summary.errors[row["learner"]] = row["error"] or "unknown error"
                     continue
                 light.append(_without_frames(a))
+                summary.flagged += a.flagged
                 graded.append(a.graded or not a.covered_parts)
                 if a.overall is not None:
                     overalls.append(a.overall)
@@ -231,7 +236,7 @@ def finalise(out: Path) -> Summary:
         pq.write_table(parts_schema.empty_table(), tmp_parts)
     os.replace(tmp_results, out / RESULTS_FILE)
     os.replace(tmp_parts, out / PARTS_FILE)
-    tmp_csv = write_csv(light, out / f".{CSV_FILE}.tmp")
+    tmp_csv = write_csv(light, out / f".{CSV_FILE}.tmp", ExportContext(session=session or out.name))
     os.replace(tmp_csv, out / CSV_FILE)
 
     summary.learners = sum(summary.by_status.values())
@@ -263,7 +268,8 @@ def _schemas():
 
     results = pa.schema([
         ("learner", pa.string()), ("status", pa.string()), ("overall", pa.float64()), ("overall_cefr", pa.string()),
-        ("covered_parts", pa.list_(pa.int8())), ("graded", pa.bool_()), ("problems", pa.string()),
+        ("covered_parts", pa.list_(pa.int8())), ("graded", pa.bool_()), ("overall_low", pa.float64()),
+        ("overall_high", pa.float64()), ("flagged", pa.bool_()), ("review", pa.string()), ("problems", pa.string()),
         ("error", pa.string()), ("worker", pa.string()), ("seconds", pa.float64()), ("assessed_at", pa.string()),
         ("assessment_json", pa.string()),
     ])
@@ -271,6 +277,7 @@ def _schemas():
         ("learner", pa.string()), ("part", pa.int8()), ("status", pa.string()), ("score", pa.float64()),
         ("cefr", pa.string()), ("graded", pa.bool_()), ("speech_score", pa.float64()), ("speech_state", pa.string()),
         ("mllm_score", pa.float64()), ("mllm_state", pa.string()), ("fusion_weight", pa.float64()),
+        ("low", pa.float64()), ("high", pa.float64()), ("flagged", pa.bool_()), ("review", pa.string()),
         ("n_answers", pa.int16()), ("audio_seconds", pa.float64()), ("problem", pa.string()),
     ])
     return results, parts
@@ -282,6 +289,8 @@ def _result_row(row: dict, a: Assessment | None) -> dict:
         "learner": row["learner"], "status": row["status"],
         "overall": a.overall if a else None, "overall_cefr": a.overall_cefr if a else None,
         "covered_parts": list(a.covered_parts) if a else [], "graded": a.graded if a else False,
+        **_interval("overall_low", "overall_high", a.overall_interval if a else None),
+        "flagged": a.flagged if a else False, "review": " | ".join(a.review) if a else "",
         "problems": problems, "error": row["error"], "worker": row["worker"], "seconds": row["seconds"],
         "assessed_at": a.created if a else None, "assessment_json": row["assessment_json"],
     }
@@ -295,9 +304,16 @@ def _part_rows(learner: str, a: Assessment | None) -> list[dict]:
         "graded": p.graded, "speech_score": p.speech.score if p.speech else None,
         "speech_state": p.speech.state if p.speech else None, "mllm_score": p.mllm.score if p.mllm else None,
         "mllm_state": p.mllm.state if p.mllm else None, "fusion_weight": p.fusion_weight,
+        **_interval("low", "high", p.interval), "flagged": p.flagged, "review": " | ".join(p.review),
         "n_answers": len(p.durations), "audio_seconds": round(sum(p.durations), 2) if p.durations else None,
         "problem": p.problem,
     } for p in a.parts]
+
+
+def _interval(low: str, high: str, interval) -> dict:
+    """The score range's bounds when fitted widths exist (None otherwise: no range is invented)."""
+    usable = interval is not None and interval.available
+    return {low: interval.low if usable else None, high: interval.high if usable else None}
 
 
 def _without_frames(a: Assessment) -> Assessment:
