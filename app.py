@@ -156,8 +156,10 @@ def _class_tab(examples: bool) -> dict:
     c["table"] = gr.Dataframe(headers=list(report.CLASS_COLUMNS), label=ui_text.CLASS_TABLE_LABEL,
                               interactive=False, wrap=True, elem_id="class-table", show_search="search",
                               elem_classes=["sla-table"], column_widths=list(CLASS_COLUMN_WIDTHS))
-    with gr.Row():
-        c["csv"] = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, elem_id="class-csv")
+    with gr.Row(equal_height=True):
+        c["sort"] = gr.Dropdown(label=ui_text.SORT_LABEL, choices=[(v, k) for k, v in ui_text.SORT_ORDERS.items()],
+                                value="assessed", scale=3, elem_id="class-sort")
+        c["csv"] = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, scale=1, elem_id="class-csv")
     c["chart"] = gr.Plot(show_label=False, elem_id="class-chart")
     c["learner_pick"] = gr.Dropdown(label=ui_text.LEARNER_PICK_LABEL, choices=[], interactive=False,
                                     elem_id="learner-pick")
@@ -179,6 +181,7 @@ def _wire_class(h: Handlers, c: dict, demo: gr.Blocks) -> None:
                       api_name="assess_class", concurrency_id="model", concurrency_limit=1)
     c["sessions"].input(h.open_session, [c["sessions"]],
                         [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"]], api_name="open_session")
+    c["sort"].input(h.sort_class, [c["sessions"], c["sort"]], [c["table"]], api_visibility="private")
     c["refresh"].click(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     c["learner_pick"].input(h.show_learner, [c["sessions"], c["learner_pick"]], c["panel"],
                             api_name="show_learner").success(None, js=_scroll_to("class-summary"))

@@ -13,12 +13,13 @@ from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
-from .base import SLOTS, HandlerBase
+from .base import SLOTS, HandlerBase, explained
 
 
 class AssessTab(HandlerBase):
     """One learner: assess, then render the result panel (also used to show a saved learner)."""
 
+    @explained("Assess")
     def assess_one(self, learner: str | None, *audio: str | None, progress=gr.Progress()) -> tuple:
         """Assess the answers given in the SLOTS audio inputs; returns the result panel's values."""
         if len(audio) != len(SLOTS):
@@ -27,8 +28,10 @@ class AssessTab(HandlerBase):
         for (part, _), path in zip(SLOTS, audio):
             if path:
                 answers.setdefault(part, []).append(Response(audio_path=Path(path)))
-        if not answers:
-            raise gr.Error(ui_text.NO_AUDIO)
+        if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
+            gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
+            return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
+                    *(gr.skip() for _ in range(8)))
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(submission, lambda f, m: progress(f, desc=m))

@@ -1,11 +1,13 @@
 """What every tab's handlers share: the injected callables, the answer slots, and the one boundary where
-an exception becomes text a teacher reads (`HandlerBase._run`).
+an exception becomes text a teacher reads (`explained`, on every handler).
 
 Handlers are plain functions of component values (unit-tested without a browser); `app.py` wires them.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
@@ -51,13 +53,50 @@ class HandlerBase:
         self.calibration = calibration
 
     def _run(self, submission: Submission, progress: Progress | None) -> Assessment:
-        try:
-            return self.assess_fn(submission, progress)
-        except gr.Error:
-            raise
-        except Exception as e:  # the one boundary where an exception becomes display text
-            log.exception("assessment failed")
-            raise gr.Error(ui_text.error_text(e)) from e
+        return self.assess_fn(submission, progress)  # a failure becomes display text in `explained`, below
+
+
+def explained(action: str) -> Callable[[Callable], Callable]:
+    """Decorate a handler so that no failure reaches the page as a bare "Error".
+
+    A `gr.Error` (already written for the teacher) passes through; anything else becomes one whose title
+    names what was being done (`action`, e.g. "Fit") and whose text says what happened and what to do.
+    Generator handlers (a class run) are wrapped as generators, so gradio still streams them.
+    """
+    title = ui_text.FAILED_TITLE.format(action=action)
+
+    def fail(e: Exception) -> gr.Error:
+        if isinstance(e, gr.Error):  # written for the teacher already; only its title says what was not done
+            if e.title == "Error":
+                e.title = title
+            return e
+        log.exception("%s failed", action)
+        return gr.Error(ui_text.error_text(e), title=title)
+
+    def decorate(fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def stream(*args, **kwargs):
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as e:
+                    error = fail(e)
+                    if error is e:
+                        raise
+                    raise error from e
+            return stream
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:
+                error = fail(e)
+                if error is e:
+                    raise
+                raise error from e
+        return call
+    return decorate
 
 
 def _md_escape(text: str) -> str:

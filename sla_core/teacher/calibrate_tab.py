@@ -18,13 +18,14 @@ from ..calibration import check_profile_name, describe
 from . import calibration_desk as desk
 from . import result_view as report
 from . import ui_text
-from .base import NO_PROFILE, Fusion, HandlerBase, _md_escape
+from .base import NO_PROFILE, Fusion, HandlerBase, _md_escape, explained
 from .calibration_chart import evidence_figure
 
 
 class CalibrateTab(HandlerBase):
     """Calibration: upload or reuse a session's recordings, mark them, fit, save, use."""
 
+    @explained("Load graded answers")
     def calibration_upload(self, files: Sequence[str] | None) -> tuple:
         """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status).
 
@@ -43,6 +44,7 @@ class CalibrateTab(HandlerBase):
             status += "\n\n" + _md_escape(ui_text.MARKS_SKIPPED.format(skipped=skipped))
         return rows, self._marks_table(rows), status
 
+    @explained("Load the session")
     def calibration_session(self, session_id: int | None) -> tuple:
         """A saved session's kept recordings -> (rows state, marks table pre-filled with its scores, status)."""
         if session_id is None:
@@ -57,6 +59,7 @@ class CalibrateTab(HandlerBase):
         status = self._marks_status(rows, f"“{info.name}”") + "\n\n" + ui_text.MARKS_FROM_SESSION
         return rows, self._marks_table(rows), status
 
+    @explained("Fit")
     def calibration_fit(self, rows: list, cells: pd.DataFrame | None, name: str | None, heard: dict | None,
                         progress=gr.Progress()) -> tuple:
         """Listen (or reuse what was heard for the same marks) and fit.
@@ -70,6 +73,7 @@ class CalibrateTab(HandlerBase):
         try:
             check_profile_name(name)  # before listening: a bad name fails at once
             graded = desk.graded_rows(rows, values)
+            desk.check_marks_differ(graded)
             key = [(learner, part, [str(f) for f in audio], mark) for learner, part, audio, mark in graded]
             if heard and heard.get("key") == key:
                 data = heard["data"]
@@ -87,6 +91,7 @@ class CalibrateTab(HandlerBase):
         verdict = ("✔ " if result.applies else "✖ ") + _md_escape(result.reason)
         return (result, heard, name, describe(result), evidence_figure(result.evidence), f"**{verdict}**")
 
+    @explained("Save profile")
     def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool) -> tuple:
         """Save the fitted profile: refused with the verdict unless it helps or `anyway`. (status, profiles)."""
         if result is None:
@@ -103,6 +108,7 @@ class CalibrateTab(HandlerBase):
         text = ui_text.SAVED if result.applies else ui_text.SAVED_ANYWAY
         return _md_escape(text.format(name=name, folder=folder)), self.profiles_update(selected=name)
 
+    @explained("Use this profile")
     def calibration_use(self, choice: str | None) -> tuple:
         """Apply the chosen profile (or none) to every following assessment: (status, model panel, its title)."""
         name = None if choice in (None, "", NO_PROFILE) else choice

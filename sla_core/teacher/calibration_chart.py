@@ -49,8 +49,9 @@ def evidence_figure(evidence: Evidence | None, title: str = "Calibration: held-o
                       row=1, col=2)
     fig.update_xaxes(title_text="teacher's mark", tickvals=list(GRID), range=line, row=1, col=1)
     fig.update_yaxes(title_text="held-out score", tickvals=list(GRID), range=line, row=1, col=1)
-    fig.update_yaxes(range=[min(0.0, *(evidence.overall[n]["pcc"] for n in ("before", "after")
-                                       if not math.isnan(evidence.overall[n]["pcc"]))) - 0.2, 1.25], row=1, col=2)
+    # Pearson may be undefined (every mark or every score the same): "n/a" bars, and the axis still starts at 0.
+    defined = [evidence.overall[n]["pcc"] for n in ("before", "after") if not math.isnan(evidence.overall[n]["pcc"])]
+    fig.update_yaxes(range=[min([0.0, *defined]) - 0.2, 1.25], row=1, col=2)
     fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", height=HEIGHT, barmode="group",
                       margin={"l": 56, "r": 16, "t": 80, "b": 48},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 0.0})

@@ -146,6 +146,18 @@ def graded_rows(rows: Sequence[MarkRow], cells: Sequence[Sequence]) -> list[tupl
     return graded
 
 
+def check_marks_differ(graded: Sequence[tuple[str, int, Sequence[Path], float]]) -> None:
+    """Refuse a fit whose marks are all the same: it cannot learn, nor be checked (Pearson is undefined).
+
+    This is what a teacher meets first when a saved session pre-fills every mark with the same rounded score.
+    """
+    marks = {mark for *_, mark in graded}
+    if len(graded) > 1 and len(marks) == 1:
+        raise ValueError(f"the marks must differ; you gave {marks.pop():.1f} for all {len(graded)}. A calibration "
+                         "learns from how your marks differ between answers: change the marks to your own, "
+                         "then press Fit again")
+
+
 class CalibrationDesk:
     """The calibration workflow over one loaded Assessor (the app holds one; its graders are shared)."""
 
@@ -201,4 +213,4 @@ class CalibrationDesk:
 
 
 __all__ = ["MARK_COLUMNS", "MARK_INDEX", "MarkRow", "CalibrationDesk", "table", "upload_rows", "read_upload",
-           "session_rows", "parse_mark", "graded_rows"]
+           "session_rows", "parse_mark", "graded_rows", "check_marks_differ"]

@@ -16,13 +16,14 @@ from ..assessment import Assessment
 from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
-from .base import HandlerBase, _md_escape, log
+from .base import HandlerBase, _md_escape, explained, log
 from .classroom import load_upload
 
 
 class ClassroomTab(HandlerBase):
     """A class: every learner assessed and saved as it comes; sessions listed, reopened, exported."""
 
+    @explained("Assess the class")
     def assess_class(self, files: Sequence[str] | None, name: str | None, progress=gr.Progress()) -> Iterator[tuple]:
         """Assess every learner of an upload, saving each result as it comes; yields the class panel."""
         if not files:
@@ -68,6 +69,7 @@ class ClassroomTab(HandlerBase):
                charts.class_overview_figure(done, ui_text.CLASS_CHART),
                self.sessions_update(selected=session), self._learner_choices(done))
 
+    @explained("Open the session")
     def open_session(self, session_id: int | None) -> tuple:
         """A saved session, as it was saved: status, table, CSV, chart, learner picker."""
         if session_id is None:
@@ -81,6 +83,7 @@ class ClassroomTab(HandlerBase):
         return (status, self._class_table(results), self._csv(info.id), charts.class_overview_figure(results,
                 ui_text.CLASS_CHART), self._learner_choices(results))
 
+    @explained("Show the learner")
     def show_learner(self, session_id: int | None, index: int | None) -> tuple:
         """One learner of a saved session in the full result panel (read back from the store)."""
         if session_id is None or index is None:
@@ -90,13 +93,20 @@ class ClassroomTab(HandlerBase):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
         return self.render(results[int(index)])
 
+    @explained("Sort")
+    def sort_class(self, session_id: int | None, order: str | None):
+        """The open session's table in the chosen order (the store keeps the order they were assessed in)."""
+        if session_id is None:
+            return gr.skip()
+        return self._class_table(self.store.load(int(session_id)), order)
+
     def sessions_update(self, selected: int | None = None):
         choices = [(ui_text.SESSION_CHOICE.format(name=s.name, created=s.created[:10], n=s.n_results), s.id)
                    for s in self.store.sessions()]
         return gr.update(choices=choices, value=selected) if selected is not None else gr.update(choices=choices)
 
-    def _class_table(self, results: Sequence[Assessment]) -> pd.DataFrame:
-        return pd.DataFrame(report.class_rows(results), columns=report.CLASS_COLUMNS)
+    def _class_table(self, results: Sequence[Assessment], order: str | None = None) -> pd.DataFrame:
+        return pd.DataFrame(report.class_rows(results, order), columns=report.CLASS_COLUMNS)
 
     def _csv(self, session_id: int):
         info = self.store.session(session_id)

@@ -24,7 +24,8 @@ PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion 
                 "Transcript", "Notes")
 
 # Class table: one row per learner; numbers stay numbers so the table sorts numerically.
-CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Parts covered", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
+# "Coverage" starts with "complete" or "provisional", so sorting by it puts partial learners apart.
+CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Coverage", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
                  "Problems")
 
 
@@ -45,6 +46,48 @@ def _parts_phrase(parts: Sequence[int]) -> str:
     return f"Part{'s' if len(parts) > 1 else ''} {_parts_list(parts)}"
 
 
+def answers_scored(pa: PartAssessment | None) -> int | None:
+    """How many answers a part's score rests on (0 when it has none); None when a saved result does not say."""
+    if pa is None or not pa.ok:
+        return 0
+    return len(pa.durations) or len(pa.transcripts) or None
+
+
+def answers_text(pa: PartAssessment | None, part: int) -> str:
+    """"2 of 6 answers" for the multi-answer parts; "" for a one-answer part or when unknown."""
+    most, done = part_info(part).max_answers, answers_scored(pa)
+    if most == 1 or done is None:
+        return ""
+    return ui_text.ANSWERS_OF.format(k=done, n=most)
+
+
+def provisional(assessment: Assessment) -> str | None:
+    """Why an overall is provisional ("provisional: 2 of 4 parts"), or None when it rests on the whole test.
+
+    An overall that leaves out a part, or a part scored on fewer answers than the test asks for, is not the
+    same claim as a complete one: it says so wherever the overall is shown (card, class table, CSV reader).
+    """
+    if assessment.overall is None:
+        return None
+    covered = assessment.covered_parts
+    if len(covered) < len(PARTS):
+        return ui_text.PROVISIONAL_PARTS.format(k=len(covered), n=len(PARTS))
+    short = [(p, k) for p in covered if (k := answers_scored(assessment.part(p))) is not None
+             and k < part_info(p).max_answers]
+    if short:
+        return ui_text.PROVISIONAL_ANSWERS.format(answers="; ".join(
+            f"Part {p} on {ui_text.ANSWERS_OF.format(k=k, n=part_info(p).max_answers)}" for p, k in short))
+    return None
+
+
+def coverage_text(assessment: Assessment) -> str:
+    """The class table's Coverage cell: "complete (1, 3, 4, 5)" or "provisional: 3 of 4 parts (1, 3, 5)"."""
+    if assessment.overall is None:
+        return ui_text.NOT_ASSESSED
+    why = provisional(assessment)
+    return f"{why or ui_text.COMPLETE} ({_parts_list(assessment.covered_parts)})"
+
+
 def part_rows(assessment: Assessment) -> list[list[str]]:
     """Rows of the per-part table (PART_COLUMNS), as display strings.
 
@@ -61,7 +104,8 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
         notes = " ".join(x for x in (pa.problem, pa.basis) if x) or DASH
         rows.append([
             part_info(p).title,
-            ui_text.PART_STATUS.get(pa.status, pa.status),
+            " ".join(x for x in (ui_text.PART_STATUS.get(pa.status, pa.status),
+                                 f"({answers_text(pa, p)})" if pa.ok and answers_text(pa, p) else "") if x),
             _fmt(pa.speech.score if pa.speech else None),
             _fmt(pa.mllm.score if pa.mllm else None),
             _fmt(pa.fusion_weight),
@@ -84,15 +128,35 @@ def class_row(assessment: Assessment) -> list:
         assessment.learner or DASH,
         _num(assessment.overall),
         cefr,
-        _parts_list(assessment.covered_parts) or DASH,
+        coverage_text(assessment),
         *(_num(scores[p]) for p in PARTS),
         "yes" if assessment.graded else "no",
         problems or DASH,
     ]
 
 
-def class_rows(assessments: Sequence[Assessment]) -> list[list]:
-    return [class_row(a) for a in assessments]
+def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> list[list]:
+    """The class table's rows, in `order` (a key of ui_text.SORT_ORDERS; None or "assessed": as assessed).
+
+    "complete_first" puts complete tests first, then those short of answers, then those missing parts,
+    then learners with no score; best overall first within each group.
+    """
+    def high(a: Assessment) -> float:
+        return -a.overall if a.overall is not None else float("inf")
+
+    def completeness(a: Assessment) -> int:
+        if a.overall is None:
+            return 3
+        return 0 if provisional(a) is None else 1 if len(a.covered_parts) == len(PARTS) else 2
+
+    keys = {
+        "overall_high": high,
+        "overall_low": lambda a: a.overall if a.overall is not None else float("inf"),
+        "name": lambda a: (a.learner or "").casefold(),
+        "complete_first": lambda a: (completeness(a), high(a)),
+    }
+    ordered = sorted(assessments, key=keys[order]) if order in keys else assessments
+    return [class_row(a) for a in ordered]
 
 
 # -- HTML ------------------------------------------------------------------------------------------
@@ -109,13 +173,20 @@ def summary_html(assessment: Assessment) -> str:
     else:
         covered = _parts_list(assessment.covered_parts)
         missing = [p for p in PARTS if p not in assessment.covered_parts]
-        cover = (ui_text.FULL_OVERALL.format(covered=covered) if not missing else
-                 ui_text.PARTIAL_OVERALL.format(covered=_parts_phrase(assessment.covered_parts),
-                                                missing=_parts_phrase(missing)))
+        why = provisional(assessment)
+        if missing:
+            cover = ui_text.PARTIAL_OVERALL.format(covered=_parts_phrase(assessment.covered_parts),
+                                                   missing=_parts_phrase(missing))
+        elif why:
+            cover = ui_text.SHORT_OVERALL.format(covered=covered, why=why.split(": ", 1)[-1])
+        else:
+            cover = ui_text.FULL_OVERALL.format(covered=covered)
         level = assessment.overall_cefr or DASH
         tag = "" if assessment.graded else f' <span class="sla-tag">{e(ui_text.NOT_A_GRADE)}</span>'
+        kicker = "Overall" if not why else (f'Overall · <span class="sla-provisional" data-testid="provisional">'
+                                            f'{e(why)}</span>')
         overall = (
-            f'<div class="sla-overall"><div class="sla-kicker">Overall</div>'
+            f'<div class="sla-overall"><div class="sla-kicker">{kicker}</div>'
             f'<div class="sla-level" data-testid="overall-level">{e(level)}{tag}</div>'
             f'<div class="sla-score">score <b data-testid="overall-score">{assessment.overall:.2f}</b> '
             f'on 2.0–5.5 · {e(LEVEL_NAMES.get(level, ""))}</div>'
@@ -136,10 +207,12 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
         return (f'<div class="sla-chip sla-chip-bad" data-part="{part}"><div class="sla-chip-title">{e(title)}</div>'
                 f'<div class="sla-chip-problem">⚠ {e(problem)}</div></div>')
     warn = f'<div class="sla-chip-problem">⚠ {e(pa.problem)}</div>' if pa.problem else ""
+    answers = answers_text(pa, part)
+    count = f'<div class="sla-chip-answers">{e(answers)}</div>' if answers else ""
     dim = "" if pa.graded else " sla-chip-ungraded"
     return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}</div>'
             f'<div class="sla-chip-level">{e(pa.cefr or DASH)} <span class="sla-chip-score">{pa.score:.2f}</span></div>'
-            f'{warn}</div>')
+            f'{count}{warn}</div>')
 
 
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:

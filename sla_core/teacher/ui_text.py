@@ -38,7 +38,9 @@ RESULTS_HEADING = "Results"
 NO_RESULT_YET = "Record or upload at least one answer, then press <b>Assess</b>. The result appears here."
 NO_LEARNER_YET = "Assess a class or open a saved session, then choose a learner to see their details here."
 CHART_PLACEHOLDER = "The chart appears after an assessment."
-NO_AUDIO = "No recording was given: record or upload at least one answer first."
+NOTHING_TO_ASSESS = "Nothing to assess"
+NO_AUDIO = ("No recording was given, so nothing was assessed. Record or upload at least one answer "
+            "in the parts above, then press <b>Assess</b> again.")
 
 PART_TABLE_LABEL = "Per-part scores"
 CHART_PARTS = "Scores per part"
@@ -55,7 +57,13 @@ NOT_GRADES_BANNER = (
 )
 NOT_A_GRADE = "not a grade"
 PARTIAL_OVERALL = "Covers {covered} only; {missing} could not be assessed."
-FULL_OVERALL = "Covers all four parts ({covered})."
+FULL_OVERALL = "Covers all four parts ({covered}), every answer."
+SHORT_OVERALL = "Covers all four parts ({covered}), but {why}."
+PROVISIONAL_PARTS = "provisional: {k} of {n} parts"
+PROVISIONAL_ANSWERS = "provisional: {answers}"
+ANSWERS_OF = "{k} of {n} answers"
+COMPLETE = "complete"
+NOT_ASSESSED = "not assessed"
 NO_OVERALL = "No part could be assessed, so there is no overall score."
 
 PART_STATUS = {
@@ -102,7 +110,15 @@ CLASS_FILES_LABEL = "Class recordings (.zip, audio files, or a CSV manifest with
 SESSION_NAME_LABEL = "Session name"
 SESSION_NAME_PLACEHOLDER = "e.g. 3B speaking test, March"
 ASSESS_CLASS_BUTTON = "Assess the class"
-CLASS_TABLE_LABEL = "Class results (click a column header to sort)"
+CLASS_TABLE_LABEL = "Class results (change the order with “Sort by”; the table scrolls sideways on a small screen)"
+SORT_LABEL = "Sort by"
+SORT_ORDERS = {  # key -> what the teacher reads; the key is what result_view.class_rows sorts by
+    "assessed": "Order assessed",
+    "overall_high": "Overall score, highest first",
+    "overall_low": "Overall score, lowest first",
+    "name": "Learner name",
+    "complete_first": "Complete tests first, provisional ones after",
+}
 DOWNLOAD_CSV = "Download CSV"
 CLASS_CHART = "Overall score per learner"
 NO_CLASS_FILES = "No files were uploaded: choose a .zip, the audio files or a CSV manifest first."
@@ -200,14 +216,20 @@ FOOTER = (
 )
 
 
+FAILED_TITLE = "{action}: not done"
+UNEXPECTED = ("Something went wrong inside the app ({kind}: {message}). Nothing you entered is lost: "
+              "try again, and if it happens again, note what you did and tell whoever runs this app "
+              "(its log has the details).")
+
+
 def error_text(error: BaseException) -> str:
     """The message to show for `error`, HTML-escaped: the one boundary between exceptions and the page.
 
     Errors about the input (ValueError and its kin, e.g. sla_core.audio.AudioIssue, FileNotFoundError)
     carry a message written for the user and are shown as they are; anything else is a bug, shown with
-    its type so that a teacher can report it.
+    its type and what to do, so that a teacher is never left with a bare "Error".
     """
-    message = str(error).strip() or type(error).__name__
+    message = str(error).strip().strip("'\"") or type(error).__name__
     if not isinstance(error, (ValueError, FileNotFoundError, KeyError, LookupError)):
-        message = f"Something went wrong ({type(error).__name__}): {message}"
+        message = UNEXPECTED.format(kind=type(error).__name__, message=message)
     return html.escape(message)

@@ -7,6 +7,7 @@ covered parts, CEFR from the fused score), so a test can check what the page sho
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -47,8 +48,10 @@ def part_assessment(part: int, speech: float | None, mllm: float | None, state: 
 
 def sample_assessment(learner: str | None = "Ana", state: str = TRAINED, with_mllm: bool = True,
                       scores: Mapping[int, tuple[float, float]] = DEFAULT_SCORES,
-                      missing: Sequence[int] = (), rejected: Mapping[int, str] | None = None) -> Assessment:
-    """A learner's Assessment; `missing` parts had no recording, `rejected` maps part -> problem text."""
+                      missing: Sequence[int] = (), rejected: Mapping[int, str] | None = None,
+                      answers: Mapping[int, int] | None = None) -> Assessment:
+    """A learner's Assessment; `missing` parts had no recording, `rejected` maps part -> problem text,
+    `answers` part -> how many answers were scored (default one each, as a short synthetic test)."""
     rejected = dict(rejected or {})
     parts = []
     for p in PARTS:
@@ -58,7 +61,10 @@ def sample_assessment(learner: str | None = "Ana", state: str = TRAINED, with_ml
             parts.append(PartAssessment(part=p, status="rejected", problem=rejected[p]))
         else:
             speech, mllm = scores[p]
-            parts.append(part_assessment(p, speech, mllm if with_mllm else None, state))
+            pa = part_assessment(p, speech, mllm if with_mllm else None, state)
+            if answers and p in answers:
+                pa = replace(pa, durations=(3.0,) * answers[p], transcripts=pa.transcripts * answers[p])
+            parts.append(pa)
     ok = [pa for pa in parts if pa.ok]
     overall = round(float(np.mean([pa.score for pa in ok])), 4) if ok else None
     graders = (GraderInfo("speech", "local/w2v", state, PARTS if state == TRAINED else ()),)

@@ -91,6 +91,30 @@ def test_blank_marks_are_not_graded_and_a_comma_is_a_decimal_point(handlers, gra
         handlers.calibration_fit(rows, table, "x", None)
 
 
+def test_equal_marks_are_refused_before_listening_saying_what_was_given(handlers, graded):
+    # What a teacher meets first: a saved session pre-fills every mark with the same rounded score.
+    rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
+    table["Your mark"] = "3.5"
+    handlers.calibration.listen = lambda *a, **k: pytest.fail("listened to marks that cannot be fitted")
+    with pytest.raises(gr.Error) as e:
+        handlers.calibration_fit(rows, table, "x", None)
+    assert e.value.message.startswith("the marks must differ; you gave 3.5 for all 12.")
+    assert "change the marks to your own" in e.value.message and e.value.title == "Fit: not done"
+
+
+def test_the_evidence_chart_draws_when_pearson_is_undefined_before_and_after():
+    from sla_core.calibration.profile import Evidence
+    from sla_core.teacher.calibration_chart import evidence_figure
+
+    flat = {"rmse": 0.5, "pcc": float("nan"), "within_0_5": 100.0}
+    evidence = Evidence("leave-one-out", ("a", "b", "c"), (3, 3, 3), (3.5, 3.5, 3.5), (3.0, 3.0, 3.0),
+                        (3.5, 3.5, 3.5), {"before": flat, "after": dict(flat, rmse=0.0)}, {})
+    figure = evidence_figure(evidence)  # was a TypeError: min() of one float
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert [list(b.text) for b in bars] == [["0.50", "n/a", "1.00"], ["0.00", "n/a", "1.00"]]
+    assert figure.layout.yaxis2.range[0] == pytest.approx(-0.2)
+
+
 def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor, graded):
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
     result, heard, _, text, figure, verdict = handlers.calibration_fit(rows, table, "class-7b", None)

@@ -56,12 +56,50 @@ def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handler
     summary, table, *_ = handlers.assess_one("", *example_slots(silent_part4=True))
     assert "Part 4, answer 1 (silent.wav): the recording is silent" in summary
     assert "Covers Parts 1, 3, 5 only" in summary
-    assert list(table["Status"]) == ["assessed", "assessed", "could not be assessed", "assessed"]
+    assert list(table["Status"]) == ["assessed (6 of 6 answers)", "assessed", "could not be assessed",
+                                     "assessed (5 of 5 answers)"]
 
 
-def test_assess_one_without_any_audio_asks_for_a_recording(handlers):
-    with pytest.raises(gr.Error, match="No recording was given"):
-        handlers.assess_one("Ana", *([None] * len(app.SLOTS)))
+def test_assess_one_without_any_audio_asks_for_a_recording_in_the_card_and_leaves_the_panels(handlers):
+    summary, *rest = handlers.assess_one("Ana", *([None] * len(app.SLOTS)))
+    assert "No recording was given" in summary and "press <b>Assess</b> again" in summary
+    assert len(rest) == 8 and all(r == gr.skip() for r in rest)  # no error pill on every panel
+    assert handlers.store.sessions() == []
+
+
+def test_an_unexpected_failure_says_what_happened_and_what_to_do_never_a_bare_error(handlers):
+    def broken(submission, progress=None):
+        raise TypeError("'<' not supported between instances of 'float' and 'NoneType'")
+
+    handlers.assess_fn = broken
+    with pytest.raises(gr.Error) as e:
+        handlers.assess_one("Ana", *example_slots())
+    assert e.value.title == "Assess: not done"
+    assert "TypeError" in e.value.message and "try again" in e.value.message and "&lt;" in e.value.message
+    status = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))[-1][0]
+    assert "amira: could not be assessed (Something went wrong inside the app" in status  # the others still run
+
+    from sla_core.teacher.base import explained
+
+    @explained("Stream")
+    def stream():
+        yield 1
+        raise KeyError("no session with id 7")
+
+    with pytest.raises(gr.Error) as e:
+        list(stream())  # a generator handler is wrapped as a generator: gradio still streams it
+    assert e.value.message == "no session with id 7" and e.value.title == "Stream: not done"
+
+
+def test_the_class_table_sorts_as_the_sort_menu_says(handlers):
+    *_, (status, table, csv_update, chart, sessions, learners) = handlers.assess_class(
+        [str(ROOT / "assets" / "example_class.zip")], "3B")
+    results = handlers.store.load(sessions["value"])
+    high = handlers.sort_class(sessions["value"], "overall_high")
+    assert list(high["Overall"]) == sorted((round(a.overall, 2) for a in results), reverse=True)
+    apart = handlers.sort_class(sessions["value"], "complete_first")
+    assert list(apart["Learner"])[-1] == "chloe"  # no Part 4: provisional, after the complete ones
+    assert str(apart["Coverage"].iloc[-1]).startswith("provisional: 3 of 4 parts")
 
 
 def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
@@ -95,7 +133,7 @@ def test_one_failing_learner_does_not_lose_the_class(assessor, tmp_path):
     h = app.Handlers(flaky, assessor.status, ResultStore(tmp_path / "r.sqlite"), workdir=tmp_path)
     status, table, *_ = list(h.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))[-1]
     assert list(table["Learner"]) == ["amira", "chloe"]
-    assert "ben: could not be assessed (Something went wrong (RuntimeError): CUDA out of memory)" in status
+    assert "ben: could not be assessed (Something went wrong inside the app (RuntimeError: CUDA out of memory)" in status
     assert h.store.sessions()[0].n_results == 2
 
 

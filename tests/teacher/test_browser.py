@@ -176,7 +176,7 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         table = _table(page, "class-table", 3 * 10)
         assert [r[0] for r in table] == ["amira", "ben", "chloe"]
         assert [r[1] for r in table] == [f"{klass[n].overall:.2f}" for n in ("amira", "ben", "chloe")]
-        assert table[2][3] == "1, 3, 5"  # chloe has no Part 4: a partial overall, said so
+        assert table[2][3] == "provisional: 3 of 4 parts (1, 3, 5)"  # chloe has no Part 4: a partial overall, said so
         widths = page.evaluate("() => Array.from(document.querySelectorAll('#class-table [role=columnheader]'))"
                                ".map(th => th.getBoundingClientRect().width)")
         assert len(widths) == 10 and min(widths) > 60  # no header squeezed to a letter per line

@@ -48,7 +48,8 @@ def test_transcripts_drop_undecodable_characters():
 def test_class_rows_keep_numbers_numeric_and_blank_for_missing_parts(tmp_path):
     a = sample_assessment("Ana", missing=(4,))
     row = report.class_row(a)
-    assert row[0] == "Ana" and row[1] == round(a.overall, 2) and row[3] == "1, 3, 5"
+    assert row[0] == "Ana" and row[1] == round(a.overall, 2)
+    assert row[3] == "provisional: 3 of 4 parts (1, 3, 5)"
     assert row[report.CLASS_COLUMNS.index("Part 4")] is None
     path = export.write_csv([a, sample_assessment("Ben")], tmp_path / "c.csv")
     rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
@@ -93,3 +94,32 @@ def test_the_card_names_the_calibration_profile_only_when_one_was_used():
 def test_the_overall_names_one_part_and_several_parts_in_good_english():
     a = sample_assessment(rejected={1: "silent", 4: "silent", 5: "silent"})
     assert "Covers Part 3 only; Parts 1, 4, 5 could not be assessed." in report.summary_html(a)
+
+
+FULL = {1: 6, 3: 1, 4: 1, 5: 5}  # every answer the test asks for
+
+
+def test_one_part_of_four_is_a_provisional_overall_in_the_headline_not_a_plain_level():
+    a = sample_assessment(missing=(1, 4, 5), answers=FULL)
+    html = report.summary_html(a)
+    assert 'data-testid="provisional">provisional: 1 of 4 parts<' in html
+    assert "Covers all four parts" not in html
+    full = report.summary_html(sample_assessment(answers=FULL))
+    assert "provisional" not in full and "Covers all four parts (1, 3, 4, 5), every answer." in full
+
+
+def test_part_1_with_2_of_its_6_answers_says_so_on_the_part_and_in_the_headline():
+    a = sample_assessment(answers={**FULL, 1: 2})
+    html = report.summary_html(a)
+    assert "provisional: Part 1 on 2 of 6 answers" in html and "Covers all four parts" in html
+    assert ">2 of 6 answers<" in html  # on Part 1's chip
+    assert report.part_rows(a)[0][1] == "assessed (2 of 6 answers)"
+    assert report.part_rows(a)[1][1] == "assessed"  # a one-answer part has no count
+
+
+def test_the_class_coverage_column_sorts_partial_learners_apart_from_complete_ones():
+    rows = report.class_rows([sample_assessment("Ana", answers=FULL), sample_assessment("Ben", missing=(4,)),
+                              sample_assessment("Cy", answers={**FULL, 5: 3}), sample_assessment("Di", answers=FULL)])
+    coverage = [r[report.CLASS_COLUMNS.index("Coverage")] for r in rows]
+    assert coverage[0] == "complete (1, 3, 4, 5)" and coverage[2] == "provisional: Part 5 on 3 of 5 answers (1, 3, 4, 5)"
+    assert [r[0] for r in sorted(rows, key=lambda r: r[3])] == ["Ana", "Di", "Ben", "Cy"]
