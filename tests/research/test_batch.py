@@ -227,3 +227,35 @@ def test_missing_ray_names_the_install_step(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main(["batch", "--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "out"), "--tiny"]) == 2
     assert "pip install" in capsys.readouterr().err
+
+
+def test_a_learner_whose_assessment_raises_is_recorded_and_retried_on_resume(tmp_path):
+    """One learner's exception becomes an "error" row with its reason; the batch goes on; a resume retries it."""
+    from sla_core.research.batch import AssessBatch, submission_to_json
+    from sla_core.data import PartResponses, Response, Submission
+
+    class Flaky:  # stands in for the loaded Assessor: fails on one learner, like a corrupt file the decoder crashes on
+        def assess_submission(self, sub):
+            if sub.submission_id == "b":
+                raise RuntimeError("decoder crashed on b.flac")
+            return sample_assessment(sub.submission_id)
+
+    worker = AssessBatch.__new__(AssessBatch)  # the graders are not needed to test the bookkeeping
+    worker.assessor, worker.worker = Flaky(), "w:1"
+    subs = [Submission(l, (PartResponses(3, (Response(tmp_path / f"{l}.wav"),)),)) for l in "abc"]
+    rows = worker({"learner": np.array(list("abc")), "submission": np.array([submission_to_json(s) for s in subs])})
+    assert rows["status"] == ["complete", "error", "complete"]
+    assert rows["error"][1] == "RuntimeError: decoder crashed on b.flac"
+
+    batch_store.write_batch(tmp_path, 1, rows)
+    assert batch_store.written_learners(tmp_path) == {"a", "c"}  # b is tried again by the next run
+    summary = batch_store.finalise(tmp_path)
+    assert summary.errors == {"b": "RuntimeError: decoder crashed on b.flac"} and "error: b:" in summary.to_text()
+    with open(tmp_path / batch_store.CSV_FILE, encoding="utf-8-sig", newline="") as f:
+        assert [r["learner"] for r in csv.DictReader(f)] == ["a", "c"]
+
+    batch_store.write_batch(tmp_path, 2, {**rows, "learner": ["b"], "status": ["complete"], "error": [None],
+                                          "assessment_json": [sample_assessment("b").to_json()],
+                                          "worker": ["w:2"], "seconds": [1.0]})
+    results = batch_store.finalise(tmp_path)
+    assert results.errors == {} and results.by_status == {"complete": 3}
