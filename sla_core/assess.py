@@ -4,6 +4,7 @@ Data flows one way: audio files -> `audio.load_checked` -> transcripts (if a gra
 graders (speech, multimodal; each scores all parts in one call) -> `fusion.fuse` -> `Assessment`,
 with an interval around each score (`intervals`: widths saved with the fusion weights, or a
 teacher's profile) and review flags saying why a teacher should listen.
+Each assessed part also gets its delivery measures (sla_core.delivery) from the same loaded audio.
 Graders are loaded once by `load_assessor` and reused for every learner.
 
 A bad or missing part never stops the others: it becomes a `PartAssessment` with status
@@ -23,6 +24,7 @@ from .assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, P
 from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
 from .cefr import cefr_label, clip_score
 from .data import PartInput, PartResponses, Response, Submission
+from .delivery.analyse import measure_part
 from .fusion import DEFAULT_WEIGHTS, FusionWeights, fuse, load_fusion
 from .intervals import bound_interval, overall_review, part_key, part_review
 from .parts import PARTS, part_info
@@ -159,7 +161,7 @@ class Assessor:
         """Assess a Submission (corpus record or manifest row group); its questions/transcripts are used."""
         report = progress or (lambda fraction, message: None)
         report(0.0, "Checking the recordings")
-        inputs, intake, warnings, dropped = self._load_parts(submission)
+        inputs, intake, warnings, dropped, segments = self._load_parts(submission)
 
         if inputs and self.transcriber is not None and self.mllm is not None:
             report(0.2, "Transcribing")
@@ -185,6 +187,7 @@ class Assessor:
             if self.calibration is not None:  # the teacher's profile maps each grader's score (sla_core.calibration)
                 speech, mllm, calibrated = self.calibration.apply(p, speech, mllm)
             result, systems[p] = self._combine(part_input, speech, mllm, warnings.get(p))
+            result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], result.transcripts))
             if calibrated is not None:
                 result = replace(result, basis=f"{result.basis}; {calibrated}")
             result = replace(result, interval=self._part_interval(result, *systems[p]))
@@ -235,13 +238,15 @@ class Assessor:
 
     def _load_parts(
         self, submission: Submission
-    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str], set[int]]:
+    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str], set[int], dict[int, list]]:
         """Load and check every answer.
 
         Returns the parts to grade, the parts already settled (missing / rejected), a warning per
-        part that lost some but not all of its answers (or was distorted), and the parts that lost answers.
+        part that lost some but not all of its answers (or was distorted), the parts that lost answers,
+        and each graded answer's speech segments (for the delivery measures).
         """
         inputs: list[PartInput] = []
+        segments: dict[int, list] = {}
         settled: dict[int, PartAssessment] = {}
         warnings: dict[int, str] = {}
         dropped: set[int] = set()
@@ -269,6 +274,7 @@ class Assessor:
                     notes.append(f"Part {p}, answer {i + 1}: the recording is distorted (too loud); "
                                  "the score may be lower than the learner deserves.")
                 waves.append(wav)
+                segments.setdefault(p, []).append(stats.segments)
                 questions.append(response.question)
                 transcripts.append(response.transcript)
             if not waves:
@@ -281,7 +287,7 @@ class Assessor:
                 warnings[p] = " ".join(problems + notes)
             inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
                                     transcripts=tuple(transcripts), submission_id=submission.submission_id))
-        return inputs, settled, warnings, dropped
+        return inputs, settled, warnings, dropped, segments
 
     def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
         """Fill in missing transcripts with one batched ASR call over all parts' answers."""

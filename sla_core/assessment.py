@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .cefr import GRID
+from .delivery.measures import PartDelivery
 
 # Grader states, from most to least trustworthy.
 TRAINED = "trained"  # loaded a trained artifact (checkpoint / adapter) for this part
@@ -119,6 +120,7 @@ class PartAssessment:
     cefr: str | None = None
     graded: bool = False  # True only when every grader behind `score` is trained (zero-shot is not a grade)
     basis: str = ""  # how `score` was made, in words
+    delivery: PartDelivery | None = None  # speech, pauses, speech rate per answer (sla_core.delivery)
     interval: ScoreInterval | None = None  # how sure `score` is; None: no fitted widths for this system
     review: tuple[str, ...] = ()  # why a teacher should listen to this part, in words (empty: no flag)
 
@@ -160,7 +162,14 @@ class Assessment:
         return len(self.covered_parts) == len(self.parts) and len(self.parts) > 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON-ready values; each part's delivery also carries its computed measures ("summary")."""
+        data = asdict(self)
+        for part, values in zip(self.parts, data["parts"]):
+            if part.delivery is not None:
+                values["delivery"]["summary"] = part.delivery.summary()
+                for answer, answer_values in zip(part.delivery.answers, values["delivery"]["answers"]):
+                    answer_values["summary"] = PartDelivery((answer,)).summary()
+        return data
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -190,6 +199,8 @@ def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
             values[grader] = PartScore(**_tupled(values[grader]))
     if values.get("interval") is not None:
         values["interval"] = ScoreInterval(**values["interval"])
+    if values.get("delivery") is not None:  # results saved before the delivery measures have none
+        values["delivery"] = PartDelivery.from_dict(data["delivery"])
     return PartAssessment(**_known(PartAssessment, values))
 
 

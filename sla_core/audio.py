@@ -27,13 +27,11 @@ import soundfile as sf
 import soxr
 
 SAMPLE_RATE = 16_000  # Hz; what every grader consumes
-MIN_SPEECH_SECONDS = 1.0  # s of detected speech below which an answer cannot be graded
+MIN_SPEECH_SECONDS = 1.0  # s of speech (voice activity, sla_core/delivery/vad.py) below which an answer cannot be graded
 DEFAULT_MAX_SECONDS = 180.0  # s per answer; configurable cap (the longest S&I answer is about 1 min)
 
-FRAME_SECONDS = 0.025  # s; frame length of the energy-based speech estimate
+FRAME_SECONDS = 0.025  # s; frame length of the loudness check
 SILENCE_DBFS = -50.0  # dBFS; a recording whose loudest frame is quieter than this is silent
-SPEECH_RANGE_DB = 30.0  # dB; frames within this range of the loudest frame count as speech
-GAP_BRIDGE_SECONDS = 0.2  # s; pauses shorter than this between speech frames count as speech
 CLIP_LEVEL = 0.999  # |sample| at or above this (full scale = 1.0) counts as clipped
 HEAVY_CLIPPING_FRACTION = 0.01  # fraction of clipped samples from which clipping is worth a warning
 _DB_FLOOR = -120.0  # dBFS reported for digital silence instead of -inf
@@ -48,6 +46,7 @@ REASONS: dict[str, str] = {
     "unreadable": "the file could not be read as audio{detail} — use a WAV, FLAC, OGG or MP3 recording.",
     "empty": "the recording is empty{detail} — record the answer again.",
     "silent": "the recording is silent{detail} — check the microphone.",
+    "no_speech": "no speech detected{detail} — check that the file holds the learner's answer.",
     "too_short": "there is too little speech{detail} — record a longer answer.",
     "too_long": "the recording is too long{detail} — trim it or record a shorter answer.",
     "too_large": "the file is too large to assess{detail} — export it as a mono WAV or FLAC of the answer only.",
@@ -61,7 +60,8 @@ class AudioIssue(ValueError):
         part: test part (1, 3, 4, 5) or None when unknown.
         answer: 0-based index of the answer within the part, or None. The message counts from 1.
         path: the file, or None for an in-memory waveform.
-        reason: one of REASONS ("missing", "unreadable", "empty", "silent", "too_short", "too_long", "too_large").
+        reason: one of REASONS ("missing", "unreadable", "empty", "silent", "no_speech", "too_short", "too_long",
+            "too_large").
         detail: the measured facts behind the reason, e.g. "(0.4 s of speech; at least 1 s is needed)".
     """
 
@@ -97,10 +97,11 @@ class AudioStats:
     """Measurements of an accepted recording (shown to the user, logged with a score)."""
 
     duration_s: float  # total length in seconds
-    speech_s: float  # seconds the frame-energy estimate takes for speech
+    speech_s: float  # seconds of speech: the total length of `segments`
     peak: float  # max |sample|, full scale = 1.0
     rms_dbfs: float  # overall RMS in dB relative to full scale (a full-scale square wave = 0)
     clipped_fraction: float  # share of samples at full scale
+    segments: tuple[tuple[float, float], ...] = ()  # (start, end) s of each voice-activity speech segment
 
     @property
     def heavily_clipped(self) -> bool:
@@ -233,26 +234,26 @@ def _read_with_librosa(path: Path, max_seconds: float | None = None) -> tuple[np
     return (wav if wav.ndim == 1 else wav.T), int(sr)
 
 
-def _speech_seconds(wav: np.ndarray) -> tuple[float, float]:
-    """Loudest frame level (dBFS) and seconds of speech by a frame-energy estimate.
-
-    The threshold is relative to the clip's own loudest frame, so quiet and loud recordings,
-    speech and steady tones are treated alike; short pauses inside speech are bridged.
-    """
+def _loudest_dbfs(wav: np.ndarray) -> float:
+    """Level of the loudest FRAME_SECONDS frame in dBFS: below SILENCE_DBFS nothing was recorded."""
     frame = round(FRAME_SECONDS * SAMPLE_RATE)  # samples
     n_frames = math.ceil(wav.size / frame)
     frames = np.zeros(n_frames * frame, np.float32)
     frames[: wav.size] = wav
     rms = np.sqrt(np.mean(frames.reshape(n_frames, frame).astype(np.float64) ** 2, axis=1))  # (n_frames,)
-    level = 20 * np.log10(np.maximum(rms, 10 ** (_DB_FLOOR / 20)))  # dBFS per frame
-    loudest = float(level.max())
-    voiced = np.flatnonzero(level >= max(SILENCE_DBFS, loudest - SPEECH_RANGE_DB))  # frame indices
-    if voiced.size == 0:
-        return loudest, 0.0
-    steps = np.diff(voiced)  # 1 for neighbours; a gap of g frames gives g + 1
-    bridge = round(GAP_BRIDGE_SECONDS / FRAME_SECONDS)
-    n_speech = 1 + int(np.where(steps <= bridge + 1, steps, 1).sum())
-    return loudest, round(min(n_speech * FRAME_SECONDS, wav.size / SAMPLE_RATE), 3)
+    return float(20 * np.log10(max(float(rms.max()), 10 ** (_DB_FLOOR / 20))))
+
+
+def speech_segments(wav: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """(start, end) seconds of each speech segment by voice activity: the one rule for "speech".
+
+    Training, prediction and the pipeline all check answers with `check_audio`, so a tone, noise or
+    music that the old loudness rule took for speech is rejected by all of them alike.
+    """
+    from .delivery.vad import VAD_SAMPLE_RATE, speech_segments as vad_segments  # lazy: loads torch
+
+    assert VAD_SAMPLE_RATE == SAMPLE_RATE, "the VAD network runs at the graders' rate"
+    return tuple((s.start, s.end) for s in vad_segments(wav))
 
 
 def check_audio(wav: np.ndarray, *, part: int | None = None, answer: int | None = None,
@@ -266,7 +267,8 @@ def check_audio(wav: np.ndarray, *, part: int | None = None, answer: int | None 
     Returns:
         AudioStats of the accepted recording (`heavily_clipped` is a warning, not an error).
     Raises:
-        AudioIssue: "empty", "unreadable" (NaN/inf samples), "silent", "too_short" or "too_long".
+        AudioIssue: "empty", "unreadable" (NaN/inf samples), "silent", "too_long", "no_speech" (voice
+            activity finds none: a tone, noise) or "too_short" (under MIN_SPEECH_SECONDS of speech).
     """
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
@@ -280,14 +282,17 @@ def check_audio(wav: np.ndarray, *, part: int | None = None, answer: int | None 
     if not np.isfinite(wav).all():
         raise AudioIssue("unreadable", "(it contains invalid samples)", **where)
     duration = wav.size / SAMPLE_RATE
-    loudest, speech = _speech_seconds(wav)
-    if loudest < SILENCE_DBFS:
-        raise AudioIssue("silent", **where)  # loudest frame below SILENCE_DBFS
+    if _loudest_dbfs(wav) < SILENCE_DBFS:
+        raise AudioIssue("silent", **where)
+    if duration > max_seconds:  # before the voice-activity pass, which is the costly check
+        raise AudioIssue("too_long", f"({duration:.0f} s; the limit is {max_seconds:g} s)", **where)
+    segments = speech_segments(wav)
+    if not segments:
+        raise AudioIssue("no_speech", f"(in {duration:.1f} s of sound)", **where)
+    speech = round(sum(end - start for start, end in segments), 3)
     if speech < MIN_SPEECH_SECONDS:
         raise AudioIssue("too_short", f"({speech:.1f} s of speech; at least {MIN_SPEECH_SECONDS:g} s is needed)",
                          **where)
-    if duration > max_seconds:
-        raise AudioIssue("too_long", f"({duration:.0f} s; the limit is {max_seconds:g} s)", **where)
     magnitude = np.abs(wav)
     rms = float(np.sqrt(np.mean(wav.astype(np.float64) ** 2)))
     return AudioStats(
@@ -296,6 +301,7 @@ def check_audio(wav: np.ndarray, *, part: int | None = None, answer: int | None 
         peak=float(magnitude.max()),
         rms_dbfs=max(20 * math.log10(rms), _DB_FLOOR) if rms > 0 else _DB_FLOOR,
         clipped_fraction=float(np.mean(magnitude >= CLIP_LEVEL)),
+        segments=segments,
     )
 
 

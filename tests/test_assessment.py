@@ -1,6 +1,7 @@
 import pytest
 
 from sla_core.assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore
+from sla_core.delivery.measures import PartDelivery, measure_answer
 
 
 def _example() -> Assessment:
@@ -11,7 +12,9 @@ def _example() -> Assessment:
     parts = (
         PartAssessment(part=1, status="assessed", durations=(2.0, 3.1), transcripts=("I live in Lyon.", None),
                        speech=speech, mllm=mllm, fusion_weight=0.4, fusion_interval=3, score=3.52, cefr="B1+",
-                       graded=False, basis="fused"),
+                       graded=False, basis="fused",
+                       delivery=PartDelivery((measure_answer(2.0, [(0.3, 0.9), (1.4, 1.9)], (0.4, 0.6, 1.5), "I live in Lyon."),
+                                              measure_answer(3.1, [(0.2, 3.0)], (0.5, 1.0, 2.0), None)))),
         PartAssessment(part=3, status="rejected", problem="Part 3, answer 1: the recording is silent."),
         PartAssessment(part=4, status="missing", problem="Part 4: no recording was given."),
     )
@@ -27,6 +30,22 @@ def test_json_round_trip_is_lossless():
     assert again.part(1).speech.pooling_weights == ((0.5, 0.5), (0.25, 0.25, 0.5))
     assert again.part(3).problem.startswith("Part 3")
     assert not again.complete
+    assert again.part(1).delivery.answers[0].pauses == ((0.9, 0.5),)
+
+
+def test_a_result_saved_before_the_delivery_measures_still_opens():
+    data = _example().to_dict()
+    for part in data["parts"]:
+        del part["delivery"]  # what results saved before the delivery measures look like
+    again = Assessment.from_dict(data)
+    assert again.part(1).delivery is None and again.part(1).score == 3.52
+
+
+def test_the_json_carries_every_delivery_measure():
+    part = _example().to_dict()["parts"][0]["delivery"]
+    assert part["summary"]["pauses"] == 1 and part["summary"]["syllables"] == 6
+    assert part["summary"]["longest_pause_s"] == 0.5 and part["summary"]["longest_pause_at_s"] == 0.9
+    assert part["answers"][0]["summary"]["words_per_minute"] == pytest.approx(4 / 1.6 * 60, abs=0.01)
 
 
 def test_unknown_state_is_rejected():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pickle
+import tempfile
 import tracemalloc
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 
 from sla_core.audio import (
     DEFAULT_MAX_SECONDS, MIN_SPEECH_SECONDS, SAMPLE_RATE, AudioIssue, AudioStats, as_mono_16k, check_audio,
@@ -19,21 +22,42 @@ from sla_core.testing.audio import dummy_waveform, espeak_wav, forge_flac, has_e
 SENTENCE = "I live in a small town near the sea, and I like it because it is quiet and friendly."
 
 
-def _burst(speech_seconds: float, total_seconds: float = 3.0) -> np.ndarray:
-    """A tone of `speech_seconds` in the middle of digital silence, at 16 kHz."""
-    wav = np.zeros(round(total_seconds * SAMPLE_RATE), np.float32)
-    start = SAMPLE_RATE // 2
-    wav[start:start + round(speech_seconds * SAMPLE_RATE)] = sine_wave(speech_seconds, 220.0)
-    return wav
+@lru_cache(maxsize=None)
+def _speech(sr: int = SAMPLE_RATE) -> np.ndarray:
+    """About 3 s of espeak-ng speech with no leading or trailing silence, at `sr` (made once)."""
+    if not has_espeak():
+        pytest.skip("espeak-ng is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, _ = sf.read(espeak_wav(Path(tmp) / "s.wav", "I think my town is a good place to live.", sr=None),
+                         dtype="float32")
+    loud = np.flatnonzero(np.abs(wav) > 0.01)
+    wav = wav[loud[0]:loud[-1] + 1]
+    return wav if sr == 22_050 else soxr.resample(wav, 22_050, sr).astype(np.float32)
+
+
+def _in_silence(speech: np.ndarray, before: float = 0.5, after: float = 0.5) -> np.ndarray:
+    """`speech` (16 kHz) with digital silence around it."""
+    return np.concatenate([np.zeros(round(before * SAMPLE_RATE), np.float32), speech,
+                           np.zeros(round(after * SAMPLE_RATE), np.float32)])
+
+
+def _pink_noise(seconds: float, channels: int, seed: int = 0) -> np.ndarray:
+    """Pink (1/f) noise, (samples, channels) at 16 kHz, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * SAMPLE_RATE)
+    spectrum = np.fft.rfft(rng.standard_normal((channels, n)), axis=1)
+    spectrum /= np.sqrt(np.maximum(np.arange(spectrum.shape[1]), 1))
+    noise = np.fft.irfft(spectrum, n, axis=1).T
+    return (0.5 * noise / np.abs(noise).max()).astype(np.float32)
 
 
 # name -> (how to write it into a folder, expected duration in seconds at 16 kHz)
 GOOD = {
-    "tone.wav": (lambda p: write_wav(p, sine_wave(2.0)), 2.0),
-    "stereo_8k.wav": (lambda p: write_wav(p, dummy_waveform(3.0, sr=8000), 8000, channels=2), 3.0),
-    "speech_44k.flac": (lambda p: write_wav(p, dummy_waveform(2.5, sr=44_100, seed=1), 44_100), 2.5),
-    "speech_22k.ogg": (lambda p: write_wav(p, dummy_waveform(2.0, sr=22_050, seed=2), 22_050), 2.0),
-    "speech_48k_stereo.mp3": (lambda p: write_wav(p, dummy_waveform(2.0, sr=48_000, seed=3), 48_000, 2), 2.0),
+    "speech.wav": (lambda p: write_wav(p, _speech()), lambda: _speech().size / SAMPLE_RATE),
+    "stereo_8k.wav": (lambda p: write_wav(p, _speech(8000), 8000, channels=2), lambda: _speech(8000).size / 8000),
+    "speech_44k.flac": (lambda p: write_wav(p, _speech(44_100), 44_100), lambda: _speech(44_100).size / 44_100),
+    "speech_22k.ogg": (lambda p: write_wav(p, _speech(22_050), 22_050), lambda: _speech(22_050).size / 22_050),
+    "speech_48k_stereo.mp3": (lambda p: write_wav(p, _speech(48_000), 48_000, 2), lambda: _speech(48_000).size / 48_000),
 }
 
 # name -> (writer or None for "leave it absent", reason, part, answer 0-based, max_seconds)
@@ -43,7 +67,10 @@ BAD = {
     "header_only.wav": (lambda p: write_wav(p, np.zeros(0)), "empty", 1, 0, DEFAULT_MAX_SECONDS),
     "notes.wav": (lambda p: p.write_text("my answer is about my town\n"), "unreadable", 5, 2, DEFAULT_MAX_SECONDS),
     "missing.wav": (None, "missing", 4, 0, DEFAULT_MAX_SECONDS),
-    "burst.wav": (lambda p: write_wav(p, _burst(0.5)), "too_short", 5, 1, DEFAULT_MAX_SECONDS),
+    "tone.wav": (lambda p: write_wav(p, sine_wave(3.0, 440.0)), "no_speech", 3, 0, DEFAULT_MAX_SECONDS),
+    "pink_6ch.wav": (lambda p: write_wav(p, _pink_noise(4.0, 6)), "no_speech", 4, 0, DEFAULT_MAX_SECONDS),
+    "burst.wav": (lambda p: write_wav(p, _in_silence(_speech()[: SAMPLE_RATE // 2], 1.0, 1.5)), "too_short", 5, 1,
+                  DEFAULT_MAX_SECONDS),
     "long.flac": (lambda p: write_wav(p, sine_wave(DEFAULT_MAX_SECONDS + 2, 200.0)), "too_long", 4, 0,
                   DEFAULT_MAX_SECONDS),
     "capped.wav": (lambda p: write_wav(p, dummy_waveform(5.0)), "too_long", 3, 0, 4.0),
@@ -63,7 +90,7 @@ def folder(tmp_path_factory):
 
 @pytest.mark.parametrize("name", GOOD)
 def test_any_rate_channels_and_format_loads_as_16k_mono(folder, name):
-    _, seconds = GOOD[name]
+    seconds = GOOD[name][1]()
     wav, stats = load_checked(folder / name, part=3, answer=0)
     assert wav.dtype == np.float32 and wav.ndim == 1
     tolerance = 0.1 if name.endswith(".mp3") else 0.002  # MP3 frames pad the end
@@ -79,7 +106,7 @@ def test_resampling_keeps_pitch(folder):
     spectrum = np.abs(np.fft.rfft(load_audio(folder / "tone_8k.wav")))
     peak_hz = np.argmax(spectrum) * SAMPLE_RATE / (2 * (spectrum.size - 1))
     assert peak_hz == pytest.approx(440.0, abs=1.0)
-    assert wav.size == 2 * SAMPLE_RATE
+    assert wav.size == 3 * SAMPLE_RATE
 
 
 def test_channels_are_averaged(tmp_path):
@@ -106,43 +133,53 @@ def test_unreadable_file_keeps_its_cause(folder):
     assert "could not be read as audio" in str(info.value)
 
 
-@pytest.mark.parametrize("speech_seconds, accepted", [(0.5, False), (0.8, False), (1.2, True), (2.0, True)])
+@pytest.mark.parametrize("speech_seconds, accepted", [(0.5, False), (0.8, False), (1.3, True), (2.0, True)])
 def test_minimum_speech_boundary(speech_seconds, accepted):
-    wav = _burst(speech_seconds)
+    wav = _in_silence(_speech()[: round(speech_seconds * SAMPLE_RATE)], 1.0, 1.0)
     if accepted:
-        assert check_audio(wav).speech_s == pytest.approx(speech_seconds, abs=0.05)
+        assert check_audio(wav).speech_s == pytest.approx(speech_seconds, abs=0.15)
     else:
-        with pytest.raises(AudioIssue, match=f"{speech_seconds:.1f} s of speech"):
+        with pytest.raises(AudioIssue, match="s of speech; at least 1 s is needed"):
             check_audio(wav)
 
 
-def test_speech_estimate_ignores_long_pauses_and_bridges_short_ones():
-    tone = sine_wave(1.0, 200.0)
-    long_gap = np.concatenate([tone, np.zeros(SAMPLE_RATE, np.float32), tone])  # 1 s pause
-    short_gap = np.concatenate([tone, np.zeros(SAMPLE_RATE // 10, np.float32), tone])  # 0.1 s pause
-    assert check_audio(long_gap).speech_s == pytest.approx(2.0, abs=0.05)
-    assert check_audio(short_gap).speech_s == pytest.approx(2.1, abs=0.05)
+def test_a_tone_or_noise_is_not_speech_however_loud():
+    """The old loudness rule took both for speech; voice activity does not."""
+    for wav in (sine_wave(3.0, 440.0), _pink_noise(4.0, 1)[:, 0], sine_wave(3.0, 150.0, amplitude=0.9)):
+        with pytest.raises(AudioIssue, match="no speech detected") as info:
+            check_audio(wav, part=3, answer=0)
+        assert info.value.reason == "no_speech" and str(info.value).startswith("Part 3, answer 1: ")
+
+
+def test_speech_time_leaves_out_pauses():
+    speech = _speech()
+    wav = _in_silence(np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32), speech]))  # a 1 s pause
+    stats = check_audio(wav)
+    assert stats.speech_s == pytest.approx(2 * speech.size / SAMPLE_RATE, abs=0.25)
+    assert len(stats.segments) >= 2 and any(b - a >= 0.9 for (_, a), (b, _) in zip(stats.segments, stats.segments[1:]))
 
 
 @pytest.mark.parametrize("amplitude", [0.02, 0.1, 0.9])  # peaks at -34, -20, -1 dBFS
 def test_quiet_and_loud_speech_both_pass(amplitude):
-    stats = check_audio(dummy_waveform(4.0, amplitude=amplitude, seed=5))
-    assert 0.7 * 4.0 <= stats.speech_s <= 4.0
-    assert stats.peak == pytest.approx(amplitude, abs=0.005)  # plus the hiss
+    speech = _speech() * (amplitude / np.abs(_speech()).max())
+    stats = check_audio(speech)
+    assert 0.7 * stats.duration_s <= stats.speech_s <= stats.duration_s
+    assert stats.peak == pytest.approx(amplitude, abs=0.005)
 
 
 def test_clipping_is_a_warning_not_an_error():
-    clipped = np.clip(sine_wave(2.0, amplitude=1.5), -1.0, 1.0)
+    clipped = np.clip(_speech() * 8.0, -1.0, 1.0)
     stats = check_audio(clipped)
-    assert stats.heavily_clipped and stats.clipped_fraction > 0.3
-    assert not check_audio(sine_wave(2.0)).heavily_clipped
+    assert stats.heavily_clipped and stats.clipped_fraction > 0.05
+    assert not check_audio(_speech()).heavily_clipped
 
 
 def test_stats_measure_the_signal():
-    stats = check_audio(sine_wave(2.0, amplitude=0.5))
+    speech = _speech()
+    stats = check_audio(speech)
     assert isinstance(stats, AudioStats)
-    assert stats.duration_s == 2.0 and stats.peak == pytest.approx(0.5, abs=1e-4)
-    assert stats.rms_dbfs == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.01)  # -9.03 dBFS
+    assert stats.duration_s == speech.size / SAMPLE_RATE and stats.peak == pytest.approx(np.abs(speech).max())
+    assert stats.rms_dbfs == pytest.approx(20 * np.log10(np.sqrt(np.mean(speech.astype(np.float64) ** 2))), abs=0.01)
 
 
 def test_invalid_samples_and_wrong_shapes():

@@ -86,7 +86,7 @@ def speech_result(speech_data):
 def new_learners(tmp_path_factory):
     """Recordings the calibration never saw: one per level, new random pause patterns and voices."""
     root = tmp_path_factory.mktemp("new")
-    return {level: write_wav(root / f"new_{level}.wav", paused_waveform(2.5, PAUSE_FRACTION[level], seed=1000 + i))
+    return {level: write_wav(root / f"new_{level}.wav", paused_waveform(4.0, PAUSE_FRACTION[level], seed=1000 + i))
             for i, level in enumerate(LEVELS)}
 
 

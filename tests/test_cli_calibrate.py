@@ -20,7 +20,7 @@ def folders(tmp_path_factory):
     return {
         "graded": write_graded_manifest(root / "class", (2.5, 3.5, 4.5) * 4),
         "few": write_graded_manifest(root / "few", (2.5, 3.5, 4.5) * 2),
-        "answer": write_wav(root / "answer.wav", paused_waveform(2.5, PAUSE_FRACTION[2.5], seed=4242)),
+        "answer": write_wav(root / "answer.wav", paused_waveform(4.0, PAUSE_FRACTION[2.5], seed=4242)),
         "profiles": root / "profiles",
         "cache": root / "cache",
     }

@@ -1,7 +1,8 @@
 """Audio factories for tests, example assets and the miniature corpus: synthetic and real speech.
 
 `dummy_waveform` is fast and deterministic (a seed); `espeak_wav` makes real, intelligible speech with
-the espeak-ng synthesiser (a Debian package, not a Python one) for tests that need words.
+the espeak-ng synthesiser (a Debian package, not a Python one) for tests that need words;
+`spoken_answer` joins espeak-ng sentences with sox silences into an answer whose delivery is known.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,4 +147,75 @@ def forge_flac(path: str | Path, seconds: int, claimed_frames: int, sample_rate:
     packed = int.from_bytes(data[18:26], "big")
     data[18:26] = ((packed & ~((1 << 36) - 1)) | claimed_frames).to_bytes(8, "big")
     path.write_bytes(data)
+
+
+TRIM_LEVEL = 0.01  # |sample| (-40 dBFS) where a synthesised sentence is taken to start and end
+
+
+@dataclass(frozen=True)
+class SpokenAnswer:
+    """A synthetic answer whose delivery is known: where each sentence and each pause lies.
+
+    `pauses` are (start, length) in seconds; `speech` the (start, end) of each sentence.
+    """
+
+    path: Path
+    speech: tuple[tuple[float, float], ...]
+    pauses: tuple[tuple[float, float], ...]
+    syllables: int
+    duration_s: float
+
+    @property
+    def span_s(self) -> float:
+        return self.speech[-1][1] - self.speech[0][0]
+
+    @property
+    def speech_rate(self) -> float:
+        """Syllables per second from the first word to the last."""
+        return self.syllables / self.span_s
+
+
+def spoken_answer(path: str | Path, sentences: Sequence[tuple[str, int]], pauses: Sequence[float],
+                  speed_wpm: int = 160, lead: float = 0.5, tail: float = 0.5, voice: str = "en-gb") -> SpokenAnswer:
+    """Sentences said by espeak-ng, joined by sox with silences of known lengths.
+
+    Args:
+        sentences: (text, syllable count) per sentence; each is trimmed to its first and last sample
+            above TRIM_LEVEL so that the silences between them are exactly `pauses`.
+        pauses: seconds of silence after each sentence but the last (len(sentences) - 1 values).
+        lead, tail: seconds of silence before the first sentence and after the last.
+    Returns:
+        The SpokenAnswer, with the truth to check measures against; the file is 16 kHz mono WAV.
+    Raises:
+        RuntimeError: espeak-ng or sox is missing.
+    """
+    if len(pauses) != len(sentences) - 1:
+        raise ValueError(f"{len(sentences)} sentences need {len(sentences) - 1} pauses, got {len(pauses)}")
+    sox = shutil.which("sox")
+    if sox is None:
+        raise RuntimeError("sox is not installed: install it with `apt-get install sox` (Debian/Ubuntu)")
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        pieces, speech, t = [_silence(sox, Path(tmp) / "lead.wav", lead)], [], lead
+        for i, (text, _) in enumerate(sentences):
+            wav, _ = sf.read(espeak_wav(Path(tmp) / f"s{i}.wav", text, speed_wpm=speed_wpm, voice=voice), dtype="float32")
+            loud = np.flatnonzero(np.abs(wav) > TRIM_LEVEL)
+            wav = wav[loud[0]:loud[-1] + 1]
+            pieces.append(write_wav(Path(tmp) / f"t{i}.wav", wav))
+            speech.append((t, t + wav.size / SAMPLE_RATE))
+            t += wav.size / SAMPLE_RATE
+            gap = pauses[i] if i < len(pauses) else tail
+            pieces.append(_silence(sox, Path(tmp) / f"gap{i}.wav", gap))
+            t += round(gap * SAMPLE_RATE) / SAMPLE_RATE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sox, *map(str, pieces), str(path)], check=True, capture_output=True)
+    gaps = tuple((round(end, 4), round(start - end, 4)) for (_, end), (start, _) in zip(speech, speech[1:]))
+    return SpokenAnswer(path=path, speech=tuple(speech), pauses=gaps, syllables=sum(n for _, n in sentences),
+                        duration_s=sf.info(path).frames / SAMPLE_RATE)
+
+
+def _silence(sox: str, path: Path, seconds: float) -> Path:
+    """`seconds` of digital silence at 16 kHz mono, made by sox."""
+    subprocess.run([sox, "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), "trim", "0",
+                    f"{round(seconds * SAMPLE_RATE) / SAMPLE_RATE:.6f}"], check=True, capture_output=True)
     return path

@@ -3,6 +3,8 @@
 The level of a synthetic learner is tied to one property a speech encoder can hear: how much of the
 answer is pause (fluency). Even a tiny random wav2vec2 maps the share of near-silent frames into its
 pooled vector, so prototypes re-estimated from a few exemplars per level tell the levels apart.
+The voice is real synthetic speech (espeak-ng), because the pipeline rejects what a voice-activity
+detector does not take for speech.
 """
 
 from __future__ import annotations
@@ -11,18 +13,30 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import tempfile
+from functools import lru_cache
+
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from .audio import dummy_waveform, write_wav
+from ..audio import SAMPLE_RATE, load_audio
+from .audio import espeak_wav, write_wav
 
 PAUSE_FRACTION = {2.5: 0.5, 3.0: 0.375, 3.5: 0.25, 4.0: 0.125, 4.5: 0.0}  # level -> share of the answer in pauses
 SLOT_SECONDS = 0.25  # pauses fill whole slots of this length, chosen at random
 PAUSE_GAIN = 0.003  # a pause keeps 0.3% of the voice (-50 dB): room tone, not digital silence
+_TEXT = " ".join(["la"] * 40)  # one syllable over and over: the voice is the same everywhere, only pauses differ
 
 
-def paused_waveform(seconds: float = 2.5, pause_fraction: float = 0.0, seed: int = 0) -> np.ndarray:
-    """Continuous voice (dummy_waveform) with `pause_fraction` of its slots turned to pauses.
+@lru_cache(maxsize=1)
+def _voice() -> np.ndarray:
+    """Continuous espeak-ng speech, (samples,) at SAMPLE_RATE, made once: every learner says the same
+    syllable in the same voice, so the pauses are what tells the levels apart."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_audio(espeak_wav(f"{tmp}/voice.wav", _TEXT, speed_wpm=170))
+
+
+def paused_waveform(seconds: float = 4.0, pause_fraction: float = 0.0, seed: int = 0) -> np.ndarray:
+    """Continuous espeak-ng speech with `pause_fraction` of its slots turned to pauses.
 
     Returns:
         (round(seconds * SAMPLE_RATE),) float32.
@@ -30,7 +44,9 @@ def paused_waveform(seconds: float = 2.5, pause_fraction: float = 0.0, seed: int
     if not 0.0 <= pause_fraction < 1.0:
         raise ValueError(f"pause_fraction must be in [0, 1), got {pause_fraction}")
     rng = np.random.default_rng(seed)
-    wav = dummy_waveform(seconds, freq=float(rng.uniform(110, 180)), seed=seed, pauses=False)
+    voice, n = _voice(), round(seconds * SAMPLE_RATE)
+    start = int(rng.integers(0, SAMPLE_RATE // 5))  # a different first 0-0.2 s: no two learners are identical
+    wav = voice[start:start + n].copy()
     slot = round(SLOT_SECONDS * SAMPLE_RATE)
     n_slots = len(wav) // slot
     gate = np.ones(len(wav), dtype=np.float32)
@@ -39,7 +55,7 @@ def paused_waveform(seconds: float = 2.5, pause_fraction: float = 0.0, seed: int
     return wav * gate
 
 
-def write_graded_manifest(folder: str | Path, marks: Sequence[float], part: int = 3, seconds: float = 2.5,
+def write_graded_manifest(folder: str | Path, marks: Sequence[float], part: int = 3, seconds: float = 4.0,
                           seed: int = 0, name: str = "graded.csv") -> Path:
     """One learner per mark, each with one answer for `part` whose pauses match the mark; a CSV manifest.
 
