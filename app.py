@@ -18,14 +18,18 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no analytics calls
 
 import argparse
+import functools
+import inspect
+import ipaddress
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import gradio as gr
 
 from sla_core.parts import PARTS, part_info
+from sla_core.results.retention import Retention
 from sla_core.results.store import ResultStore
 from sla_core.teacher import calibration_desk as desk
 from sla_core.teacher import charts, ui_text
@@ -41,6 +45,26 @@ EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
 # one letter per line and "Overall" breaks mid-word; Problems takes the room left.
 CLASS_COLUMN_WIDTHS = ("10%", "8%", "12%", "8%", "6%", "6%", "6%", "6%", "7%", "31%")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the page serves several teachers (flags --auth, --keep-recordings, --queue-size, --model-concurrency)."""
+
+    login: bool = False  # handlers refuse calls without a user name; each teacher has their own workspace
+    warn_open: bool = False  # no login but reachable from other machines: the page says everyone sees everything
+    retention: Retention = Retention()  # how long recordings and their caches are kept (default: keep)
+    caches: tuple[Path, ...] = ()  # cache folders the retention covers (transcripts, calibration embeddings)
+    queue_size: int = 64  # events waiting at most; beyond it gradio answers "currently busy, try again"
+    model_concurrency: int = 1  # assessments running at once (one loaded model: they take turns)
+
+
+def _confirm(question: str, n_inputs: int) -> str:
+    """Browser-side: ask before a deletion; without a choice, or on "Cancel", the handler gets nothing to delete."""
+    nothing = "[" + ", ".join(["null"] * n_inputs) + "]"
+    choose = ui_text.CHOOSE_LEARNER_TO_DELETE if n_inputs > 1 else ui_text.CHOOSE_SESSION_TO_DELETE
+    return (f"(...args) => args.some(a => a === null || a === undefined) ? (window.alert({choose!r}), {nothing}) "
+            f": (window.confirm({question!r}) ? args : {nothing})")
 
 
 def _scroll_to(elem_id: str) -> str:
@@ -70,18 +94,25 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
-               examples: bool = True, calibration: desk.CalibrationDesk | None = None) -> gr.Blocks:
+               examples: bool = True, calibration: desk.CalibrationDesk | None = None,
+               server: ServerOptions = ServerOptions(), workdir: str | Path | None = None) -> gr.Blocks:
     """The whole page. Loads nothing: the callables arrive ready (models are loaded once, in main).
 
     `calibration` (over the same Assessor as `assess_fn`) adds the Calibrate tab; without it there is none.
+    `server` says how several teachers share it (login, retention, queue).
     """
-    h = Handlers(assess_fn, status_fn, store, fusion, calibration=calibration)
+    h = _Wired(Handlers(assess_fn, status_fn, store, fusion, calibration=calibration, login=server.login,
+                        retention=server.retention, caches=server.caches, workdir=workdir))
+    h.handlers.sweep()  # retention applies from start-up, not only after the next assessment
     infos = tuple(status_fn())
-    with gr.Blocks(title=ui_text.TITLE) as demo:
+    gradio_cache_s = 3600 if server.retention.days == 0 else 86400  # gradio's own copies of uploads
+    with gr.Blocks(title=ui_text.TITLE, delete_cache=(min(gradio_cache_s, 3600), gradio_cache_s)) as demo:
         gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
+        if server.warn_open:
+            gr.HTML(f'<div class="sla-banner" role="alert" id="open-server-warning">{ui_text.OPEN_SERVER_WARNING}</div>')
         with gr.Accordion(report.status_line(infos), open=not report.any_grader_trained(infos),
                           elem_id="model-status") as status_box:
-            status_html = gr.HTML(report.status_html(infos, store.path), elem_id="model-status-body")
+            status_html = gr.HTML(report.status_html(infos), elem_id="model-status-body")
 
         with gr.Tabs():
             with gr.Tab(ui_text.TAB_ONE, id="one"):
@@ -92,16 +123,46 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
                 with gr.Tab(ui_text.TAB_CALIBRATE, id="calibrate") as calibrate_tab:
                     c = _calibrate_tab(examples)
             with gr.Tab(ui_text.TAB_HELP, id="help"):
-                gr.Markdown(ui_text.HELP)
+                gr.Markdown(ui_text.help_text(server.retention.describe(), server.login), elem_id="help-text")
                 gr.Markdown(ui_text.CLASS_INTRO)
         gr.Markdown(ui_text.FOOTER, elem_classes=["sla-footer"])
 
-        _wire_assess(h, one, cls["sessions"])
-        _wire_class(h, cls, demo)
+        _wire_assess(h, one, cls["sessions"], server.model_concurrency)
+        _wire_class(h, cls, demo, server.model_concurrency)
         if calibration is not None:
-            _wire_calibrate(h, c, calibrate_tab, status_html, status_box, demo)
-    demo.queue(max_size=64, default_concurrency_limit=4)
+            _wire_calibrate(h, c, calibrate_tab, status_html, status_box, demo, server.model_concurrency)
+    demo.queue(max_size=server.queue_size, default_concurrency_limit=4)
     return demo
+
+
+class _Wired:
+    """The handlers as gradio should call them: each gets the visitor's gr.Request as `request=`.
+
+    Gradio injects a gr.Request into a parameter annotated with it; the wrapper adds that parameter in
+    front of the handler's own (so gr.Progress is still found by position) and passes it on by keyword.
+    """
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    def __getattr__(self, name: str) -> Callable:
+        return _with_request(getattr(self.handlers, name))
+
+
+def _with_request(fn: Callable) -> Callable:
+    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "request"]
+    first = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+    if inspect.isgeneratorfunction(fn):
+        def wrapper(request, *args, **kwargs):
+            yield from fn(*args, request=request, **kwargs)
+    else:
+        def wrapper(request, *args, **kwargs):
+            return fn(*args, request=request, **kwargs)
+    functools.update_wrapper(wrapper, fn)
+    del wrapper.__wrapped__  # gradio must see the new signature, not the handler's
+    wrapper.__signature__ = inspect.Signature([first, *own])
+    wrapper.__annotations__ = {"request": gr.Request}
+    return wrapper
 
 
 def _assess_tab(examples: bool) -> dict:
@@ -160,6 +221,11 @@ def _class_tab(examples: bool) -> dict:
         c["sort"] = gr.Dropdown(label=ui_text.SORT_LABEL, choices=[(v, k) for k, v in ui_text.SORT_ORDERS.items()],
                                 value="assessed", scale=3, elem_id="class-sort")
         c["csv"] = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, scale=1, elem_id="class-csv")
+    with gr.Row():
+        c["delete_learner"] = gr.Button(ui_text.DELETE_LEARNER_BUTTON, variant="stop", size="sm",
+                                        elem_id="delete-learner")
+        c["delete_session"] = gr.Button(ui_text.DELETE_SESSION_BUTTON, variant="stop", size="sm",
+                                        elem_id="delete-session")
     c["chart"] = gr.Plot(show_label=False, elem_id="class-chart")
     c["learner_pick"] = gr.Dropdown(label=ui_text.LEARNER_PICK_LABEL, choices=[], interactive=False,
                                     elem_id="learner-pick")
@@ -167,18 +233,24 @@ def _class_tab(examples: bool) -> dict:
     return c
 
 
-def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown) -> None:
+def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown, model_concurrency: int = 1) -> None:
     """Events of the one-learner tab. The model events share one concurrency slot: one model, one job at a time."""
     one["assess"].click(h.assess_one, [one["learner"], *one["audio"]], [*one["panel"], sessions], api_name="assess",
-                        concurrency_id="model", concurrency_limit=1).success(None, js=_scroll_to("one-summary"))
+                        concurrency_id="model", concurrency_limit=model_concurrency
+                        ).success(None, js=_scroll_to("one-summary"))
     one["clear"].add([*one["panel"]])
 
 
-def _wire_class(h: Handlers, c: dict, demo: gr.Blocks) -> None:
+def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Classroom tab."""
     c["assess"].click(h.assess_class, [c["files"], c["name"]],
                       [c["status"], c["table"], c["csv"], c["chart"], c["sessions"], c["learner_pick"]],
-                      api_name="assess_class", concurrency_id="model", concurrency_limit=1)
+                      api_name="assess_class", concurrency_id="model", concurrency_limit=model_concurrency)
+    panel = [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"], c["sessions"]]
+    c["delete_learner"].click(h.delete_learner, [c["sessions"], c["learner_pick"]], panel, api_name="delete_learner",
+                              js=_confirm(ui_text.CONFIRM_DELETE_LEARNER, 2))
+    c["delete_session"].click(h.delete_session, [c["sessions"]], panel, api_name="delete_session",
+                              js=_confirm(ui_text.CONFIRM_DELETE_SESSION, 1))
     c["sessions"].input(h.open_session, [c["sessions"]],
                         [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"]], api_name="open_session")
     c["sort"].input(h.sort_class, [c["sessions"], c["sort"]], [c["table"]], api_visibility="private")
@@ -229,18 +301,18 @@ def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
 
 
 def _wire_calibrate(h: Handlers, c: dict, tab: gr.Tab, status_html: gr.HTML, status_box: gr.Accordion,
-                    demo: gr.Blocks) -> None:
+                    demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Calibrate tab. Listening and switching profiles use the model: one job at a time."""
     loaded = [c["rows"], c["marks"], c["status"]]
     c["files"].change(h.calibration_upload, [c["files"]], loaded, api_name="calibration_upload")
     c["load_session"].click(h.calibration_session, [c["sessions"]], loaded, api_name="calibration_session")
     c["fit"].click(h.calibration_fit, [c["rows"], c["marks"], c["name"], c["heard"]],
                    [c["result"], c["heard"], c["name"], c["evidence"], c["chart"], c["verdict"]],
-                   api_name="calibration_fit", concurrency_id="model", concurrency_limit=1)
+                   api_name="calibration_fit", concurrency_id="model", concurrency_limit=model_concurrency)
     c["save"].click(h.calibration_save, [c["result"], c["name"], c["anyway"], c["overwrite"]],
                     [c["saved"], c["profiles"]], api_name="calibration_save")
     c["use"].click(h.calibration_use, [c["profiles"]], [c["using"], status_html, status_box],
-                   api_name="calibration_use", concurrency_id="model", concurrency_limit=1)
+                   api_name="calibration_use")
     tab.select(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     demo.load(h.profiles_update, None, [c["profiles"]], api_visibility="private")
     demo.load(h.status_update, None, [status_html, status_box], api_visibility="private")
@@ -288,6 +360,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", default=None, help="SQLite results file (default $SLA_DB, $SLA_DATA_DIR or "
                                                   "~/.local/share/sla-demo/results.sqlite)")
     parser.add_argument("--share", action="store_true", help="also serve on a public gradio.live link")
+    parser.add_argument("--auth", default=os.environ.get("SLA_AUTH"),
+                        help="login file, one user:hash per line (make it with `python -m sla_core users add FILE NAME`); "
+                             "default $SLA_AUTH. Each teacher then sees only their own results. Without it everyone "
+                             "who can reach the page sees everything")
+    parser.add_argument("--keep-recordings", default=os.environ.get("SLA_KEEP_RECORDINGS", "keep"),
+                        help="how long recordings and their caches are kept: 'keep' (default, until deleted), "
+                             "a number of days, or 0 (not kept after the assessment); $SLA_KEEP_RECORDINGS")
+    parser.add_argument("--queue-size", type=int, default=int(os.environ.get("SLA_QUEUE_SIZE", 64)),
+                        help="requests that may wait; past it a visitor is told the server is busy (default 64)")
+    parser.add_argument("--model-concurrency", type=int, default=int(os.environ.get("SLA_MODEL_CONCURRENCY", 1)),
+                        help="assessments run at once (default 1: one loaded model, teachers take turns)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up assessment at start-up")
     parser.add_argument("--offline", action="store_true", help="no hub at all: tiny models, HF_HUB_OFFLINE=1")
     models = parser.add_argument_group("models (AssessorConfig)")
@@ -306,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from sla_core.calibration import collect_exemplars
 
     args = parse_args(argv)
+    os.umask(0o077)  # every file this process makes (results, recordings, caches, uploads) is owner-only
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.offline:
         args.tiny = True
@@ -318,17 +402,66 @@ def main(argv: Sequence[str] | None = None) -> None:
     assessor = load_assessor(config)  # once per process, not per click
     if not args.no_warmup and (EXAMPLE_DIR / "part3.wav").is_file():
         assessor.assess({3: [EXAMPLE_DIR / "part3.wav"]})  # first real request then runs at full speed
-    store = ResultStore(args.db)
+    retention = Retention.parse(args.keep_recordings)
+    store = ResultStore(args.db, keep_audio=retention.keeps_audio)
     weights = assessor.fusion
     fusion = Fusion(tuple(weights.weights) if assessor.mllm is not None else None, bool(weights.fitted))
     calibration = desk.CalibrationDesk(assessor, listen=_on_gpu(collect_exemplars, 300))
-    demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration)
-    log.info("results are saved in %s", store.path)
+    logins = _logins(args.auth, store, calibration)
+    host = args.host or ("0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1")
+    warn_open = logins is None and (args.share or not _loopback(host))
+    if warn_open:
+        log.warning("NO LOGIN on %s%s: %s", host, " with --share" if args.share else "", ui_text.OPEN_SERVER_WARNING)
+    server = ServerOptions(login=logins is not None, warn_open=warn_open, retention=retention,
+                           caches=_cache_folders(), queue_size=args.queue_size, model_concurrency=args.model_concurrency)
+    demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration,
+                      server=server)
+    log.info("results are saved in %s; recordings %s", store.path, retention.describe())
     demo.launch(
-        server_name=args.host or ("0.0.0.0" if os.environ.get("SPACE_ID") else None),
-        server_port=args.port, share=args.share or None, theme=_theme(), css_paths=[ASSETS / "style.css"],
-        allowed_paths=[str(ASSETS)], max_file_size="500mb", footer_links=["api", "settings"],
+        server_name=host, server_port=args.port, share=args.share or None, theme=_theme(),
+        css_paths=[ASSETS / "style.css"], allowed_paths=[str(ASSETS)], max_file_size=MAX_UPLOAD,
+        footer_links=["api", "settings"], auth=logins, auth_message=ui_text.LOGIN_MESSAGE if logins else None,
     )
+
+
+MAX_UPLOAD = "300mb"  # one uploaded file (a class zip); unpacked, a zip may hold at most classroom.MAX_UNZIPPED_BYTES
+
+
+def _logins(auth: str | None, store: ResultStore, calibration: desk.CalibrationDesk):
+    """The login check for --auth/$SLA_AUTH (None: no login). Data saved before login goes to the first user."""
+    if not auth:
+        return None
+    from sla_core.results.users import Logins
+
+    logins = Logins(auth)
+    claimed = store.claim_unowned(logins.first)
+    profiles = calibration.claim_unowned(logins.first)
+    if claimed or profiles:
+        log.info("login turned on: %d session(s) and %d profile(s) saved before now belong to %s (the first user "
+                 "in %s)", claimed, len(profiles), logins.first, auth)
+    return logins
+
+
+def _loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cache_folders() -> tuple[Path, ...]:
+    """The caches of what was derived from recordings: calibration embeddings and transcripts."""
+    from sla_core.calibration import default_cache_dir
+
+    folders = [default_cache_dir()]
+    try:
+        from sla_core.asr import default_transcript_cache_dir
+        folders.append(default_transcript_cache_dir())
+    except ImportError:  # an older core without the transcript cache
+        pass
+    return tuple(folders)
 
 
 def _theme() -> gr.themes.Base:

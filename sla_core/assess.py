@@ -14,6 +14,7 @@ A bad or missing part never stops the others: it becomes a `PartAssessment` with
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -91,6 +92,9 @@ class AssessorConfig:
             raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
 
 
+KEEP_CALIBRATION = object()  # assess_submission's default: whatever profile use_calibration bound
+
+
 class Assessor:
     """Loaded graders plus the fusion: call `assess` once per learner."""
 
@@ -112,6 +116,7 @@ class Assessor:
         self.max_seconds = max_seconds
         self._extra_status = tuple(extra_status)
         self.calibration = None  # a teacher's profile, set by sla_core.calibration.use_calibration
+        self._lock = threading.RLock()  # one call at a time may bind a profile to the shared graders
 
     def status(self) -> tuple[GraderInfo, ...]:
         """What is loaded and from where: the app's model-status panel and every Assessment."""
@@ -157,8 +162,24 @@ class Assessor:
                 parts.append(PartResponses(part=p, responses=answers))
         return self.assess_submission(Submission(submission_id=learner or "", parts=tuple(parts)), progress)
 
-    def assess_submission(self, submission: Submission, progress: Progress | None = None) -> Assessment:
-        """Assess a Submission (corpus record or manifest row group); its questions/transcripts are used."""
+    def assess_submission(self, submission: Submission, progress: Progress | None = None,
+                          calibration=KEEP_CALIBRATION) -> Assessment:
+        """Assess a Submission (corpus record or manifest row group); its questions/transcripts are used.
+
+        Args:
+            calibration: a `calibration.Calibration` (see `load_calibration`) or None for this call only;
+                by default the profile bound with `use_calibration` (if any). On a shared server each
+                teacher's call names their own profile, so one teacher's choice never changes another's.
+        """
+        if calibration is KEEP_CALIBRATION:
+            with self._lock:
+                return self._assess_submission(submission, progress)
+        from .calibration.apply import calibrated  # lazy: the core does not need calibration to load
+
+        with self._lock, calibrated(self, calibration):
+            return self._assess_submission(submission, progress)
+
+    def _assess_submission(self, submission: Submission, progress: Progress | None) -> Assessment:
         report = progress or (lambda fraction, message: None)
         report(0.0, "Checking the recordings")
         inputs, intake, warnings, dropped, segments = self._load_parts(submission)

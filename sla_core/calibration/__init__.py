@@ -12,7 +12,7 @@ evidence, verdict), `profile` (the saved folder), `apply` (binding a profile to 
 `words` (the evidence in words). The chart is `sla_core.teacher.calibration_chart` (plotly).
 """
 
-from .apply import Calibration, check_compatible, use_calibration
+from .apply import Calibration, calibrated, check_compatible, load_calibration, use_calibration
 from .features import EmbeddingCache, Exemplar, ExemplarData, collect_exemplars, default_cache_dir, graded_submissions
 from .fit import (
                   MAX_SLOPE,
@@ -42,7 +42,7 @@ from .profile import (
 from .words import describe, evidence_lines
 
 __all__ = [
-    "Calibration", "CalibrationProfile", "CalibrationResult", "EmbeddingCache", "Evidence", "Exemplar",
+    "Calibration", "calibrated", "load_calibration", "CalibrationProfile", "CalibrationResult", "EmbeddingCache", "Evidence", "Exemplar",
     "ExemplarData", "LinearMap", "ProfileInfo", "PrototypeFit", "check_compatible", "check_profile_name",
     "collect_exemplars", "default_cache_dir", "default_profiles_root", "graded_submissions", "describe",
     "evidence_lines", "fit_calibration", "fit_linear", "leave_one_out", "list_profiles", "load_profile",

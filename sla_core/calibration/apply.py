@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -161,6 +162,43 @@ def use_calibration(assessor, profile: CalibrationProfile | str | Path | None, r
     calibration = Calibration(profile, base_fusion, path)
     _bind(assessor, calibration)
     return calibration
+
+
+def load_calibration(assessor, name: str | Path, root: str | Path | None = None) -> Calibration:
+    """A profile checked against `assessor`'s graders, ready for `calibrated` (the assessor is not changed).
+
+    Raises:
+        FileNotFoundError / ValueError: as `use_calibration`.
+    """
+    path = resolve_profile(name, root)
+    profile = load_profile(path)
+    with getattr(assessor, "_lock", nullcontext()), calibrated(assessor, None):  # identities: uncalibrated graders
+        check_compatible(profile, assessor)
+        base_fusion = assessor.fusion
+    return Calibration(profile, base_fusion, path)
+
+
+@contextmanager
+def calibrated(assessor, calibration: Calibration | None):
+    """Bind `calibration` (None: none) to `assessor` for one call, then put back what was bound before.
+
+    This is how one server serves teachers with different profiles: each call names its own. The caller
+    holds the assessor's lock (Assessor.assess_submission does), as the speech graders are shared.
+    """
+    previous = getattr(assessor, "calibration", None)
+    base = previous.base_fusion if previous is not None else assessor.fusion
+    if calibration is not previous:
+        if previous is not None:
+            _reset(assessor, base)
+        if calibration is not None:
+            _bind(assessor, calibration)
+    try:
+        yield calibration
+    finally:
+        if getattr(assessor, "calibration", None) is not previous:
+            _reset(assessor, base)
+            if previous is not None:
+                _bind(assessor, previous)
 
 
 def _bind(assessor, calibration: Calibration) -> None:

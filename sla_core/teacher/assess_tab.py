@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +14,16 @@ from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
-from .base import SLOTS, HandlerBase, explained
+from .base import SLOTS, HandlerBase, Workspace, explained
 
 
 class AssessTab(HandlerBase):
     """One learner: assess, then render the result panel (also used to show a saved learner)."""
 
     @explained("Assess")
-    def assess_one(self, learner: str | None, *audio: str | None, progress=gr.Progress()) -> tuple:
+    def assess_one(self, learner: str | None, *audio: str | None, progress=gr.Progress(), request=None) -> tuple:
         """Assess the answers given in the SLOTS audio inputs; returns the result panel's values."""
+        ws = self.workspace(request)
         if len(audio) != len(SLOTS):
             raise ValueError(f"{len(audio)} audio values; the page has {len(SLOTS)} answer slots")
         answers: dict[int, list[Response]] = {}
@@ -34,21 +36,25 @@ class AssessTab(HandlerBase):
                     *(gr.skip() for _ in range(8)))
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
-        assessment = self._run(submission, lambda f, m: progress(f, desc=m))
-        session = self.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
-        self.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is shown
-        return (*self.render(assessment), self.sessions_update())
+        assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
+        session = ws.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
+        ws.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is shown
+        self.sweep()
+        return (*self.render(assessment, ws), self.sessions_update(request=request))
 
-    def render(self, a: Assessment) -> tuple:
+    def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
         """(summary html, part table, 4 charts, JSON, JSON file): the result panel's values."""
+        ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
-        path = self.workdir / f"assessment_{name}.json"
+        path = Path(tempfile.mkdtemp(dir=ws.workdir)) / f"assessment_{name}.json"  # one folder per download
         path.write_text(a.to_json(), encoding="utf-8")
+        path.chmod(0o600)
+        fusion = self.fusion_for(ws)
         return (
             report.summary_html(a), table,
             charts.part_scores_figure(a, ui_text.CHART_PARTS),
-            charts.fusion_weights_figure(self.fusion.weights, a, self.fusion.fitted, ui_text.CHART_FUSION),
+            charts.fusion_weights_figure(fusion.weights, a, fusion.fitted, ui_text.CHART_FUSION),
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             a.to_dict(), str(path),

@@ -1,7 +1,10 @@
-"""What every tab's handlers share: the injected callables, the answer slots, and the one boundary where
-an exception becomes text a teacher reads (`explained`, on every handler).
+"""What every tab's handlers share: the injected callables, the answer slots, the teacher's workspace,
+and the one boundary where an exception becomes text a teacher reads (`explained`, on every handler).
 
 Handlers are plain functions of component values (unit-tested without a browser); `app.py` wires them.
+Each takes `request=` (gradio's gr.Request, injected by app.py's wiring): with login on, its user name
+picks the teacher's `Workspace` - their own sessions, recordings, profiles and active profile - and
+nothing a handler does reaches another teacher's. Without login, everyone shares the workspace "".
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import gradio as gr
 
 from ..assessment import Assessment, GraderInfo
 from ..data import Submission
 from ..parts import PARTS, part_info
+from ..results.retention import Retention
 from ..results.store import ResultStore
 from . import ui_text
 from .calibration_desk import CalibrationDesk
 
 log = logging.getLogger("sla.app")
 
+ACTIVE_PROFILE = "active_profile"  # the store setting holding a teacher's profile in use (survives a restart)
 NO_PROFILE = "(none)"  # the profiles dropdown's "no calibration" value; never a profile name (those start alnum)
 # One audio input per answer of the real test: Part 1 six, Parts 3 and 4 one, Part 5 five.
 SLOTS: tuple[tuple[int, int], ...] = tuple((p, i) for p in PARTS for i in range(part_info(p).max_answers))
@@ -42,18 +49,80 @@ class Fusion:
     fitted: bool = False
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """One teacher's corner of the server."""
+
+    owner: str  # the login name; "" without login
+    store: ResultStore  # bound to the owner: other teachers' sessions do not exist here
+    workdir: Path  # their uploads being read and their downloads (owner-only)
+    profiles: Path | None  # their calibration profiles' folder (None: the desk's default)
+
+
 class HandlerBase:
     """The state every tab's handlers read. Every result is saved to the store before it is returned."""
 
     def __init__(self, assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
-                 workdir: str | Path | None = None, calibration: CalibrationDesk | None = None) -> None:
+                 workdir: str | Path | None = None, calibration: CalibrationDesk | None = None,
+                 login: bool = False, retention: Retention = Retention(), caches: Sequence[Path] = ()) -> None:
+        """
+        Args:
+            login: the app runs with login: a call without a user name is refused (never the shared "").
+            retention: how long recordings and what derives from them are kept; `caches` are the folders
+                (transcripts, calibration embeddings) it covers besides the store and the work folder.
+        """
         self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # uploads and downloads: owner-only
         self.calibration = calibration
+        self.login = login
+        self.retention, self.caches = retention, tuple(Path(c) for c in caches)
 
-    def _run(self, submission: Submission, progress: Progress | None) -> Assessment:
-        return self.assess_fn(submission, progress)  # a failure becomes display text in `explained`, below
+    def sweep(self) -> None:
+        """Apply the retention setting to every copy (called after each assessment and at start-up)."""
+        try:
+            self.retention.sweep(self.store, [*self.caches, self.workdir])
+        except OSError as e:  # retention must never lose a teacher's result being shown
+            log.warning("retention sweep failed: %s", e)
+
+    def workspace(self, request: Any = None) -> Workspace:
+        """The workspace of the teacher behind `request` (gr.Request; None in unit tests = no login)."""
+        owner = (getattr(request, "username", None) or "") if request is not None else ""
+        if self.login and not owner:
+            raise gr.Error(ui_text.LOGIN_NEEDED)
+        workdir = self.workdir / (f"teacher-{owner}" if owner else "shared")
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        profiles = self.calibration.root_for(owner) if self.calibration is not None else None
+        return Workspace(owner, self.store.as_owner(owner), workdir, profiles)
+
+    def active_calibration(self, ws: Workspace):
+        """The teacher's active profile, bound to the loaded graders (None: none, or no Calibrate tab)."""
+        if self.calibration is None:
+            return None
+        name = ws.store.setting(ACTIVE_PROFILE)
+        if not name:
+            return None
+        try:
+            return self.calibration.calibration_for(name, ws.owner)
+        except (ValueError, FileNotFoundError) as e:  # deleted or no longer fits the graders: say so in the log
+            log.warning("active profile %r of %r cannot be used (%s); assessing uncalibrated", name, ws.owner, e)
+            return None
+
+    def fusion_for(self, ws: Workspace) -> Fusion:
+        """The fusion curve the teacher's assessments use (a profile may have refitted the weights)."""
+        calibration = self.active_calibration(ws)
+        if calibration is None or self.fusion.weights is None:
+            return self.fusion
+        return Fusion(tuple(calibration.fusion.weights), bool(calibration.fusion.fitted))
+
+    def _assess(self, ws: Workspace, submission: Submission, progress: Progress | None) -> Assessment:
+        """The injected assess function, with the teacher's own profile for this call."""
+        if self.calibration is None:
+            return self.assess_fn(submission, progress)
+        return self.assess_fn(submission, progress, calibration=self.active_calibration(ws))
+
+    def _run(self, ws: Workspace, submission: Submission, progress: Progress | None) -> Assessment:
+        return self._assess(ws, submission, progress)  # a failure becomes display text in `explained`, below
 
 
 def explained(action: str) -> Callable[[Callable], Callable]:
@@ -97,6 +166,11 @@ def explained(action: str) -> Callable[[Callable], Callable]:
                 raise error from e
         return call
     return decorate
+
+
+def request_of(ws: Workspace) -> SimpleNamespace:
+    """A stand-in request for a handler calling another on behalf of the same teacher."""
+    return SimpleNamespace(username=ws.owner or None)
 
 
 def _md_escape(text: str) -> str:

@@ -6,6 +6,7 @@ The workflow itself (rows, marks, listening, fitting) is `calibration_desk`; the
 from __future__ import annotations
 
 import html
+import shutil
 import tempfile
 from collections.abc import Sequence
 from datetime import date
@@ -18,7 +19,7 @@ from ..calibration import check_profile_name, describe
 from . import calibration_desk as desk
 from . import result_view as report
 from . import ui_text
-from .base import NO_PROFILE, Fusion, HandlerBase, _md_escape, explained
+from .base import ACTIVE_PROFILE, NO_PROFILE, HandlerBase, _md_escape, explained
 from .calibration_chart import evidence_figure
 
 
@@ -26,16 +27,19 @@ class CalibrateTab(HandlerBase):
     """Calibration: upload or reuse a session's recordings, mark them, fit, save, use."""
 
     @explained("Load graded answers")
-    def calibration_upload(self, files: Sequence[str] | None) -> tuple:
+    def calibration_upload(self, files: Sequence[str] | None, request=None) -> tuple:
         """Graded answers uploaded (CSV + audio, or a zip) -> (rows state, marks table, status).
 
         Clearing the upload box changes nothing: the table may hold a saved session's marks the teacher
         has been correcting, and those must not vanish with a click on the box's ×.
         """
+        ws = self.workspace(request)
         if not files:
             return gr.skip(), gr.skip(), gr.skip()
+        for old in ws.workdir.glob("graded-*"):  # the teacher's previous upload: its table is being replaced
+            shutil.rmtree(old, ignore_errors=True)
         try:
-            rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=self.workdir))
+            rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=ws.workdir))
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(ui_text.error_text(e)) from e
         status = self._marks_status(rows, ", ".join(Path(f).name for f in files))
@@ -45,15 +49,16 @@ class CalibrateTab(HandlerBase):
         return rows, self._marks_table(rows), status
 
     @explained("Load the session")
-    def calibration_session(self, session_id: int | None) -> tuple:
+    def calibration_session(self, session_id: int | None, request=None) -> tuple:
         """A saved session's kept recordings -> (rows state, marks table pre-filled with its scores, status)."""
         if session_id is None:
             raise gr.Error(ui_text.NO_SESSION_CHOSEN)
+        ws = self.workspace(request)
         try:
-            info = self.store.session(int(session_id))
-            rows = desk.session_rows(self.store.load(info.id), self.store.audio(info.id))
-        except KeyError as e:
-            raise gr.Error(ui_text.error_text(e)) from e
+            info = ws.store.session(int(session_id))
+            rows = desk.session_rows(ws.store.load(info.id), ws.store.audio(info.id))
+        except (KeyError, ValueError, TypeError) as e:  # another teacher's session is "no session" too
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not rows:
             raise gr.Error(html.escape(ui_text.NO_SESSION_AUDIO.format(name=info.name)))
         status = self._marks_status(rows, f"“{info.name}”") + "\n\n" + ui_text.MARKS_FROM_SESSION
@@ -61,11 +66,12 @@ class CalibrateTab(HandlerBase):
 
     @explained("Fit")
     def calibration_fit(self, rows: list, cells: pd.DataFrame | None, name: str | None, heard: dict | None,
-                        progress=gr.Progress()) -> tuple:
+                        progress=gr.Progress(), request=None) -> tuple:
         """Listen (or reuse what was heard for the same marks) and fit.
 
         Returns (result, heard, name, evidence text, chart, verdict); `heard` = {"key", "data": ExemplarData}.
         """
+        self.workspace(request)  # with login on, only a teacher may make the graders listen
         if not rows:
             raise gr.Error(ui_text.NO_MARKS_LOADED)
         name = (name or "").strip() or f"calibration-{date.today().isoformat()}"
@@ -92,46 +98,56 @@ class CalibrateTab(HandlerBase):
         return (result, heard, name, describe(result), evidence_figure(result.evidence), f"**{verdict}**")
 
     @explained("Save profile")
-    def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool) -> tuple:
+    def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool, request=None) -> tuple:
         """Save the fitted profile: refused with the verdict unless it helps or `anyway`. (status, profiles)."""
+        ws = self.workspace(request)
         if result is None:
             raise gr.Error(ui_text.NOTHING_FITTED)
         name = (name or "").strip() or result.profile.name
         if not result.applies and not anyway:
             raise gr.Error(html.escape(ui_text.SAVE_REFUSED.format(reason=result.reason)))
         try:
-            folder = self.calibration.save(result, name, force=anyway, overwrite=overwrite)
+            self.calibration.save(result, name, force=anyway, overwrite=overwrite, owner=ws.owner)
         except ValueError as e:
             raise gr.Error(ui_text.error_text(e)) from e
         except FileExistsError as e:
-            raise gr.Error(html.escape(f"{e} (tick “{ui_text.OVERWRITE_LABEL}”)")) from e
+            raise gr.Error(html.escape(ui_text.PROFILE_EXISTS.format(name=name, overwrite=ui_text.OVERWRITE_LABEL))) from e
         text = ui_text.SAVED if result.applies else ui_text.SAVED_ANYWAY
-        return _md_escape(text.format(name=name, folder=folder)), self.profiles_update(selected=name)
+        return _md_escape(text.format(name=name, folder="your profiles")), self.profiles_update(selected=name,
+                                                                                                   request=request)
 
     @explained("Use this profile")
-    def calibration_use(self, choice: str | None) -> tuple:
-        """Apply the chosen profile (or none) to every following assessment: (status, model panel, its title)."""
+    def calibration_use(self, choice: str | None, request=None) -> tuple:
+        """Use the chosen profile (or none) for this teacher's following assessments: (status, model panel, title).
+
+        The choice is the teacher's own (other teachers keep theirs) and is saved, so it survives a restart.
+        """
+        ws = self.workspace(request)
         name = None if choice in (None, "", NO_PROFILE) else choice
         try:
-            calibration = self.calibration.use(name)
+            calibration = None if name is None else self.calibration.calibration_for(name, ws.owner)
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(ui_text.error_text(e)) from e
-        if self.fusion.weights is not None:  # a profile may refit the fusion weight: the chart shows what is used
-            weights = self.calibration.assessor.fusion
-            self.fusion = Fusion(tuple(weights.weights), bool(weights.fitted))
+        ws.store.set_setting(ACTIVE_PROFILE, name)
         text = ui_text.USING_NONE if calibration is None else ui_text.USING_PROFILE.format(name=calibration.name)
-        return (_md_escape(text), *self.status_update())
+        return (_md_escape(text), *self.status_update(request=request))
 
-    def profiles_update(self, selected: str | None = None):
-        choices = [(ui_text.NO_PROFILE, NO_PROFILE)] + [(p.label, p.name) for p in self.calibration.profiles()]
+    def profiles_update(self, selected: str | None = None, request=None):
+        ws = self.workspace(request)
+        choices = [(ui_text.NO_PROFILE, NO_PROFILE)] + [(p.label, p.name) for p in self.calibration.profiles(ws.owner)]
         if selected is None:
-            selected = self.calibration.active or NO_PROFILE
+            active = self.active_calibration(ws)
+            selected = active.name if active is not None else NO_PROFILE
         return gr.update(choices=choices, value=selected)
 
-    def status_update(self) -> tuple:
-        """The model panel and its title, as they are now (a calibration profile shows there)."""
+    def status_update(self, request=None) -> tuple:
+        """The model panel and its title, as this teacher's assessments see them (with their profile)."""
+        ws = self.workspace(request)
         infos = tuple(self.status_fn())
-        return report.status_html(infos, self.store.path), gr.update(label=report.status_line(infos))
+        calibration = self.active_calibration(ws)
+        if calibration is not None:
+            infos = (*[i for i in infos if i.name != "calibration"], calibration.info())
+        return report.status_html(infos), gr.update(label=report.status_line(infos))
 
     def _marks_status(self, rows: Sequence[desk.MarkRow], source: str) -> str:
         graded = sum(r.mark is not None for r in rows)

@@ -15,7 +15,10 @@ profiles folder; it is what the app's handlers call.
 from __future__ import annotations
 
 import math
+import shutil
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,10 +30,13 @@ from ..calibration import (
     ExemplarData,
     ProfileInfo,
     check_profile_name,
+    calibrated,
     collect_exemplars,
+    default_profiles_root,
     fit_calibration,
     graded_submissions,
     list_profiles,
+    load_calibration,
     save_profile,
     use_calibration,
 )
@@ -171,6 +177,42 @@ class CalibrationDesk:
             listen: collect_exemplars, or a wrapper of it (e.g. to run on a ZeroGPU slice).
         """
         self.assessor, self.root, self.cache, self._listen = assessor, profiles_root, cache, listen
+        self._loaded: dict[tuple[str, str], tuple[float, Calibration]] = {}  # (owner, name) -> (mtime, bound)
+        self._loaded_lock = threading.Lock()
+
+    def root_for(self, owner: str = "") -> Path | None:
+        """A teacher's profiles folder: <root>/.teachers/<owner> (hidden from the shared list); "" = the root."""
+        if not owner:
+            return self.root
+        base = Path(self.root) if self.root is not None else default_profiles_root()
+        folder = base / ".teachers" / owner
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder
+
+    def claim_unowned(self, owner: str) -> list[str]:
+        """Move the profiles saved before login (in the root itself) to `owner`'s folder; returns their names."""
+        base = Path(self.root) if self.root is not None else default_profiles_root()
+        moved = []
+        for info in list_profiles(base):
+            target = self.root_for(owner) / info.name
+            if not target.exists():
+                shutil.move(str(base / info.name), str(target))
+                moved.append(info.name)
+        return moved
+
+    def calibration_for(self, name: str, owner: str = "") -> Calibration:
+        """The teacher's profile `name`, checked against the graders once and reused while its file is unchanged."""
+        root = self.root_for(owner)
+        stamp_file = Path(root if root is not None else default_profiles_root()) / name / "profile.json"
+        stamp = stamp_file.stat().st_mtime if stamp_file.is_file() else -1.0
+        with self._loaded_lock:
+            cached = self._loaded.get((owner, name))
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        calibration = load_calibration(self.assessor, name, root=root)
+        with self._loaded_lock:
+            self._loaded[(owner, name)] = (stamp, calibration)
+        return calibration
 
     def submissions(self, graded: Sequence[tuple[str, int, Sequence[Path], float]]) -> list[Submission]:
         if not graded:
@@ -178,14 +220,16 @@ class CalibrationDesk:
         return graded_submissions(graded)
 
     def listen(self, submissions: Sequence[Submission], progress: Progress | None = None) -> ExemplarData:
-        """Run the graders once over the graded parts (cached on disk by audio content)."""
-        return self._listen(self.assessor, submissions, cache=self.cache, progress=progress)
+        """Run the graders once over the graded parts (cached on disk by audio content), uncalibrated."""
+        with getattr(self.assessor, "_lock", nullcontext()), calibrated(self.assessor, None):
+            return self._listen(self.assessor, submissions, cache=self.cache, progress=progress)
 
     @staticmethod
     def fit(data: ExemplarData, name: str) -> CalibrationResult:
         return fit_calibration(data, name=check_profile_name(name))
 
-    def save(self, result: CalibrationResult, name: str, force: bool = False, overwrite: bool = False) -> Path:
+    def save(self, result: CalibrationResult, name: str, force: bool = False, overwrite: bool = False,
+             owner: str = "") -> Path:
         """Save under `name` (the fit may have had another); refuses a profile that did not help unless `force`.
 
         Raises:
@@ -197,10 +241,10 @@ class CalibrationDesk:
         profile = result.profile
         if name != profile.name:
             profile = replace(profile, name=check_profile_name(name))
-        return save_profile(profile, self.root, overwrite=overwrite)
+        return save_profile(profile, self.root_for(owner), overwrite=overwrite)
 
-    def profiles(self) -> list[ProfileInfo]:
-        return list_profiles(self.root)
+    def profiles(self, owner: str = "") -> list[ProfileInfo]:
+        return list_profiles(self.root_for(owner))
 
     def use(self, name: str | None) -> Calibration | None:
         """Apply the profile `name` to every following assessment; None or "" goes back to uncalibrated."""

@@ -7,6 +7,7 @@ shares the transcript formatting, so the page and the download show the same tex
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -215,6 +216,14 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
             f'{count}{warn}</div>')
 
 
+def public_source(source: str) -> str:
+    """A grader's source as a visitor may see it: hub ids as they are, a server path as its last name only."""
+    text = str(source)
+    if text.startswith(("/", "~", "./", "../", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        return f"local: {Path(text.rstrip('/')).name}"
+    return text
+
+
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:
     """The model-status panel: what is loaded, its state and where it came from, plus a plain headline."""
     e = html.escape
@@ -235,9 +244,11 @@ def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = Non
         note = f" · {e(i.note)}" if i.note else ""
         items.append(
             f'<li data-grader="{e(i.name)}"><span class="sla-state sla-state-{cls}">{e(state)}</span> '
-            f'<b>{e(ui_text.GRADER_NAMES.get(i.name, i.name))}</b> — <code>{e(i.source)}</code>{e(parts)}{note}</li>'
+            f'<b>{e(ui_text.GRADER_NAMES.get(i.name, i.name))}</b> — <code>{e(public_source(i.source))}</code>'
+            f'{e(parts)}{note}</li>'
         )
-    store = f'<div class="sla-store">Results are saved in <code>{e(str(store_path))}</code></div>' if store_path else ""
+    # A server path tells a visitor where to look; the operator finds it in the log (app.main logs it).
+    store = f'<div class="sla-store">{e(ui_text.STORE_LINE)}</div>' if store_path else ""
     return f'<div class="sla-status" data-testid="model-status">{headline}<ul>{"".join(items)}</ul>{store}</div>'
 
 

@@ -8,6 +8,7 @@ always HTML-escaped because Gradio renders messages as HTML.
 from __future__ import annotations
 
 import html
+import re
 
 from ..assessment import TRAINED, UNTRAINED, ZERO_SHOT
 
@@ -203,12 +204,56 @@ HELP = """\
 * **Calibration** (Calibrate tab) adjusts the speech grader's level prototypes, each grader's score and the
   fusion weight to a teacher's own marks, and is applied only when a held-out check shows it helps.
 
-### Privacy
+### Privacy: what is kept, where, and for how long
 
-Recordings are processed on the machine that runs this app. Results are stored in a local SQLite file
-(see the model panel), and the recordings behind them in a folder beside it (`…_audio`), so a past class can
-be used for calibration; nothing is sent anywhere else.
+{privacy}
 """
+
+PRIVACY = """\
+* **Where.** Everything stays on the machine that runs this app; nothing is sent anywhere else.
+  {who}
+* **Results** (names, scores, transcripts) are kept in the server's results database until a teacher deletes
+  them: pick a session in the Classroom tab and press “Delete this learner” or “Delete this session”.
+* **Recordings** are copied beside the results so a past class can be used for calibration; they are
+  {recordings}. Deleting a learner or a session deletes their recordings at once.
+* **Other copies.** An uploaded zip is unpacked into a temporary folder that is removed as soon as the class has
+  been assessed. The transcripts and the calibration listening results are cached by recording; the web
+  server keeps each upload in its temporary cache. {caches}
+* The files are readable only by the account that runs the app. Downloads (CSV, JSON) are made for you alone.
+"""
+PRIVACY_SHARED = ("**There is no login on this server: every visitor sees every session.** Ask whoever runs it to "
+                  "start it with `--auth`.")
+PRIVACY_LOGIN = "Each teacher logs in and sees only their own sessions, recordings and calibration profiles."
+CACHES_KEPT = ("The transcript and calibration caches are kept with the recordings; the web server's copy of each "
+               "upload is deleted after a day.")
+CACHES_SWEPT = ("These are deleted on the same schedule as the recordings (at the earliest an hour after they were "
+                "made, as another class may be using them).")
+
+
+def help_text(retention: str, login: bool) -> str:
+    """The Help tab, telling the truth about this server's settings (retention in words, login on or off)."""
+    kept = retention.startswith("kept until")
+    privacy = PRIVACY.format(who=PRIVACY_LOGIN if login else PRIVACY_SHARED, recordings=retention,
+                             caches=CACHES_KEPT if kept else CACHES_SWEPT)
+    return HELP.format(privacy=privacy)
+
+
+STORE_LINE = "Results and recordings are saved on this server (Help tab: what is kept, and for how long)."
+LOGIN_NEEDED = "Please log in: this server keeps each teacher's results apart."
+NO_SUCH_SESSION = "That session is not among your saved sessions (it may have been deleted). Choose one from the list."
+CHOOSE_LEARNER_TO_DELETE = "Choose a saved session and a learner first, then press “Delete this learner”."
+CHOOSE_SESSION_TO_DELETE = "Choose a saved session first, then press “Delete this session”."
+DELETED_LEARNER = "Deleted {learner}'s result and recordings."
+DELETED_SESSION = "Deleted the session “{name}” ({n} learner(s)) with its recordings."
+DELETE_LEARNER_BUTTON = "Delete this learner"
+DELETE_SESSION_BUTTON = "Delete this session"
+CONFIRM_DELETE_LEARNER = "Delete this learner's result and recordings? This cannot be undone."
+CONFIRM_DELETE_SESSION = "Delete the whole session, all its results and recordings? This cannot be undone."
+PROFILE_EXISTS = "A profile named “{name}” already exists among yours (tick “{overwrite}” to replace it)."
+OPEN_SERVER_WARNING = ("This server has no login and can be reached from other machines: everyone who opens it sees "
+                       "every teacher's sessions, children's names, scores and recordings. Start it with --auth.")
+LOGIN_MESSAGE = "Log in with the name and password your school gave you. Each teacher sees only their own classes."
+QUEUE_FULL = "The server is busy: too many assessments are waiting. Please try again in a minute."
 
 FOOTER = (
     "Research demo after NTNU's Speak & Improve 2025 system (arXiv 2506.05121). "
@@ -229,7 +274,15 @@ def error_text(error: BaseException) -> str:
     carry a message written for the user and are shown as they are; anything else is a bug, shown with
     its type and what to do, so that a teacher is never left with a bare "Error".
     """
-    message = str(error).strip().strip("'\"") or type(error).__name__
+    message = hide_paths(str(error).strip().strip("'\"") or type(error).__name__)
     if not isinstance(error, (ValueError, FileNotFoundError, KeyError, LookupError)):
         message = UNEXPECTED.format(kind=type(error).__name__, message=message)
     return html.escape(message)
+
+
+_SERVER_PATH = re.compile(r"(?<![\w.])(?:/[^\s/'\"():,;]+)+/([^\s/'\"():,;]+)")
+
+
+def hide_paths(message: str) -> str:
+    """A message with every absolute server path cut to its file name: visitors need the name, not the folder."""
+    return _SERVER_PATH.sub(lambda m: m.group(1), message)

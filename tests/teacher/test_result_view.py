@@ -62,10 +62,12 @@ def test_status_panel_says_plainly_when_nothing_is_trained_and_where_models_come
     infos = (GraderInfo("speech", "tiny (random, offline)", UNTRAINED, note="untrained (random head)"),
              GraderInfo("mllm", "microsoft/Phi-4-multimodal-instruct", UNTRAINED, note="not loaded: no CUDA GPU"))
     html = report.status_html(infos, "/tmp/r.sqlite")
-    assert ui_text.NOTHING_TRAINED in html and "tiny (random, offline)" in html and "/tmp/r.sqlite" in html
+    assert ui_text.NOTHING_TRAINED in html and "tiny (random, offline)" in html
+    assert "/tmp" not in html and ui_text.STORE_LINE in html  # visitors are not told server paths
     assert report.status_line(infos) == "Models: speech untrained · multimodal not loaded"
     trained = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS),)
     assert "Trained artifacts are loaded for: Speech grader" in report.status_html(trained)
+    assert "local: w2v" in report.status_html(trained) and "/models" not in report.status_html(trained)
 
 
 def test_fitted_fusion_or_a_calibration_over_untrained_graders_is_still_no_grade():
