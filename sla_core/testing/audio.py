@@ -147,6 +147,7 @@ def forge_flac(path: str | Path, seconds: int, claimed_frames: int, sample_rate:
     packed = int.from_bytes(data[18:26], "big")
     data[18:26] = ((packed & ~((1 << 36) - 1)) | claimed_frames).to_bytes(8, "big")
     path.write_bytes(data)
+    return path
 
 
 TRIM_LEVEL = 0.01  # |sample| (-40 dBFS) where a synthesised sentence is taken to start and end
