@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -193,8 +194,7 @@ def run_batch(
         The summary of the results folder and of this run (also written to summary.json).
     """
     out = Path(out)
-    ids = [s.submission_id for s in submissions]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    duplicates = sorted(i for i, n in Counter(s.submission_id for s in submissions).items() if n > 1)
     if duplicates:
         raise ValueError(f"learner ids must be unique in a batch; repeated: {duplicates[:10]}")
     batch_store.check_job(out, {"models": asdict(models), "data": data_source})
@@ -204,8 +204,16 @@ def run_batch(
 
     start = time.perf_counter()
     seconds: list[float] = []
+    first: list[float] = []  # when the first batch reached the disk: Ray start-up plus loading the graders
+
+    def arrived(rows: dict, done: int, total: int) -> None:
+        if not first:
+            first.append(time.perf_counter() - start)
+        if on_batch is not None:
+            on_batch(rows, done, total)
+
     if todo:
-        seconds = _assess_on_ray(todo, out, run, models, config, on_batch)
+        seconds = _assess_on_ray(todo, out, run, models, config, arrived)
     wall = time.perf_counter() - start
 
     summary = batch_store.finalise(out)
@@ -215,6 +223,7 @@ def run_batch(
     summary.learners_per_second = round(len(seconds) / wall, 3) if seconds and wall > 0 else None
     summary.worker_seconds_per_learner = batch_store.worker_seconds(seconds)
     summary.workers = config.workers if todo else 0
+    summary.first_batch_after_seconds = round(first[0], 2) if first else None
     batch_store.save_summary(out, summary)
     return summary
 
@@ -226,6 +235,7 @@ def _assess_on_ray(todo: Sequence[Submission], out: Path, run: int, models: Asse
     started = start_ray(config)
     try:
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # block-level chatter; our progress counts learners
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "bars disabled": on purpose
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours counts learners, not blocks
         context.execution_options.preserve_order = False  # write batches as they finish

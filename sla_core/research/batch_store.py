@@ -146,6 +146,7 @@ class Summary:
     skipped_already_written: int = 0
     seconds: float = 0.0  # wall-clock time of this run
     learners_per_second: float | None = None  # this run: learners assessed / wall seconds
+    first_batch_after_seconds: float | None = None  # this run: Ray start-up + loading the graders + one batch
     worker_seconds_per_learner: dict[str, float] = field(default_factory=dict)  # mean / median / p95, one worker
     workers: int = 0
     graded: bool = False  # every covered part rests on trained graders
@@ -161,6 +162,9 @@ class Summary:
         rate = f", {self.learners_per_second:.2f} learners/s" if self.learners_per_second else ""
         lines.append(f"this run: {self.assessed_this_run} assessed, {self.skipped_already_written} already written "
                      f"(skipped), {self.seconds:.1f} s with {self.workers} worker(s){rate}")
+        if self.first_batch_after_seconds is not None:
+            lines.append(f"first batch written after {self.first_batch_after_seconds:.1f} s "
+                         "(Ray start-up, loading the graders)")
         if self.worker_seconds_per_learner:
             w = self.worker_seconds_per_learner
             lines.append(f"one worker's time per learner: mean {w['mean']:.2f} s, median {w['median']:.2f} s, "

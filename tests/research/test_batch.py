@@ -128,6 +128,7 @@ def test_tables_csv_and_summary(killed_run):
     saved = json.loads((out / batch_store.SUMMARY_FILE).read_text())
     assert saved["by_status"] == {"complete": 3, "partial": 1, "none": 1}
     assert saved["learners_per_second"] > 0 and saved["worker_seconds_per_learner"]["mean"] > 0
+    assert 0 < saved["first_batch_after_seconds"] < saved["seconds"]
     assert "not grades" in summary.to_text()
 
 
