@@ -31,7 +31,7 @@ from ..data import PartResponses, Response, Submission
 from . import batch_store
 from .batch_store import ERROR, Summary
 
-RAY_INSTALL = 'pip install -r requirements-batch.txt   (or: pip install "ray[data]>=2.40")'
+RAY_INSTALL = 'pip install -r requirements-batch.txt   (or: pip install "ray[data]>=2.60,<3")'
 DEFAULT_OBJECT_STORE_BYTES = 512 * 2**20  # embedded Ray: rows are paths and JSON, not audio; keep RAM for models
 
 
