@@ -44,7 +44,7 @@ EXAMPLE_CLASS = ASSETS / "example_class.zip"
 EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
 # one letter per line and "Overall" breaks mid-word; Problems takes the room left.
-CLASS_COLUMN_WIDTHS = ("10%", "8%", "12%", "8%", "6%", "6%", "6%", "6%", "7%", "31%")
+CLASS_COLUMN_WIDTHS = ("10%", "8%", "10%", "8%", "6%", "6%", "6%", "6%", "6%", "7%", "27%")
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
     empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
-                         wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts", column_widths=["13%", "9%", "8%", "8%", "8%", "8%",
-                                                                                  "10%", "18%", "18%"])
+                         wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts", column_widths=["12%", "8%", "7%", "7%", "7%", "7%",
+                                                                                  "9%", "13%", "15%", "15%"])
     with gr.Row(equal_height=True):
         parts_plot = gr.Plot(empty, label=ui_text.CHART_PARTS, show_label=False, elem_id=f"{prefix}-chart-parts")
         fusion_plot = gr.Plot(empty, label=ui_text.CHART_FUSION, show_label=False, elem_id=f"{prefix}-chart-fusion")

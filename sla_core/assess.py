@@ -129,7 +129,9 @@ class Assessor:
                 name="fusion",
                 source=self.fusion.source,
                 state=TRAINED if self.fusion.fitted else UNTRAINED,
-                note="interval weights fitted on graded data" if self.fusion.fitted else "not fitted: 0.5 on each grader",
+                note=("interval weights fitted on graded data" if self.fusion.fitted else "not fitted: 0.5 on each grader")
+                + ("" if self.fusion.intervals is None else
+                   f"; {self.fusion.intervals.coverage:.0%} score intervals from dev residuals"),
             ))
         return tuple(infos)
 

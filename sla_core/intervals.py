@@ -304,12 +304,14 @@ def part_review(pa: PartAssessment, answers_dropped: bool = False) -> tuple[str,
                            f"({pa.mllm.score:.2f}) disagree by {gap:.2f}.")
     if answers_dropped:
         reasons.append(f"Part {pa.part}: some answers are missing or were rejected; it was scored on the rest.")
-    if pa.durations:
-        expected = part_info(pa.part).answer_seconds
-        mean = float(np.mean(pa.durations))
-        if mean < MIN_SPEECH_SHARE * expected:
-            reasons.append(f"Part {pa.part}: too little speech ({mean:.0f} s per answer on average; "
-                           f"this part expects about {expected:.0f} s).")
+    # Speech time from the delivery measures (voice activity) when the part has them, else the recordings' length.
+    answers = pa.delivery.answers if pa.delivery is not None else ()
+    seconds, what = ((pa.delivery.speaking_s / len(answers), "of speech") if answers else
+                     (float(np.mean(pa.durations)), "recorded") if pa.durations else (None, ""))
+    expected = part_info(pa.part).answer_seconds
+    if seconds is not None and seconds < MIN_SPEECH_SHARE * expected:
+        reasons.append(f"Part {pa.part}: too little speech ({seconds:.0f} s {what} per answer on average; "
+                       f"this part expects about {expected:.0f} s).")
     return tuple(reasons)
 
 

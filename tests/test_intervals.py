@@ -226,3 +226,16 @@ def test_widths_reject_bad_settings():
         fit_widths([3.0], [3.0], 0.9, min_region_count=5)
     with pytest.raises(ValueError, match="regions"):
         Widths(0.5, 10, regions=(None,) * 3)
+
+
+def test_too_little_speech_reads_the_voice_activity_when_the_part_has_it():
+    from sla_core.delivery.measures import AnswerDelivery, PartDelivery
+
+    def answer(speaking):
+        return AnswerDelivery(duration_s=60.0, segments=((0.0, speaking),), nuclei=(), pauses=(), start_s=0.0,
+                              trailing_s=60.0 - speaking, span_s=speaking, speaking_s=speaking, syllables=0)
+
+    quiet = _part(durations=(60.0,), delivery=PartDelivery((answer(8.0),)))  # a full minute, 8 s of it speech
+    [reason] = part_review(quiet)
+    assert "too little speech (8 s of speech per answer" in reason
+    assert part_review(_part(durations=(60.0,), delivery=PartDelivery((answer(40.0),)))) == ()

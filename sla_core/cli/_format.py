@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from ..assessment import Assessment
+from ..assessment import Assessment, ScoreInterval
 from ..parts import part_info
+
+
+def _interval(iv: ScoreInterval | None) -> str:
+    if iv is None:
+        return ""
+    if not iv.available:
+        return f" (no {iv.coverage:.0%} interval: {iv.note})"
+    return f" ({iv.coverage:.0%} interval {iv.low:.2f}-{iv.high:.2f}{', a conservative bound' if iv.method == 'bound' else ''})"
 
 
 def format_assessment(assessment: Assessment) -> str:
@@ -24,7 +32,7 @@ def format_assessment(assessment: Assessment) -> str:
             scores.append(f"multimodal {part.mllm.score:.2f} ({part.mllm.state})")
         if part.fusion_weight is not None:
             scores.append(f"w={part.fusion_weight:.2f}")
-        lines.append(f"{title:<36} {part.score:.2f} {part.cefr:<4} [{'; '.join(scores)}]")
+        lines.append(f"{title:<36} {part.score:.2f} {part.cefr:<4} [{'; '.join(scores)}]{_interval(part.interval)}")
         if part.problem:
             lines.append(f"{'':<36} warning: {part.problem}")
     if assessment.overall is None:
@@ -32,7 +40,11 @@ def format_assessment(assessment: Assessment) -> str:
     else:
         covered = ", ".join(str(p) for p in assessment.covered_parts)
         partial = "" if assessment.complete else " (partial)"
-        lines.append(f"Overall: {assessment.overall:.2f} {assessment.overall_cefr} - mean of parts {covered}{partial}")
+        lines.append(f"Overall: {assessment.overall:.2f} {assessment.overall_cefr} - mean of parts {covered}{partial}"
+                     + _interval(assessment.overall_interval))
+    if assessment.review:
+        lines.append("REVIEW - listen before relying on this result:")
+        lines.extend(f"  - {reason}" for reason in assessment.review)
     for info in assessment.graders:
         lines.append(f"  {info.name}: {info.state} from {info.source}" + (f" - {info.note}" if info.note else ""))
     return "\n".join(lines)

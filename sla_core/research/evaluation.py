@@ -111,9 +111,10 @@ def build_report(predictions: Sequence[Prediction], split: str | None = None, fu
     if widths is not None:
         report.nominal_coverage = widths.coverage
         names = {"fused": FUSION, "speech": speech, "mllm": mllm}
-        for system, name in names.items():
-            if name in systems and system in widths.table:
-                report.intervals[name] = _interval_rows(preds, widths, system, speech, mllm, fusion_weights)
+        system_of = {name: system for system, name in names.items()}
+        for name in systems:  # Table 1's order
+            if name in system_of and system_of[name] in widths.table:
+                report.intervals[name] = _interval_rows(preds, widths, system_of[name], speech, mllm, fusion_weights)
         fitted_on = ", ".join(f"{g} {s}" for g, s in widths.states.items())
         if any(states.get(names[g]) != s for g, s in widths.states.items()):
             report.notes.append(f"the interval widths were fitted on predictions of other states ({fitted_on}): "

@@ -1,7 +1,7 @@
 """Plotly figures of an Assessment: pure functions of the result (and the fusion weights), no gradio.
 
 Each chart answers one question a teacher or an engineer asks of a result:
-  part_scores_figure      how did each grader score each part, and what came out of the fusion?
+  part_scores_figure      how did each grader score each part, what came out of the fusion, how sure is it?
   fusion_weights_figure   which of the eight fusion weights did each part use?
   prototype_figure        which CEFR level did the speech grader hear in each part?
   mllm_distribution_figure how sure was the multimodal grader (probability of each score)?
@@ -86,11 +86,22 @@ def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -
             hovertemplate="%{x}<br>" + label + ": %{y:.2f}<extra></extra>",
         )
     fused = [pa.score if (pa := assessment.part(p)) and pa.ok else None for p in PARTS]
+    intervals = [_shown_interval(assessment.part(p)) for p in PARTS]  # (low, high) or None
+    has_interval = any(iv is not None for iv in intervals)
+    coverage = next((pa.interval.coverage for p in PARTS if (pa := assessment.part(p)) and pa.interval), None)
     fig.add_bar(
-        name="Part score" + ("" if assessment.graded else " (not a grade)"), x=names, y=fused,
+        name="Part score" + ("" if assessment.graded else " (not a grade)")
+             + (f" with {coverage:.0%} interval" if has_interval else ""), x=names, y=fused,
         marker={"color": COLORS["fused"] if assessment.graded else COLORS["muted"]},
         text=[f"{s:.2f}" if s is not None else "" for s in fused],
-        textposition="outside", hovertemplate="%{x}<br>part score: %{y:.2f}<extra></extra>",
+        textposition="outside",
+        customdata=[f"{iv[0]:.2f}–{iv[1]:.2f}" if iv else "no calibrated interval" for iv in intervals],
+        hovertemplate="%{x}<br>part score: %{y:.2f}<br>interval: %{customdata}<extra></extra>",
+        error_y=None if not has_interval else {
+            "type": "data", "symmetric": False, "color": "#0f172a", "thickness": 2, "width": 8,
+            "array": [iv[1] - s if iv else 0 for iv, s in zip(intervals, fused)],
+            "arrayminus": [s - iv[0] if iv else 0 for iv, s in zip(intervals, fused)],
+        },
     )
     for p, name in zip(PARTS, names):
         pa = assessment.part(p)
@@ -98,14 +109,29 @@ def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -
             fig.add_annotation(x=name, y=SCORE_MIN + 0.4, text="not assessed", showarrow=False,
                                font={"color": "#b91c1c"})
     if assessment.overall is not None:
+        overall_iv = assessment.overall_interval
+        label = f"overall<br>{assessment.overall:.2f}"
+        if overall_iv is not None and overall_iv.available:
+            # The overall's interval as a band across the chart, its bounds in the label.
+            fig.add_hrect(y0=overall_iv.low, y1=overall_iv.high, fillcolor="#334155", opacity=0.08, line_width=0,
+                          layer="below")
+            label += f"<br>{overall_iv.coverage:.0%}: {overall_iv.low:.2f}–{overall_iv.high:.2f}"
         fig.add_hline(y=assessment.overall, line_dash="dot", line_color="#334155",
-                      annotation_text=f"overall<br>{assessment.overall:.2f}", annotation_position="right")
+                      annotation_text=label, annotation_position="right")
     fig.update_layout(barmode="group", bargap=0.25)
     _scale_axis(fig)
     fig = _layout(fig, title)
     if assessment.overall is not None:
-        fig.update_layout(margin={"r": 64})  # room for the overall label right of the plot
+        wide = assessment.overall_interval is not None and assessment.overall_interval.available
+        fig.update_layout(margin={"r": 96 if wide else 64})  # room for the overall label right of the plot
     return fig
+
+
+def _shown_interval(pa) -> tuple[float, float] | None:
+    """A part's fitted interval as (low, high), None when it has none (never the model's own spread)."""
+    if pa is None or not pa.ok or pa.interval is None or not pa.interval.available:
+        return None
+    return pa.interval.low, pa.interval.high
 
 
 def fusion_weights_figure(weights: Sequence[float] | None, assessment: Assessment, fitted: bool = True,

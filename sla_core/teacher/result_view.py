@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment
-from ..cefr import LEVEL_NAMES
+from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
+from ..cefr import GRID, LEVEL_NAMES, cefr_label
+from ..intervals import model_spread
 from ..parts import PARTS, part_info
 from ..results.export import transcript_text
 from . import ui_text
@@ -22,12 +23,13 @@ GRADERS = ("speech", "mllm")  # the GraderInfo names that score; fusion, ASR and
 
 # Per-part table: one row per part, in PARTS order.
 PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion weight", "Part score", "CEFR",
-                "Transcript", "Notes")
+                "How sure", "Transcript", "Notes")
 
 # Class table: one row per learner; numbers stay numbers so the table sorts numerically.
 # "Coverage" starts with "complete" or "provisional", so sorting by it puts partial learners apart.
+# "Review" is the number of reasons to listen (0: none), so sorting it puts the learners to check first.
 CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Coverage", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
-                 "Problems")
+                 "Review", "Problems")
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -89,6 +91,29 @@ def coverage_text(assessment: Assessment) -> str:
     return f"{why or ui_text.COMPLETE} ({_parts_list(assessment.covered_parts)})"
 
 
+def interval_text(iv: ScoreInterval | None, sentence: bool = False) -> str:
+    """A fitted interval in words ("90% interval: 3.10–3.90 (B1 to B2)"), or why there is none; "" for None."""
+    if iv is None:
+        return ""
+    if not iv.available:
+        return ui_text.INTERVAL_NONE.format(note=iv.note)
+    words = ui_text.INTERVAL_SENTENCE if sentence else ui_text.INTERVAL_WORDS
+    text = words.format(coverage=iv.coverage, low=iv.low, high=iv.high, low_cefr=cefr_label(iv.low),
+                        high_cefr=cefr_label(iv.high))
+    return text + (ui_text.INTERVAL_BOUND if iv.method == "bound" else "")
+
+
+def spread_text(pa: PartAssessment) -> str:
+    """The multimodal grader's own spread, labelled as such; shown only where no fitted interval exists."""
+    spread = model_spread(pa.mllm.distribution if pa.mllm else None, GRID)
+    return "" if spread is None else ui_text.MODEL_SPREAD.format(low=spread[0], high=spread[1])
+
+
+def how_sure(pa: PartAssessment) -> str:
+    """The part table's "How sure" cell: the fitted interval, else the model's own spread, else a dash."""
+    return interval_text(pa.interval) or (spread_text(pa) if pa.ok else "") or DASH
+
+
 def part_rows(assessment: Assessment) -> list[list[str]]:
     """Rows of the per-part table (PART_COLUMNS), as display strings.
 
@@ -112,6 +137,7 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
             _fmt(pa.fusion_weight),
             _fmt(pa.score),
             cefr,
+            how_sure(pa),
             transcript,
             notes,
         ])
@@ -121,7 +147,7 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
 def class_row(assessment: Assessment) -> list:
     """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent)."""
     scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
-    problems = " ".join(pa.problem for pa in assessment.parts if pa.problem)
+    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _new_reasons(assessment))
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
@@ -132,8 +158,21 @@ def class_row(assessment: Assessment) -> list:
         coverage_text(assessment),
         *(_num(scores[p]) for p in PARTS),
         "yes" if assessment.graded else "no",
+        len(assessment.review),
         problems or DASH,
     ]
+
+
+def _new_reasons(assessment: Assessment) -> list[str]:
+    """Review reasons the class row does not already show (its problems and its "Coverage" cell)."""
+    shown = ("The overall covers", "No part could be scored")
+    shown += tuple(f"Part {pa.part} is missing" for pa in assessment.parts if pa.status == "missing")
+    shown += tuple(f"Part {pa.part}'s answers were rejected" for pa in assessment.parts if pa.status == "rejected")
+    return [r for r in assessment.review if not r.startswith(shown)]
+
+
+def class_rows(assessments: Sequence[Assessment]) -> list[list]:
+    return [class_row(a) for a in assessments]
 
 
 def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> list[list]:
@@ -155,6 +194,7 @@ def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> l
         "overall_low": lambda a: a.overall if a.overall is not None else float("inf"),
         "name": lambda a: (a.learner or "").casefold(),
         "complete_first": lambda a: (completeness(a), high(a)),
+        "review_first": lambda a: (-len(a.review), high(a)),
     }
     ordered = sorted(assessments, key=keys[order]) if order in keys else assessments
     return [class_row(a) for a in ordered]
@@ -191,13 +231,26 @@ def summary_html(assessment: Assessment) -> str:
             f'<div class="sla-level" data-testid="overall-level">{e(level)}{tag}</div>'
             f'<div class="sla-score">score <b data-testid="overall-score">{assessment.overall:.2f}</b> '
             f'on 2.0–5.5 · {e(LEVEL_NAMES.get(level, ""))}</div>'
-            f'<div class="sla-cover" data-testid="overall-covers">{e(cover)}</div></div>'
+            f'<div class="sla-cover" data-testid="overall-covers">{e(cover)}</div>{_interval_div(assessment)}</div>'
         )
     chips = "".join(_part_chip(assessment.part(p), p) for p in PARTS)
     calibrated = ("" if not assessment.calibration else f'<div class="sla-calibrated" data-testid="calibration">'
                   f'{e(ui_text.CALIBRATED_WITH.format(name=assessment.calibration))}</div>')
+    review = ""
+    if assessment.review:
+        items = "".join(f"<li>{e(r)}</li>" for r in assessment.review)
+        review = (f'<div class="sla-review" role="note" data-testid="review"><b>{ui_text.REVIEW_FLAG}</b> '
+                  f'{e(ui_text.REVIEW_HEADING)}<ul>{items}</ul></div>')
     return (f'<div class="sla-card{graded_cls}" data-testid="summary">{banner}{who}{calibrated}'
-            f'<div class="sla-summary">{overall}<div class="sla-chips">{chips}</div></div></div>')
+            f'<div class="sla-summary">{overall}<div class="sla-chips">{chips}</div></div>{review}</div>')
+
+
+def _interval_div(assessment: Assessment) -> str:
+    iv = assessment.overall_interval
+    if iv is None:
+        return ""
+    return f'<div class="sla-interval" data-testid="overall-interval">{html.escape(interval_text(iv, sentence=True))}</div>'
+
 
 
 def _part_chip(pa: PartAssessment | None, part: int) -> str:
@@ -211,9 +264,14 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
     answers = answers_text(pa, part)
     count = f'<div class="sla-chip-answers">{e(answers)}</div>' if answers else ""
     dim = "" if pa.graded else " sla-chip-ungraded"
-    return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}</div>'
+    sure = interval_text(pa.interval) or spread_text(pa)
+    basis = pa.interval.basis if pa.interval is not None else ""
+    sure = (f'<div class="sla-chip-interval" data-testid="part-interval" title="{e(basis)}">{e(sure)}</div>'
+            if sure else "")
+    flag = f' <span class="sla-flag" title="{e(" ".join(pa.review))}">⚑</span>' if pa.review else ""
+    return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}{flag}</div>'
             f'<div class="sla-chip-level">{e(pa.cefr or DASH)} <span class="sla-chip-score">{pa.score:.2f}</span></div>'
-            f'{count}{warn}</div>')
+            f'{count}{sure}{warn}</div>')
 
 
 def public_source(source: str) -> str:

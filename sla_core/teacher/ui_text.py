@@ -67,6 +67,17 @@ COMPLETE = "complete"
 NOT_ASSESSED = "not assessed"
 NO_OVERALL = "No part could be assessed, so there is no overall score."
 
+# How sure a score is (sla_core.intervals): a fitted interval, or the model's own spread, never mixed up.
+INTERVAL_WORDS = "{coverage:.0%} interval: {low:.2f}–{high:.2f} ({low_cefr} to {high_cefr})"
+INTERVAL_SENTENCE = ("The learner's mark lies between {low:.2f} ({low_cefr}) and {high:.2f} ({high_cefr}) "
+                     "with {coverage:.0%} probability.")
+INTERVAL_BOUND = " (a conservative bound)"
+INTERVAL_NONE = "No calibrated interval: {note}"
+NO_FITTED_WIDTHS = "no fitted interval widths for these graders"
+MODEL_SPREAD = "model's own uncertainty (not calibrated): {low:.1f}–{high:.1f}"
+REVIEW_HEADING = "Listen before relying on this result:"
+REVIEW_FLAG = "⚑ review"
+
 PART_STATUS = {
     "assessed": "assessed",
     "missing": "no recording",
@@ -119,6 +130,7 @@ SORT_ORDERS = {  # key -> what the teacher reads; the key is what result_view.cl
     "overall_low": "Overall score, lowest first",
     "name": "Learner name",
     "complete_first": "Complete tests first, provisional ones after",
+    "review_first": "Flagged for review first (most reasons first)",
 }
 DOWNLOAD_CSV = "Download CSV"
 CLASS_CHART = "Overall score per learner"

@@ -150,6 +150,8 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         rows = _table(page, "one-parts", 4 * 9)
         assert [r[5] for r in rows] == [f"{one.part(p).score:.2f}" for p in (1, 3, 4, 5)]
         assert [r[3] for r in rows] == [f"{one.part(p).mllm.score:.2f}" for p in (1, 3, 4, 5)]
+        # untrained graders: no fitted interval, only the multimodal grader's own spread, labelled as such
+        assert all(r[7].startswith("model's own uncertainty (not calibrated)") for r in rows)
         bars = {t["name"]: t["y"] for t in _plot_data(page, "one-chart-parts")}
         assert bars["Part score (not a grade)"] == pytest.approx([one.part(p).score for p in (1, 3, 4, 5)])
         assert bars["Speech grader (untrained)"] == pytest.approx([one.part(p).speech.score for p in (1, 3, 4, 5)])
@@ -179,7 +181,8 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         assert table[2][3] == "provisional: 3 of 4 parts (1, 3, 5)"  # chloe has no Part 4: a partial overall, said so
         widths = page.evaluate("() => Array.from(document.querySelectorAll('#class-table [role=columnheader]'))"
                                ".map(th => th.getBoundingClientRect().width)")
-        assert len(widths) == 10 and min(widths) > 60  # no header squeezed to a letter per line
+        assert len(widths) == 11 and min(widths) > 60  # no header squeezed to a letter per line
+        assert table[2][9] == str(len(klass["chloe"].review)) != "0"  # Review: chloe's partial overall is flagged
         with page.expect_download() as download:
             page.click("#class-csv")
         rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))

@@ -91,3 +91,27 @@ def test_class_overview_sorts_learners_and_marks_partial_overalls():
     assert sorted(bar.x) == list(bar.x)
     assert any("(partial)" in t for t in bar.text)
     assert "No learner" in _texts(charts.class_overview_figure([]))
+
+
+def test_the_part_chart_draws_each_interval_and_the_overall_band():
+    from sla_core.testing.assessments import with_intervals
+
+    a = with_intervals(sample_assessment(missing=(4,)), half_widths={1: 0.3, 3: 0.6, 5: 0.4}, overall_half_width=0.25)
+    fig = charts.part_scores_figure(a)
+    fused = next(t for t in fig.data if t.name.startswith("Part score"))
+    assert fused.name == "Part score with 90% interval"
+    for p, up, down in zip(PARTS, fused.error_y.array, fused.error_y.arrayminus):
+        pa = a.part(p)
+        if pa.interval is None:
+            assert up == down == 0 and "no calibrated interval" in fused.customdata[PARTS.index(p)]
+        else:
+            assert (pa.score + up, pa.score - down) == pytest.approx((pa.interval.high, pa.interval.low))
+    [band] = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert (band.y0, band.y1) == (a.overall_interval.low, a.overall_interval.high)
+    assert f"90%: {a.overall_interval.low:.2f}–{a.overall_interval.high:.2f}" in _texts(fig)
+
+
+def test_without_fitted_widths_no_interval_is_drawn():
+    fig = charts.part_scores_figure(sample_assessment())
+    fused = next(t for t in fig.data if t.name.startswith("Part score"))
+    assert fused.error_y.array is None and not [s for s in fig.layout.shapes if s.type == "rect"]

@@ -125,3 +125,36 @@ def test_the_class_coverage_column_sorts_partial_learners_apart_from_complete_on
     coverage = [r[report.CLASS_COLUMNS.index("Coverage")] for r in rows]
     assert coverage[0] == "complete (1, 3, 4, 5)" and coverage[2] == "provisional: Part 5 on 3 of 5 answers (1, 3, 4, 5)"
     assert [r[0] for r in sorted(rows, key=lambda r: r[3])] == ["Ana", "Di", "Ben", "Cy"]
+
+
+def test_the_card_and_tables_say_how_sure_and_why_to_listen():
+    from sla_core.cefr import cefr_label
+    from sla_core.testing.assessments import with_intervals
+
+    a = with_intervals(sample_assessment("Ana", missing=(4,)), half_widths={1: 0.7, 3: 0.2, 5: 0.2},
+                       overall_half_width=0.3)
+    html = report.summary_html(a)
+    iv = a.overall_interval
+    assert f"between {iv.low:.2f}" in html and "with 90% probability" in html
+    assert ui_text.REVIEW_HEADING in html and "The overall covers 3 of 4 parts." in html
+    assert "1.40 wide" in html  # Part 1's reason, in words
+    rows = report.part_rows(a)
+    how = report.PART_COLUMNS.index("How sure")
+    p3 = a.part(3).interval
+    assert rows[1][how] == f"90% interval: {p3.low:.2f}–{p3.high:.2f} ({cefr_label(p3.low)} to {cefr_label(p3.high)})"
+    row = report.class_row(a)
+    assert row[report.CLASS_COLUMNS.index("Review")] == len(a.review) > 0
+    assert "1.40 wide" in row[report.CLASS_COLUMNS.index("Problems")]
+    assert "The overall covers" not in row[report.CLASS_COLUMNS.index("Problems")]  # "Coverage" says it
+    calm = sample_assessment("Cy")
+    order = [r[0] for r in report.class_rows([calm, a], order="review_first")]
+    assert order == ["Ana", "Cy"]  # the flagged learner first
+
+
+def test_without_fitted_widths_only_the_models_own_spread_is_shown_and_labelled():
+    a = sample_assessment()
+    how = report.part_rows(a)[0][report.PART_COLUMNS.index("How sure")]
+    assert how.startswith("model's own uncertainty (not calibrated)")
+    assert "interval" not in how and "overall-interval" not in report.summary_html(a)
+    speech_only = sample_assessment(with_mllm=False)
+    assert report.part_rows(speech_only)[0][report.PART_COLUMNS.index("How sure")] == report.DASH
