@@ -29,6 +29,8 @@ DEFAULT_WHISPER = "openai/whisper-small"
 # Phi-4-multimodal's documented ASR instruction.
 PHI4_ASR_PROMPT = "<|user|><|audio|>Transcribe the audio clip into text.<|end|><|assistant|>"
 TOKENS_PER_SECOND = 6.0  # a generous cap on new tokens: fast speech is ~3 words (~4 tokens) per second
+WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper reads 30 s windows; longer clips are decoded long-form
+WINDOW_TOKENS = int(30 * TOKENS_PER_SECOND) + 16  # Whisper's cap per window, the same for every clip
 
 
 @runtime_checkable
@@ -40,6 +42,11 @@ class Transcriber(Protocol):
     def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
         """One transcript per (samples,) float32 16 kHz waveform, in input order."""
         ...
+
+
+def _token_cap(samples: int) -> int:
+    """New tokens allowed for a clip of `samples` at 16 kHz: by its own duration (never its batch's)."""
+    return int(samples / SAMPLE_RATE * TOKENS_PER_SECOND) + 16
 
 
 def _batches(waveforms: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
@@ -54,6 +61,10 @@ def _batches(waveforms: Sequence[np.ndarray], batch_size: int) -> list[list[int]
 class Phi4Transcriber:
     """ASR by an already-loaded multimodal grader's Phi-4 with its speech adapter (batched greedy decoding).
 
+    A clip's transcript does not depend on its batchmates: the audio encoder sees no padding
+    (`phi4.UnpaddedAudioEncoder`), text rows are left padded behind the attention mask, and each row is
+    cut at its own token cap.
+
     It reuses the grader's resident model (no second model in memory). The loader (`load_assessor`)
     builds it and hands it to the grader: the grader never builds its own transcriber.
     """
@@ -64,7 +75,7 @@ class Phi4Transcriber:
         """
         Args:
             grader: a loaded graders.mllm.MllmGrader (its model must hold `phi4.SPEECH_ADAPTER`).
-            max_new_tokens: cap per batch; None -> TOKENS_PER_SECOND x the longest clip + 16.
+            max_new_tokens: cap per clip; None -> TOKENS_PER_SECOND x the clip's duration + 16.
         """
         self.grader = grader
         self.batch_size = batch_size
@@ -83,20 +94,27 @@ class Phi4Transcriber:
         for idx in _batches(waveforms, self.batch_size):
             batch = phi4.encode(tok, g.feature_extractor, [PHI4_ASR_PROMPT] * len(idx), [[waveforms[i]] for i in idx])
             batch.pop("position_ids")  # generate() derives them from the mask at every step
-            seconds = max(len(waveforms[i]) for i in idx) / SAMPLE_RATE
-            limit = self.max_new_tokens or int(seconds * TOKENS_PER_SECOND) + 16
+            # Each clip's own cap, never its batchmates': greedy decoding is causal, so cutting a row at its
+            # cap gives exactly the text it would get alone.
+            limits = [self.max_new_tokens or _token_cap(len(waveforms[i])) for i in idx]
             out = g.model.generate(
-                **batch.to(g.device), adapter_names=[phi4.SPEECH_ADAPTER] * len(idx), max_new_tokens=limit,
+                **batch.to(g.device), adapter_names=[phi4.SPEECH_ADAPTER] * len(idx), max_new_tokens=max(limits),
                 do_sample=False, eos_token_id=stop, pad_token_id=tok.pad_token_id,
             )  # fmt: skip
             new = out[:, batch["input_ids"].shape[1] :]  # (b, new tokens)
-            for i, text in zip(idx, tok.batch_decode(new, skip_special_tokens=True)):
+            rows = [row[:limit] for row, limit in zip(new, limits)]
+            for i, text in zip(idx, tok.batch_decode(rows, skip_special_tokens=True)):
                 texts[i] = " ".join(text.split())
         return texts
 
 
 class WhisperTranscriber:
-    """ASR by a Whisper checkpoint (transformers); long answers (> 30 s) use Whisper's long-form decoding."""
+    """ASR by a Whisper checkpoint (transformers); long answers (> 30 s) use Whisper's long-form decoding.
+
+    A clip's transcript never depends on its batchmates: clips of up to 30 s are padded to Whisper's
+    30 s window whatever the batch (the model's own input shape), longer clips are decoded long-form
+    in groups of exactly equal length (no padding), and every clip has the same token cap per window.
+    """
 
     name = "whisper"
 
@@ -104,7 +122,7 @@ class WhisperTranscriber:
         self, model, processor, *, source: str, language: str | None = "en", batch_size: int = 8,
         max_new_tokens: int | None = None, random: bool = False,
     ):  # fmt: skip
-        """`language` None lets Whisper detect it; `max_new_tokens` caps each 30 s window (None: by duration)."""
+        """`language` None lets Whisper detect it; `max_new_tokens` caps each 30 s window (None: WINDOW_TOKENS)."""
         self.model = model.eval()
         self.processor = processor
         self.source = source
@@ -127,24 +145,34 @@ class WhisperTranscriber:
 
     @torch.inference_mode()
     def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
-        device, dtype = self.model.device, self.model.dtype
         texts = [""] * len(waveforms)
         for idx in _batches(waveforms, self.batch_size):
-            clips = [np.asarray(waveforms[i], dtype=np.float32) for i in idx]
-            kwargs = {"sampling_rate": SAMPLE_RATE, "return_tensors": "pt", "return_attention_mask": True}
-            inputs = self.processor(clips, truncation=False, padding="longest", **kwargs)
-            long_form = inputs.input_features.shape[-1] > 3000  # Whisper's window: 30 s of 10 ms frames
-            if not long_form:
-                inputs = self.processor(clips, **kwargs)  # short form wants exactly 30 s, padded
-            window = min(max(len(c) for c in clips) / SAMPLE_RATE, 30.0)
-            out = self.model.generate(
-                inputs.input_features.to(device, dtype), attention_mask=inputs.attention_mask.to(device),
-                language=self.language, task="transcribe", return_timestamps=long_form,
-                max_new_tokens=self.max_new_tokens or int(window * TOKENS_PER_SECOND) + 16,
-            )  # fmt: skip
-            for i, text in zip(idx, self.processor.batch_decode(out, skip_special_tokens=True)):
-                texts[i] = " ".join(text.split())
+            short = [i for i in idx if len(waveforms[i]) <= WHISPER_WINDOW_SAMPLES]
+            long_by_length: dict[int, list[int]] = {}
+            for i in idx:
+                if len(waveforms[i]) > WHISPER_WINDOW_SAMPLES:
+                    long_by_length.setdefault(len(waveforms[i]), []).append(i)
+            for group, long_form in ((short, False), *((g, True) for g in long_by_length.values())):
+                if group:
+                    texts_of = self._decode([np.asarray(waveforms[i], dtype=np.float32) for i in group], long_form)
+                    for i, text in zip(group, texts_of):
+                        texts[i] = text
         return texts
+
+    def _decode(self, clips: list[np.ndarray], long_form: bool) -> list[str]:
+        """One generate() call: short form (each clip padded to 30 s) or long form (equally long clips)."""
+        kwargs = {"sampling_rate": SAMPLE_RATE, "return_tensors": "pt", "return_attention_mask": True}
+        if long_form:
+            inputs = self.processor(clips, truncation=False, padding="longest", **kwargs)
+        else:
+            inputs = self.processor(clips, **kwargs)  # short form wants exactly 30 s, padded
+        out = self.model.generate(
+            inputs.input_features.to(self.model.device, self.model.dtype),
+            attention_mask=inputs.attention_mask.to(self.model.device),
+            language=self.language, task="transcribe", return_timestamps=long_form,
+            max_new_tokens=self.max_new_tokens or WINDOW_TOKENS,
+        )  # fmt: skip
+        return [" ".join(text.split()) for text in self.processor.batch_decode(out, skip_special_tokens=True)]
 
 
 # -- the tiny offline twin of Whisper --------------------------------------------------------------

@@ -13,6 +13,7 @@ from sla_core.data import PartInput
 from sla_core.asr import tiny_whisper_transcriber
 from sla_core.testing.mllm import tiny_mllm_grader
 from sla_core.testing.audio import tiny_waveform
+from sla_core.testing.batching import random_groupings, score_grouped
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,24 @@ def test_phi4_transcripts_come_back_in_input_order(grader):
     assert texts[0] != texts[1]  # different audio, different (random-model) text
 
 
-def test_phi4_batched_transcription_matches_one_at_a_time(grader):
-    clips = [tiny_waveform(1.0, seed=s) for s in (4, 5, 6)]  # equal lengths: padding-free audio batch
-    assert Phi4Transcriber(grader, batch_size=8, max_new_tokens=6).transcribe(clips) == [
-        Phi4Transcriber(grader, batch_size=1, max_new_tokens=6).transcribe([c])[0] for c in clips
-    ]
+def test_phi4_gives_a_clip_the_same_transcript_alone_or_in_any_batch(grader):
+    """Clips of different lengths: no padding reaches the audio encoder, and each clip keeps its own token cap."""
+    clips = [tiny_waveform(s, seed=20 + k) for k, s in enumerate((1.0, 2.6, 1.5, 0.7, 3.3))]
+    asr = Phi4Transcriber(grader)  # token cap by duration: 22 new tokens for 1 s, 35 for 3.3 s
+    alone = [asr.transcribe([c])[0] for c in clips]
+    assert len(set(alone)) == len(clips)  # real, different (random) texts
+    for groups in random_groupings(len(clips), seed=1)[1:]:
+        assert score_grouped(asr.transcribe, clips, groups) == alone, groups
+    assert asr.transcribe(clips) == asr.transcribe(clips)  # repeat runs: the same text
+
+
+def test_whisper_gives_a_clip_the_same_transcript_alone_or_in_any_batch(whisper):
+    """Short clips go short-form (padded to 30 s as always), long ones long-form in equal-length groups."""
+    clips = [tiny_waveform(s, seed=30 + k) for k, s in enumerate((1.0, 31.0, 2.0, 33.0))]
+    alone = [whisper.transcribe([c])[0] for c in clips]
+    assert alone[1] and alone[3]  # the random model says something about the long clips
+    for groups in random_groupings(len(clips), seed=2, rounds=2)[1:]:
+        assert score_grouped(whisper.transcribe, clips, groups) == alone, groups
 
 
 def test_whisper_transcribes_short_and_long_answers(whisper):

@@ -42,6 +42,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 from transformers.image_processing_utils import BaseImageProcessor
+from transformers.models.phi4_multimodal.modeling_phi4_multimodal import Phi4MultimodalAudioModel
 
 from .prompts import ASSISTANT, AUDIO_PLACEHOLDER, SCORE_LABELS
 
@@ -60,8 +61,33 @@ class _NoVision(nn.Module):
         raise ValueError("this Phi-4-multimodal was loaded without its vision tower; images are not supported")
 
 
+class UnpaddedAudioEncoder(Phi4MultimodalAudioModel):
+    """The audio conformer, run on unpadded clips: each group of equally long clips is one batch.
+
+    Why: a recording must get the same embeddings alone or beside longer ones (batch invariance). In
+    transformers 5.x the conformer does not keep padded frames out: its boolean frame mask is *added* to
+    the attention bias (0/1, not -inf), so every frame attends to the padding, and the subsampling
+    convolution reads padded feature values at a clip's end. A clip padded to a longer batchmate shifted
+    the tiny model's score distribution by up to 8e-3. Grouping by exact length removes padding from the
+    encoder; the language model still scores all rows in one forward.
+    """
+
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None, **kwargs) -> torch.Tensor:
+        # hidden_states: (N, T, 80) log-mel features, right padded; mask: (N, T) True on real frames, or None
+        if mask is None:
+            return super().forward(hidden_states, None, **kwargs)
+        lengths = mask.sum(-1).tolist()
+        encoded: dict[int, torch.Tensor] = {}  # clip index -> (T_i', H)
+        for length in sorted(set(lengths)):
+            rows = [i for i, n in enumerate(lengths) if n == length]
+            out = super().forward(hidden_states[rows, :length], None, **kwargs)  # (n, T', H): no padding seen
+            encoded.update(zip(rows, out))
+        return nn.utils.rnn.pad_sequence([encoded[i] for i in range(len(lengths))], batch_first=True)  # (N, T', H)
+
+
 class AudioOnlyPhi4(Phi4MultimodalForCausalLM):
-    """Phi4MultimodalForCausalLM without the vision tower and the vision-speech projections."""
+    """Phi4MultimodalForCausalLM without the vision tower and the vision-speech projections, and with an
+    audio encoder that never sees padding (UnpaddedAudioEncoder)."""
 
     # the checkpoint's vision weights are expected to be left unread: no warning for them
     _keys_to_ignore_on_load_unexpected: ClassVar[list[str]] = [r"image_embed\.", r"_for_vision_speech\."]
@@ -71,6 +97,8 @@ class AudioOnlyPhi4(Phi4MultimodalForCausalLM):
         features = self.model.embed_tokens_extend
         features.image_embed = _NoVision()
         del features.audio_embed.up_proj_for_vision_speech, features.audio_embed.down_proj_for_vision_speech
+        # Swap the class, not the module: same weights and state-dict keys, no second initialisation.
+        features.audio_embed.encoder.__class__ = UnpaddedAudioEncoder
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -328,6 +356,7 @@ __all__ = [
     "DEFAULT_REVISION",
     "LM_TARGETS",
     "AudioOnlyPhi4",
+    "UnpaddedAudioEncoder",
     "add_random_adapter",
     "attach_adapter",
     "check_adapter",

@@ -8,6 +8,7 @@ from sla_core.assessment import TRAINED, UNTRAINED
 from sla_core.data import PartInput
 from sla_core.graders import Grader
 from sla_core.graders.bert import BertGrader, BertGraderConfig, build_bert_grader, fit_linear, load_bert_grader
+from sla_core.testing.batching import TOL_BATCH, random_groupings, score_grouped
 
 TEXTS = ("i like my home", "although the environment is important however", "nevertheless perspective")
 
@@ -35,6 +36,24 @@ def test_a_part_is_read_as_one_text_and_padding_does_not_change_it(grader):
     assert alone[0] == pytest.approx(batch[0], abs=1e-5)
     joined = grader.raw_scores(1, [f"{TEXTS[0]} {TEXTS[1]}"])[0]
     assert grader.score([_part(1, TEXTS[0], TEXTS[1])])[0].score == pytest.approx(np.clip(joined, 2.0, 5.5), abs=1e-5)
+
+
+def test_a_part_scores_the_same_alone_or_in_any_batch(grader):
+    """Issue 18: texts of different lengths, both parts' models, random groupings and orders (fp32, 1e-5)."""
+    words = " ".join(TEXTS).split()
+    parts = [_part(1 + 2 * (k % 2), " ".join(words[k : k + 2 + 3 * k]), TEXTS[k % 3]) for k in range(6)]
+    raw = [grader.raw_scores(p.part, [" ".join(p.transcripts)])[0] for p in parts]
+    grader.calibration = {1: (1.0, 3.0), 3: (1.0, 3.0)}  # scores inside the scale: clipping hides nothing
+    try:
+        alone = [grader.score([p])[0] for p in parts]
+        assert len({s.score for s in alone}) == len(parts)
+        for groups in random_groupings(len(parts), seed=4)[1:]:
+            got = score_grouped(grader.score, parts, groups)
+            assert [s.score for s in got] == pytest.approx([s.score for s in alone], abs=TOL_BATCH)
+            assert [s.transcripts for s in got] == [s.transcripts for s in alone]
+    finally:
+        grader.calibration = {}
+    assert [s.score for s in alone] == pytest.approx([r + 3.0 for r in raw], abs=TOL_BATCH)
 
 
 def test_missing_transcript_or_part_is_a_clear_error(grader):

@@ -8,6 +8,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import Phi4MultimodalForCausalLM
+from transformers.models.phi4_multimodal.modeling_phi4_multimodal import Phi4MultimodalAudioModel
 
 from sla_core.assessment import TRAINED, UNTRAINED, ZERO_SHOT
 from sla_core.cefr import GRID
@@ -24,10 +25,9 @@ from sla_core.parts import PARTS
 from sla_core.graders.phi4 import tiny_config, tiny_feature_extractor, tiny_processor, tiny_tokenizer
 from sla_core.testing.mllm import tiny_mllm_grader
 from sla_core.testing.audio import tiny_waveform
+from sla_core.testing.batching import TOL_BATCH, random_groupings, score_grouped
 
-TOL_EXACT = 1e-5  # same inputs, different batch layout: only float rounding differs
-# Clips of different lengths in one batch: the audio conformer sees the padded frames (~1e-4 shift).
-TOL_AUDIO_PADDING = 1e-3
+TOL_EXACT = TOL_BATCH  # same inputs, different batch layout (also clips of different lengths): float rounding only
 
 
 def _perturb(grader, name, seed):
@@ -123,11 +123,50 @@ def test_batch_of_four_equals_each_part_alone(stg):
     torch.testing.assert_close(batched, alone, atol=TOL_EXACT, rtol=0)
 
 
-def test_audio_of_different_lengths_in_one_batch_shifts_scores_only_slightly(stg):
-    parts = _learner(seconds=(1.0, 2.0, 1.5, 1.2))
-    batched = torch.tensor([s.distribution for s in stg.score(parts)])
-    alone = torch.tensor([stg.score([p])[0].distribution for p in parts])
-    torch.testing.assert_close(batched, alone, atol=TOL_AUDIO_PADDING, rtol=0)
+def _two_learners(transcripts=True):
+    """Eight parts with clips of eight different lengths: padding everywhere once batched."""
+    return _learner((1.0, 2.0, 1.5, 1.2), transcripts) + _learner((1.7, 0.8, 2.4, 1.1), transcripts)
+
+
+def _assert_same(got, want):
+    for a, b in zip(got, want):
+        assert a.part == b.part and a.transcripts == b.transcripts
+        assert a.score == pytest.approx(b.score, abs=TOL_EXACT)
+        np.testing.assert_allclose(a.distribution, b.distribution, atol=TOL_EXACT, rtol=0)
+
+
+def test_a_part_scores_the_same_alone_or_in_any_batch_of_any_lengths(stg):
+    """Issue 18: same recording, same score, whatever it is batched with (fp32, 1e-5)."""
+    parts = _two_learners()
+    alone = [stg.score([p])[0] for p in parts]
+    for groups in random_groupings(len(parts), seed=3)[1:]:
+        _assert_same(score_grouped(stg.score, parts, groups), alone)
+    _assert_same(stg.score(parts), alone)  # repeat run in the same process: the same numbers
+
+
+def test_transcripts_made_in_the_batch_do_not_depend_on_it(stg):
+    """Without transcripts the grader transcribes all answers of its call in one ASR batch."""
+    parts = _learner((1.0, 2.0, 1.5, 1.2), transcripts=False)
+    alone = [stg.score([p])[0] for p in parts]
+    assert len({t for s in alone for t in s.transcripts}) > 3  # real (random-model) texts, mostly different
+    _assert_same(stg.score(parts[::-1])[::-1], alone)
+
+
+def test_the_stock_audio_encoder_would_shift_a_padded_clip(stg):
+    """Why the encoder runs unpadded groups: transformers' conformer lets every frame attend to padding."""
+    encoder = stg.model.base_model.model.model.embed_tokens_extend.audio_embed.encoder
+    assert isinstance(encoder, phi4.UnpaddedAudioEncoder)
+    clips = [tiny_waveform(1.0, seed=1), tiny_waveform(2.0, seed=2)]
+    batch = stg.feature_extractor(clips, sampling_rate=16000, return_tensors="pt")
+    alone = stg.feature_extractor(clips[:1], sampling_rate=16000, return_tensors="pt")["audio_input_features"]
+    with torch.no_grad():
+        ours = encoder(batch["audio_input_features"], batch["audio_attention_mask"])
+        single = encoder(alone, None)[0]
+        stock = Phi4MultimodalAudioModel.forward(encoder, batch["audio_input_features"], batch["audio_attention_mask"])
+    n = len(single)
+    torch.testing.assert_close(ours[0, :n], single, atol=TOL_EXACT, rtol=0)
+    assert (ours[0, n:] == 0).all()  # the rows stay aligned with audio_embed_sizes
+    assert (stock[0, :n] - single).abs().max() > 1e-3
 
 
 def test_each_row_is_scored_by_its_own_adapter(stg):

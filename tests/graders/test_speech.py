@@ -19,6 +19,7 @@ from sla_core.graders.speech import (
     load_speech_graders,
 )
 from sla_core.testing.audio import dummy_waveform
+from sla_core.testing.batching import TOL_BATCH, random_groupings, score_grouped
 from sla_core.graders.speech import tiny_speech_grader, tiny_wav2vec2_config
 
 
@@ -134,6 +135,20 @@ def test_batched_scores_equal_one_at_a_time(waves, norm):
             alone = grader.encoder(padded[:1, : len(waves[0])]).last_hidden_state[0]
             in_batch = grader.encoder(padded).last_hidden_state[0, : len(alone)]
         assert (alone - in_batch).abs().max() > 1e-3
+
+
+def test_a_part_scores_the_same_alone_or_in_any_batch(waves):
+    """Issue 18: the Grader-protocol path (learner, class, cohort) with random groupings and orders, fp32."""
+    graders = load_speech_graders(None, parts=(1, 3), tiny=True, device="cpu")
+    parts = [PartInput(1, (waves[0], waves[1])), PartInput(3, (waves[2],)), PartInput(1, (waves[3], waves[4], waves[0])),
+             PartInput(3, (waves[4],)), PartInput(1, (waves[1],)), PartInput(3, (waves[0],))]  # fmt: skip
+    alone = [graders.score([p])[0] for p in parts]
+    for groups in random_groupings(len(parts), seed=5)[1:]:
+        for a, b in zip(score_grouped(graders.score, parts, groups), alone):
+            assert a.score == pytest.approx(b.score, abs=TOL_BATCH)
+            np.testing.assert_allclose(a.similarities, b.similarities, atol=TOL_BATCH, rtol=0)
+            for wa, wb in zip(a.pooling_weights, b.pooling_weights, strict=True):
+                np.testing.assert_allclose(wa, wb, atol=TOL_BATCH, rtol=0)
 
 
 def test_speech_graders_label_untrained_and_trained_parts(tmp_path, waves):
