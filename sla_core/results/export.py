@@ -10,9 +10,10 @@ through `safe_cell` on the way out, so a learner named `=HYPERLINK(...)` is text
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from ..assessment import Assessment
 from ..parts import PARTS
@@ -101,9 +102,18 @@ def review_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     return row
 
 
+def source_label(source: str) -> str:
+    """A model's source as a reader may see it: a hub id as it is, a local path as its last name only
+    (a server's folders are nobody's business outside it)."""
+    text = str(source)
+    if text.startswith(("/", "~", "./", "../", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        return f"local: {PurePath(text.rstrip('/')).name}"
+    return text
+
+
 def context_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     """What the numbers rest on: the session, the calibration profile, each model's source and state."""
-    sources = "; ".join(f"{g.name}={g.source} ({g.state})" for g in a.graders)
+    sources = "; ".join(f"{g.name}={source_label(g.source)} ({g.state})" for g in a.graders)
     return {"session": context.session, "calibration_profile": a.calibration or "", "model_sources": sources}
 
 
@@ -140,4 +150,4 @@ def write_csv(assessments: Sequence[Assessment], path: str | Path, context: Expo
 
 
 __all__ = ["COLUMN_PROVIDERS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns", "csv_rows",
-           "learner_columns", "part_columns", "review_columns", "safe_cell", "transcript_text", "write_csv"]
+           "learner_columns", "part_columns", "review_columns", "safe_cell", "source_label", "transcript_text", "write_csv"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -47,8 +48,11 @@ class AssessTab(HandlerBase):
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
+        shown = a.to_dict()
+        for grader in shown.get("graders", []):  # a model folder on the server is shown by its name only
+            grader["source"] = report.public_source(grader["source"])
         path = Path(tempfile.mkdtemp(dir=ws.workdir)) / f"assessment_{name}.json"  # one folder per download
-        path.write_text(a.to_json(), encoding="utf-8")
+        path.write_text(json.dumps(shown, indent=2), encoding="utf-8")
         path.chmod(0o600)
         fusion = self.fusion_for(ws)
         return (
@@ -57,5 +61,5 @@ class AssessTab(HandlerBase):
             charts.fusion_weights_figure(fusion.weights, a, fusion.fitted, ui_text.CHART_FUSION),
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
-            a.to_dict(), str(path),
+            shown, str(path),
         )

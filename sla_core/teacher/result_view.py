@@ -7,7 +7,6 @@ shares the transcript formatting, so the page and the download show the same tex
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessm
 from ..cefr import GRID, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
 from ..parts import PARTS, part_info
+from ..results.export import source_label as public_source
 from ..results.export import transcript_text
 from . import ui_text
 
@@ -272,14 +272,6 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
     return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}{flag}</div>'
             f'<div class="sla-chip-level">{e(pa.cefr or DASH)} <span class="sla-chip-score">{pa.score:.2f}</span></div>'
             f'{count}{sure}{warn}</div>')
-
-
-def public_source(source: str) -> str:
-    """A grader's source as a visitor may see it: hub ids as they are, a server path as its last name only."""
-    text = str(source)
-    if text.startswith(("/", "~", "./", "../", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
-        return f"local: {Path(text.rstrip('/')).name}"
-    return text
 
 
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:

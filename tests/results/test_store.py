@@ -170,3 +170,16 @@ def test_csv_cells_a_spreadsheet_would_run_are_escaped_and_the_file_says_what_it
     assert rows[0]["learner"] == "'" + name
     assert rows[0]["session"] == "'3B =1+1"[1:] and rows[0]["graded"] in ("True", "False")
     assert "calibration_profile" in rows[0] and "speech=" in rows[0]["model_sources"]
+
+
+def test_the_csv_names_a_local_model_by_its_folder_name_only(store, tmp_path):
+    from dataclasses import replace
+
+    from sla_core.assessment import GraderInfo
+
+    a = sample_assessment("Ana")
+    a = replace(a, graders=(GraderInfo("speech", "/srv/school/models/w2v-graders", "trained"), *a.graders[1:]))
+    session = store.new_session("3B")
+    store.add(session, a)
+    row = next(csv.DictReader(store.export_csv(session, tmp_path / "out.csv").open(encoding="utf-8-sig")))
+    assert "speech=local: w2v-graders (trained)" in row["model_sources"] and "/srv" not in row["model_sources"]
