@@ -22,6 +22,7 @@ import functools
 import inspect
 import ipaddress
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -105,8 +106,10 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
                         retention=server.retention, caches=server.caches, workdir=workdir))
     h.handlers.sweep()  # retention applies from start-up, not only after the next assessment
     infos = tuple(status_fn())
-    gradio_cache_s = 3600 if server.retention.days == 0 else 86400  # gradio's own copies of uploads
-    with gr.Blocks(title=ui_text.TITLE, delete_cache=(min(gradio_cache_s, 3600), gradio_cache_s)) as demo:
+    # Gradio's own copies of uploads are swept by the retention (main passes its folder in `caches`), not by
+    # gr.Blocks(delete_cache=...): that deletes a session's files when it ends, even a file another teacher
+    # uploaded with the same content (one cache path per content) and is being assessed.
+    with gr.Blocks(title=ui_text.TITLE) as demo:
         gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
         if server.warn_open:
             gr.HTML(f'<div class="sla-banner" role="alert" id="open-server-warning">{ui_text.OPEN_SERVER_WARNING}</div>')
@@ -452,10 +455,10 @@ def _loopback(host: str) -> bool:
 
 
 def _cache_folders() -> tuple[Path, ...]:
-    """The caches of what was derived from recordings: calibration embeddings and transcripts."""
+    """The copies a retention sweep covers besides the store: calibration embeddings, transcripts, gradio's uploads."""
     from sla_core.calibration import default_cache_dir
 
-    folders = [default_cache_dir()]
+    folders = [default_cache_dir(), Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")]
     try:
         from sla_core.asr import default_transcript_cache_dir
         folders.append(default_transcript_cache_dir())

@@ -236,8 +236,8 @@ PRIVACY = """\
 PRIVACY_SHARED = ("**There is no login on this server: every visitor sees every session.** Ask whoever runs it to "
                   "start it with `--auth`.")
 PRIVACY_LOGIN = "Each teacher logs in and sees only their own sessions, recordings and calibration profiles."
-CACHES_KEPT = ("The transcript and calibration caches are kept with the recordings; the web server's copy of each "
-               "upload is deleted after a day.")
+CACHES_KEPT = ("These copies are kept like the recordings: until the person who runs the server clears them "
+               "(or sets a retention with --keep-recordings).")
 CACHES_SWEPT = ("These are deleted on the same schedule as the recordings (at the earliest an hour after they were "
                 "made, as another class may be using them).")
 
