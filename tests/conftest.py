@@ -6,6 +6,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Nothing in the test suite may write into the user's data folder (transcript cache, results, profiles).
+if "SLA_DATA_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["SLA_DATA_DIR"] = tempfile.mkdtemp(prefix="sla-test-data-")
+    atexit.register(shutil.rmtree, os.environ["SLA_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,18 +15,42 @@ from sla_core.testing.corpus import ITEMS, write_manifest
 @pytest.mark.parametrize("split", ["dev", "train", "eval"])
 def test_si_split_matches_the_corpus_truth(mini, split):
     subs = load_si_split(mini.root, split)
+    marked, has_ctm = split != "eval", split == "dev"
     assert [s.submission_id for s in subs] == mini.submission_ids(split)
     for s in subs:
-        assert {p.part: p.mark for p in s.parts} == mini.marks[split][s.submission_id]
-        assert s.overall_mark == (pytest.approx(mini.overall[split][s.submission_id], abs=1e-3)
-                                  if s.submission_id in mini.overall[split] else None)
+        truth = mini.marks[split][s.submission_id]
+        assert {p.part: p.mark for p in s.parts} == (truth if marked else dict.fromkeys(truth))
+        expected = mini.overall[split].get(s.submission_id) if marked else None
+        assert s.overall_mark == (None if expected is None else pytest.approx(expected, abs=1e-3))
         for pr in s.parts:
             assert tuple(r.item for r in pr.responses) == ITEMS[pr.part]
             for r in pr.responses:
                 assert r.audio_path.is_file() and r.utt_id == f"{s.submission_id}-{r.item}"
-                assert r.transcript == mini.transcripts[r.utt_id]
+                assert r.transcript == (mini.transcripts[r.utt_id] if has_ctm else None)  # no CTM: our ASR's job
                 assert r.question == mini.questions.get(r.utt_id)  # None outside the annotated subset
-    assert any(s.overall_mark is None for s in subs)  # the incomplete submission
+
+
+def test_train_keeps_holistic_and_off_grid_overall_marks_as_released(mini):
+    subs = {s.submission_id: s for s in load_si_split(mini.root, "train", require_marks=True)}
+    assert len(mini.holistic["train"]) == 2
+    for sub_id in mini.holistic["train"]:
+        s = subs[sub_id]
+        assert len(s.parts) == 3 and s.overall_mark in (1.875, 5.625)  # incomplete, off the grid: kept
+        assert s.overall_mark != pytest.approx(sum(p.mark for p in s.parts) / 3)
+    assert all(s.overall_mark is not None for s in subs.values())
+
+
+def test_eval_as_released_has_no_marks_and_a_trainer_says_so(mini):
+    subs = load_si_split(mini.root, "eval")
+    assert subs and all(s.overall_mark is None and all(p.mark is None for p in s.parts) for s in subs)
+    with pytest.raises(CorpusError, match=r"eval-sla-P1\.tsv: file not found \(this split's marks are needed"):
+        load_si_split(mini.root, "eval", require_marks=True)
+
+
+def test_training_targets_follow_one_rule():
+    from sla_core.research.corpus import training_target
+
+    assert [training_target(m) for m in (1.875, 3.25, 3.2, 5.625, 5.75)] == [2.0, 3.5, 3.0, 5.5, 5.5]
 
 
 def test_options_leave_out_transcripts_and_parts(mini):
@@ -63,6 +87,7 @@ def test_ctm_words_are_joined_in_time_order(mini, tmp_path):
     ("flists.flac/dev-sla-P3.tsv", 2, "SI101D-00002-P40018\tdata/x.flac", "is part 4, but this list is part 3"),
     ("flists.flac/dev-sla-P3.tsv", 1, "not-an-id\tdata/x.flac", "is not <12-char submission>"),
     ("pre-norm/dev-sla-P3.ctm", 3, "SI101D-00001-P30017 1 0.0", "got 3 fields"),
+    ("sla-marks/dev-sla-overall.tsv", 2, "SI101D-00002\t7.000", "outside the plausible 1.0..6.0"),
 ])
 def test_malformed_lines_are_named_by_file_and_line(mini, tmp_path, file, line, bad, message):
     root, ref = _copy_reference(mini, tmp_path)
@@ -77,9 +102,11 @@ def test_malformed_lines_are_named_by_file_and_line(mini, tmp_path, file, line, 
 def test_missing_files_and_bad_arguments_are_named(mini, tmp_path):
     root, ref = _copy_reference(mini, tmp_path)
     (ref / "sla-marks" / "dev-sla-P4.tsv").unlink()
-    with pytest.raises(CorpusError, match=r"dev-sla-P4\.tsv: file not found"):
-        load_si_split(root, "dev")
-    assert load_si_split(root, "dev", parts=(4,), require_marks=False)[0].part(4).mark is None
+    with pytest.raises(CorpusError, match=r"dev-sla-P4\.tsv: file not found \(the split has other marks files"):
+        load_si_split(root, "dev")  # a broken copy, not an unmarked split
+    for f in (ref / "sla-marks").glob("dev-sla-*.tsv"):
+        f.unlink()
+    assert load_si_split(root, "dev", parts=(4,))[0].part(4).mark is None  # unmarked, as eval is released
     with pytest.raises(ValueError, match="unknown split 'test'"):
         load_si_split(root, "test")
     with pytest.raises(CorpusError, match="not an S&I corpus root"):

@@ -28,8 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--predictions", nargs="+", required=True, help="predictions file(s) with both graders (dev)")
     p.add_argument("--out", required=True, help="fusion-weights JSON to write")
     p.add_argument("--split", help="use only rows of this split (default: all rows)")
-    p.add_argument("--speech", default="speech", help="grader name of the speech scores")
-    p.add_argument("--mllm", default="mllm", help="grader name of the multimodal scores")
+    p.add_argument("--speech", default="W2V", help="system name of the speech scores (default W2V)")
+    p.add_argument("--mllm", default="Phi4-STG", help="system name of the multimodal scores (default Phi4-STG; "
+                                                      "or Phi4-CTG-TA, ...)")
     p.add_argument("--grid-step", type=float, default=0.05, help="spacing of the candidate weights in [0, 1]")
     p.add_argument("--min-count", type=int, default=None,
                    help="fewest dev items for an interval to get its own weight (default: fusion's)")
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     rows = aligned_rows(preds, args.speech, args.mllm)
     s, m, y = pooled_dev_scores(preds, args.speech, args.mllm)
     kwargs = {"grid_step": args.grid_step} | ({} if args.min_count is None else {"min_count": args.min_count})
-    weights = fit_fusion(s, m, y, **kwargs)
+    source = f"fit-fusion of {args.speech} + {args.mllm} on {s.size} dev items (grid step {args.grid_step:g})"
+    weights = fit_fusion(s, m, y, source=source, **kwargs)
     n_subs = len({sub for a in rows for sub in a.submission_ids})
     folds = min(args.folds, n_subs)  # a tiny dev set: one submission per fold (leave-one-out)
     if folds >= 2:

@@ -1,7 +1,12 @@
-"""`python -m sla_core predict`: one grader's scores for every submission of a split, as a predictions file.
+"""`python -m sla_core predict`: one system's scores for every submission of a split, as a predictions file.
 
-Writes part rows, "overall" rows (complete submissions) and, with --per-response, one row per answer
-scored on its own. The file feeds `fit-fusion` (dev) and `evaluate` (eval). See `sla_core/research/predictions.py`.
+Writes part rows and "overall" rows, named by the system (W2V, Phi4-STG, Phi4-CTG-TA/-AO/-TO, BERT), and
+with --per-response one row per answer scored on its own. With --official-dir it also writes the official
+scorer's files (one `submissionID<TAB>score` file per part and one overall, in the reference's order).
+Answers with too little speech follow `research.answers` (the rule training uses too); a part left with
+none still gets a score, the bottom of the scale, noted in its row. Transcripts the corpus lacks (train,
+eval: no CTM) come from the project's ASR through the transcript cache, so a second run transcribes nothing.
+The file feeds `fit-fusion` (dev) and `evaluate`. See `sla_core/research/predictions.py`.
 """
 
 from __future__ import annotations
@@ -27,9 +32,17 @@ def register(subparsers) -> None:
     p.add_argument("--tiny", action="store_true", help="tiny random models, offline (scores are not grades)")
     p.add_argument("--parts", type=int, nargs="+", default=list(PARTS), help="parts to score")
     p.add_argument("--per-response", action="store_true", help="also score each answer alone (one row per answer)")
-    p.add_argument("--no-ctm", action="store_true", help="ignore the corpus ASR (CTM); transcripts stay unknown")
+    p.add_argument("--no-ctm", action="store_true", help="ignore the corpus CTM: every transcript from --asr")
+    p.add_argument("--asr", choices=("whisper", "phi4", "tiny", "none"),
+                   help="ASR for transcripts the data lacks (bert, mllm TA/TO): whisper (openai/whisper-small, the "
+                        "baseline's), phi4 (mllm's own speech adapter), tiny (random, offline), none "
+                        "(default: tiny with --tiny, else whisper)")
+    p.add_argument("--asr-model", help="Whisper checkpoint for --asr whisper (hub id or folder)")
+    p.add_argument("--transcript-cache", help="transcript cache folder (default $SLA_DATA_DIR/cache/transcripts)")
+    p.add_argument("--official-dir", help="also write the official scorer's files ({split}-sla-P#.tsv, -overall.tsv) here")
     p.add_argument("--mllm-mode", choices=("stg", "ctg"), default="stg")
-    p.add_argument("--mllm-variant", choices=("TA", "AO", "TO"), default="TA")
+    p.add_argument("--mllm-variant", choices=("TA", "AO", "TO"),
+                   help="input variant (default: the one the adapters were trained on, else TA)")
     p.add_argument("--mllm-model", help="Phi-4-multimodal hub id or folder (default: the grader's)")
     p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
     p.add_argument("--limit", type=int, help="score only the first N submissions (a quick look)")
@@ -60,80 +73,88 @@ def load_grader(name: str, checkpoint: str | None, tiny: bool, parts: Sequence[i
     raise ValueError(f"unknown grader {name!r}; expected one of {GRADERS}")
 
 
-def part_inputs(submission, parts: Sequence[int], with_audio: bool) -> tuple[list, list[str]]:
-    """PartInputs of one submission (audio loaded unless text-only) and the problems met."""
-    from ..audio import AudioIssue, load_audio
-    from ..data import PartInput
-
-    inputs, problems = [], []
-    for pr in submission.parts:
-        if pr.part not in parts:
-            continue
-        waves = []
-        for i, r in enumerate(pr.responses):
-            if not with_audio:
-                waves.append(None)
-                continue
-            try:  # corpus answers are scored as they are: no speech-length gate, unlike `assess`
-                waves.append(load_audio(r.audio_path, part=pr.part, answer=i))
-            except AudioIssue as issue:
-                problems.append(f"{submission.submission_id}: {issue}")
-                break
-        else:
-            inputs.append(PartInput(part=pr.part, waveforms=tuple(waves), submission_id=submission.submission_id,
-                                    questions=tuple(r.question for r in pr.responses),
-                                    transcripts=tuple(r.transcript for r in pr.responses)))
-    return inputs, problems
-
-
 def predict(grader, submissions, split: str, parts: Sequence[int] = PARTS, per_response: bool = False,
-            progress: bool | None = None) -> tuple[list, list[str]]:
-    """Score every submission; returns (predictions, problems). One submission's parts go in one call."""
+            progress: bool | None = None, system: str | None = None) -> tuple[list, list[str]]:
+    """Score every submission; returns (predictions, problems). One submission's parts go in one call.
+
+    Each part hears only its gradable answers (`research.answers`); a part with none gets NO_SPEECH_SCORE
+    and a note. The overall row is the mean of the parts scored (the BERT baseline: its calibrated mean),
+    against the corpus's overall mark (holistic for an incomplete train submission).
+    """
+    from ..research.answers import NO_SPEECH_NOTE, NO_SPEECH_SCORE, gate_part, part_input
     from ..research.predictions import OVERALL, Prediction
     from ..research.train.common import progress as bar
 
+    system = system or grader.name
     with_audio = grader.name not in TEXT_ONLY
+    state = grader.info().state
     preds, problems = [], []
-    for sub in bar(submissions, f"predict {grader.name} {split}", total=len(submissions),
+    for sub in bar(submissions, f"predict {system} {split}", total=len(submissions),
                    disable=None if progress is None else not progress):
-        inputs, issues = part_inputs(sub, parts, with_audio)
-        problems += issues
-        if not inputs:
-            continue
-        scores = grader.score(inputs)
+        inputs, kept, silent = [], [], []
+        for pr in sub.parts:
+            if pr.part not in parts:
+                continue
+            gated = gate_part(pr, keep_audio=with_audio)
+            problems += [f"{sub.submission_id}: {p}" for p in gated.problems]
+            if gated.kept:
+                inputs.append(part_input(pr, gated, sub.submission_id, with_audio))
+                kept.append(gated.kept)
+            else:
+                silent.append(pr)
+        scores = grader.score(inputs) if inputs else []
         by_part = {}
-        for inp, s in zip(inputs, scores):
+        for inp, s, idx in zip(inputs, scores, kept):
             mark = sub.part(inp.part).mark
             by_part[inp.part] = s.score
-            preds.append(Prediction(split, sub.submission_id, inp.part, grader.name, s.score, mark, s.state))
+            preds.append(Prediction(split, sub.submission_id, inp.part, system, s.score, mark, s.state))
             if per_response:
-                preds += _per_response(grader, sub, inp, mark, split)
-        if set(by_part) == set(PARTS):
+                preds += _per_response(grader, sub, inp, idx, mark, split, system)
+        for pr in silent:
+            by_part[pr.part] = NO_SPEECH_SCORE
+            preds.append(Prediction(split, sub.submission_id, pr.part, system, NO_SPEECH_SCORE, pr.mark, state,
+                                    note=NO_SPEECH_NOTE))
+        if by_part and set(by_part) == set(sub.part_numbers):  # every part it has (not a --parts subset)
             overall = grader.overall(by_part) if hasattr(grader, "overall") else sum(by_part.values()) / len(by_part)
-            state = "/".join(sorted({s.state for s in scores}))
-            preds.append(Prediction(split, sub.submission_id, OVERALL, grader.name, overall, sub.overall_mark, state))
+            states = "/".join(sorted({s.state for s in scores} or {state}))
+            note = f"includes part(s) {sorted(p.part for p in silent)} with no gradable speech" if silent else ""
+            preds.append(Prediction(split, sub.submission_id, OVERALL, system, overall, sub.overall_mark, states,
+                                    note=note))
     return preds, problems
 
 
-def _per_response(grader, sub, inp, mark, split: str) -> list:
+def _per_response(grader, sub, inp, kept, mark, split: str, system: str) -> list:
     """Each answer of a part scored alone (the part mark is the only reference the corpus has)."""
     from dataclasses import replace
 
     from ..research.predictions import Prediction
 
-    responses = sub.part(inp.part).responses
+    responses = [sub.part(inp.part).responses[i] for i in kept]
     singles = [replace(inp, waveforms=(w,), questions=(q,), transcripts=(t,))
                for w, q, t in zip(inp.waveforms, inp.questions, inp.transcripts)]
-    return [Prediction(split, sub.submission_id, inp.part, grader.name, s.score, mark, s.state,
+    return [Prediction(split, sub.submission_id, inp.part, system, s.score, mark, s.state,
                        item=r.item or str(i + 1), utt_id=r.utt_id)
-            for i, (r, s) in enumerate(zip(responses, grader.score(singles)))]
+            for i, (r, s) in zip(kept, zip(responses, grader.score(singles)))]
+
+
+def reads_text(grader) -> bool:
+    """Whether the grader reads transcripts (BERT always; the multimodal grader in TA and TO)."""
+    if grader.name in TEXT_ONLY:
+        return True
+    if grader.name == "mllm":
+        from ..graders.prompts import uses_transcript
+
+        return uses_transcript(grader.variant)
+    return False
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
     from pathlib import Path
 
-    from ..research.corpus import load_submissions
-    from ..research.predictions import write_predictions
+    from ..research.corpus import is_si_root, load_submissions, reference_order
+    from ..research.predictions import OVERALL, system_name, write_predictions
+    from ..research.transcripts import fill_transcripts, load_asr
 
     split = args.split or Path(args.data).stem
     subs = load_submissions(args.data, args.split, parts=args.parts, ctm=None if args.no_ctm else "pre-norm")
@@ -142,13 +163,37 @@ def run(args: argparse.Namespace) -> int:
     grader = load_grader(args.grader, args.checkpoint, args.tiny, args.parts, args.device,
                          args.mllm_mode, args.mllm_variant, args.mllm_model)
     info = grader.info()
-    preds, problems = predict(grader, subs, split, args.parts, args.per_response)
+    system = system_name(args.grader, args.mllm_mode, getattr(grader, "variant", "TA"))
+    problems: list[str] = []
+    if reads_text(grader):
+        kind = args.asr or ("tiny" if args.tiny else "whisper")
+        asr = load_asr(kind, model_id=args.asr_model, device=args.device, cache_dir=args.transcript_cache,
+                       grader=grader if kind == "phi4" else None)
+        start = time.perf_counter()
+        subs = fill_transcripts(subs, asr, desc=f"ASR {split}", problems=problems)
+        if asr is not None and asr.hits + asr.misses:
+            print(f"ASR {asr.model_id}: {asr.misses} answers transcribed, {asr.hits} from the cache "
+                  f"({asr.cache.root}) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    start = time.perf_counter()
+    preds, more = predict(grader, subs, split, args.parts, args.per_response, system=system)
+    seconds = time.perf_counter() - start
+    problems += more
     write_predictions(args.out, preds)
     for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"left out: {problem}", file=sys.stderr)
     n_parts = sum(1 for p in preds if p.part != "overall" and not p.per_response)
-    print(f"{args.grader} ({info.state}, {info.source}): {n_parts} part scores for {len(subs)} submissions "
-          f"of {split} -> {args.out}")
+    print(f"{system} ({info.state}, {info.source}): {n_parts} part scores for {len(subs)} submissions "
+          f"of {split} in {seconds:.1f} s -> {args.out}")
+    if args.official_dir:
+        from ..research.official import write_official
+
+        order = None
+        if is_si_root(args.data) and not args.limit:
+            order = {row: reference_order(args.data, args.split, row) for row in (*args.parts, OVERALL)}
+        written, gaps = write_official(args.official_dir, preds, split, order)
+        for gap in gaps:
+            print(f"official files: {gap}", file=sys.stderr)
+        print(f"official scorer files: {', '.join(str(w) for w in written)}")
     if info.state != "trained":
         print(f"note: the {args.grader} grader is {info.state}; these scores are not grades", file=sys.stderr)
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,13 +92,82 @@ def fit_linear(raw: Sequence[float], ref: Sequence[float]) -> tuple[float, float
     return float(m), float(b)
 
 
+# -- the baseline's text normalisation (applied to CTM words and our ASR alike, before tokenising) ------
+
+# Hesitations and their spellings (er, erm, um, uh, mm, hmm, ah, eh; "errm", "umm", "uhm", "hmmm", "ahh", "ehm").
+_HESITATION = re.compile(r"^(?:e+r+m*|u+m+|u+h+m*|m{2,}|h+m+|a+h+|e+h+m*)$")
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                  "nine": "ninth", "twelve": "twelfth"}
+_EDGE_PUNCTUATION = string.punctuation + "‘’“”«»…–—¿¡"
+
+
+def number_words(n: int) -> str:
+    """A non-negative integer in British English words: 1990 -> "one thousand nine hundred and ninety"."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else f" {_ONES[n % 10]}")
+    if n < 1000:
+        rest = n % 100
+        return f"{_ONES[n // 100]} hundred" + ("" if rest == 0 else f" and {number_words(rest)}")
+    for size, name in _SCALES:
+        if n >= size:
+            head, rest = divmod(n, size)
+            tail = "" if rest == 0 else (" and " if rest < 100 else " ") + number_words(rest)
+            return f"{number_words(head)} {name}{tail}"
+    raise AssertionError(n)  # unreachable: every n >= 1000 meets a scale
+
+
+def ordinal_words(n: int) -> str:
+    """21 -> "twenty first", 12 -> "twelfth"."""
+    words = number_words(n).split()
+    last = words[-1]
+    words[-1] = _ORDINAL_WORDS.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    return " ".join(words)
+
+
+def _spell(token: str) -> str:
+    digits = token.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", token) else token
+    if digits.isdigit() and len(digits) <= 12:
+        return number_words(int(digits))
+    if m := re.fullmatch(r"(\d{1,12})(st|nd|rd|th)", token):
+        return ordinal_words(int(m.group(1)))
+    if m := re.fullmatch(r"(\d{1,12})\.(\d+)", token):
+        return f"{number_words(int(m.group(1)))} point " + " ".join(_ONES[int(d)] for d in m.group(2))
+    return token
+
+
+def normalise_text(text: str) -> str:
+    """The S&I baseline's normalisation of ASR words before its text grader.
+
+    Lower-case; accents transliterated to ASCII (café -> cafe); punctuation stripped from word edges
+    (inner apostrophes and hyphens stay: "don't", "well-known"); hesitations dropped (er, erm, um, uh,
+    mm, hmm, ah, eh and their spellings); numbers and ordinals spelled out ("3rd" -> "third").
+    """
+    import unicodedata
+
+    text = text.replace("’", "'").replace("‘", "'")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    words = []
+    for raw in ascii_text.lower().split():
+        token = raw.strip(_EDGE_PUNCTUATION)
+        if not token or _HESITATION.match(token):
+            continue
+        words.append(_spell(token))
+    return " ".join(words)
+
+
 def part_text(transcripts: Sequence[str | None], part: int) -> str:
-    """A part's answers as one text, in answer order (the baseline reads the part as one sequence)."""
+    """A part's answers as one normalised text, in answer order (the baseline reads the part as one sequence)."""
     if any(t is None for t in transcripts):
         missing = [i + 1 for i, t in enumerate(transcripts) if t is None]
         raise ValueError(f"part {part}: the BERT grader reads transcripts, but answer(s) {missing} have none; "
                          "give the corpus CTM or run ASR first")
-    return " ".join(t.strip() for t in transcripts if t.strip())
+    return " ".join(w for w in (normalise_text(t) for t in transcripts) if w)
 
 
 class BertGrader:
@@ -135,8 +205,10 @@ class BertGrader:
 
     def encode(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Texts -> padded `input_ids`, `attention_mask` (B, T) on the grader's device."""
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
-                               return_tensors="pt")
+        # BERT has a fixed number of positions: a long part (Part 4's minute of talk) keeps its first ones
+        positions = next(iter(self.models.values())).encoder.config.max_position_embeddings
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt",
+                               max_length=min(self.config.max_length, positions))
         return {k: batch[k].to(self.device) for k in ("input_ids", "attention_mask")}
 
     @torch.inference_mode()
@@ -257,13 +329,14 @@ def word_piece_tokenizer(words: Sequence[str] = TINY_WORDS) -> PreTrainedTokeniz
         special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])],
     )
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
 
 
 def tiny_bert_config(vocab_size: int) -> BertConfig:
-    """Two layers of width 32: ~0.1 M parameters, a forward pass in milliseconds on CPU."""
+    """Two layers of width 32: ~0.1 M parameters, a forward pass in milliseconds on CPU; BERT's 512
+    positions, so real-length transcripts fit as they do in bert-base."""
     return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0,
+                      intermediate_size=64, max_position_embeddings=512, hidden_dropout_prob=0.0,
                       attention_probs_dropout_prob=0.0)
 
 
@@ -294,4 +367,4 @@ def load_bert_grader(source: str | Path, device: str | torch.device = "cpu") -> 
 
 
 __all__ = ["BertGraderConfig", "BertPartModel", "BertGrader", "build_bert_grader", "load_bert_grader",
-           "fit_linear", "part_text", "tiny_bert_config", "word_piece_tokenizer", "DEFAULT_ENCODER", "TINY"]
+           "fit_linear", "part_text", "normalise_text", "number_words", "tiny_bert_config", "word_piece_tokenizer", "DEFAULT_ENCODER", "TINY"]

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..assessment import TRAINED, UNTRAINED, ZERO_SHOT, GraderInfo, PartScore
+from ..audio import SAMPLE_RATE
 from ..cefr import GRID
 from ..data import PartInput
 from ..parts import PARTS, part_info
@@ -35,6 +36,9 @@ CTG_ADAPTER = "ctg"
 MODES = ("stg", "ctg")  # single-task (one adapter per part) / cross-task (one for all parts)
 ZERO_SHOT_NOTE = "zero-shot, uncalibrated"
 TINY_LORA = (8, 16)  # (r, alpha) of the tiny model's random speech adapter; the real one is (320, 640)
+# Written by `train mllm` beside each adapter: the input variant ("inputs") and the audio cut
+# ("audio_seconds") it was trained with, which inference must apply too.
+TRAIN_CONFIG_FILE = "train_config.json"
 
 
 def part_adapter_name(part: int) -> str:
@@ -92,6 +96,8 @@ class MllmGrader:
         self.random_base = random_base
         self.batch_size = batch_size
         self.transcriber = transcriber  # handed in by whoever loads the models (load_assessor)
+        # adapter name -> seconds each recording is cut to, as in its training (CTG: 30); absent = whole
+        self.audio_seconds: dict[str, float] = {}
         self.label_ids = phi4.label_token_ids(tokenizer)
         for name in {SPEECH_ADAPTER, *self.part_adapters.values()}:
             if name not in model.peft_config:
@@ -235,9 +241,11 @@ class MllmGrader:
             texts = None
             if uses_transcript(variant):
                 texts = tuple(t if t is not None else next(made) for t in part.transcripts)
-            clips = [w for w in part.waveforms if w is not None] if uses_audio(variant) else []
+            adapter = self.adapter_for(part.part)
+            cut = int(self.audio_seconds.get(adapter, 0.0) * SAMPLE_RATE)  # samples; 0 = whole
+            clips = [w[:cut] if cut > 0 else w for w in part.waveforms if w is not None] if uses_audio(variant) else []
             prompt = build_prompt(part.part, part.questions, texts, variant)
-            rows.append(_Row(prompt, clips, self.adapter_for(part.part), texts))
+            rows.append(_Row(prompt, clips, adapter, texts))
         return rows
 
 
@@ -271,12 +279,28 @@ def _find_adapters(root: Path, mode: str) -> list[tuple[str, Path, tuple[int, ..
     return found
 
 
+def adapter_settings(folder: str | Path) -> tuple[str | None, float]:
+    """(input variant, audio cut in seconds) an adapter was trained with, from its TRAIN_CONFIG_FILE;
+    (None, 0.0) for an adapter without one (made elsewhere: nothing to apply)."""
+    import json
+
+    path = Path(folder) / TRAIN_CONFIG_FILE
+    if not path.is_file():
+        return None, 0.0
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        inputs, seconds = data.get("inputs"), float(data.get("audio_seconds") or 0.0)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"{path}: not a training config ({e})") from e
+    return (check_variant(inputs) if inputs else None), seconds
+
+
 def load_mllm_grader(
     model_id: str | Path = DEFAULT_MODEL,
     revision: str | None = DEFAULT_REVISION,
     adapters: str | Path | None = None,
     mode: str = "stg",
-    variant: str = "TA",
+    variant: str | None = None,
     device: str | torch.device | None = None,
     tiny: bool = False,
     seed: int = 0,
@@ -291,13 +315,16 @@ def load_mllm_grader(
         adapters: trained part adapters, a local folder or hub repo id: STG `part1/ part3/ part4/ part5/`
             (any subset; missing parts go zero-shot), CTG one PEFT folder. None: all parts zero-shot.
         mode: "stg" or "ctg".
+        variant: "TA", "AO" or "TO"; None -> the variant the adapters were trained on (else "TA"). A
+            variant other than the adapters' is refused: they never saw such inputs. Each adapter's
+            training audio cut (CTG: 30 s) is applied too.
         device: None -> CUDA if present (bf16, FlashAttention-2/SDPA), else CPU (float32, SDPA).
         tiny: a tiny random model built in code (tests, offline demo); model_id/revision are ignored.
         seed: initialises the tiny model and its random speech adapter.
     """
     if mode not in MODES:
         raise ValueError(f"unknown adapter mode {mode!r}; expected one of {MODES}")
-    variant = check_variant(variant)
+    asked = None if variant is None else check_variant(variant)
     device = phi4.pick_device(device)
     if tiny:
         tokenizer, feature_extractor = phi4.tiny_tokenizer(), phi4.tiny_feature_extractor()
@@ -317,15 +344,30 @@ def load_mllm_grader(
         model = phi4.attach_adapter(base, SPEECH_ADAPTER, folder / SPEECH_LORA_FOLDER)
         source = f"{model_id}@{revision}" if revision and not Path(model_id).is_dir() else str(model_id)
     grader = MllmGrader(
-        model, tokenizer, feature_extractor, source=source, variant=variant, random_base=tiny,
+        model, tokenizer, feature_extractor, source=source, variant=asked or "TA", random_base=tiny,
         transcriber=transcriber, batch_size=batch_size,
     )  # fmt: skip
     if adapters is not None:
         root = _local_folder(adapters, f"{mode.upper()} adapters")
+        trained: dict[str, str] = {}  # folder -> variant it was trained on
         for name, folder, parts in _find_adapters(root, mode):
             grader.load_adapter(folder, parts, name=name)
+            trained_variant, seconds = adapter_settings(folder)
+            if seconds > 0:
+                grader.audio_seconds[name] = seconds
+            if trained_variant:
+                trained[str(folder)] = trained_variant
+        if len(set(trained.values())) > 1:
+            raise ValueError(f"the adapters in {root} were trained on different inputs {trained}; "
+                             "one grader reads one variant: keep adapters of one variant together")
+        if trained:
+            was = next(iter(trained.values()))
+            if asked is not None and asked != was:
+                raise ValueError(f"the adapters in {root} were trained on {was} inputs; variant {asked} would feed "
+                                 f"them inputs they never saw (use variant {was}, or leave it unset)")
+            grader.variant = was
         grader.source = f"{source} + {mode.upper()} adapters {adapters}"
     return grader
 
 
-__all__ = ["CTG_ADAPTER", "MODES", "SPEECH_ADAPTER", "ZERO_SHOT_NOTE", "MllmGrader", "load_mllm_grader", "part_adapter_name"]
+__all__ = ["CTG_ADAPTER", "MODES", "TRAIN_CONFIG_FILE", "adapter_settings", "SPEECH_ADAPTER", "ZERO_SHOT_NOTE", "MllmGrader", "load_mllm_grader", "part_adapter_name"]

@@ -32,6 +32,10 @@ VARIANT_NAMES = {"TA": "transcript + audio", "AO": "audio only", "TO": "transcri
 SCORE_LABELS: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7", "8")
 assert len(SCORE_LABELS) == len(GRID)
 
+# What the prompt says where an answer's question is not known (most S&I answers: questions exist only for
+# the annotated subset). Never a default question in its place: a real answer paired with an invented
+# question would tell the model the learner went off topic.
+QUESTION_NOT_KNOWN = "not known; judge the answer against the task above"
 SYSTEM_TEXT = "You are an experienced examiner of spoken English who rates adult learners on the CEFR scale."
 _SPECIAL = re.compile(r"<\|[^|<>]*\|>")  # chat/audio markup must never come from user text
 
@@ -85,8 +89,8 @@ def build_prompt(
 
     Args:
         part: part number (1, 3, 4, 5) or its PartInfo; gives D_p and the default questions.
-        questions: one entry per answer; None falls back to the part's default question for that
-            answer (or to the task description when the part has fewer defaults).
+        questions: one entry per answer; None means the question is not known: the prompt says so
+            (QUESTION_NOT_KNOWN) and the task description D_p stands for it.
         transcripts: one per answer; required (not None) for the TA and TO variants, ignored for AO.
         variant: "TA", "AO" or "TO". TA and AO put one AUDIO_PLACEHOLDER per answer, in answer order.
     Returns:
@@ -111,9 +115,8 @@ def build_prompt(
     if n > 1:
         lines.append(f"The learner gave {n} answers; rate them together.")
     for i, question in enumerate(questions):
-        default = info.questions[i] if i < len(info.questions) else info.task
         lines.append(f"Answer {i + 1}." if n > 1 else "Answer.")
-        lines.append(f"Question: {clean_text(question if question is not None else default)}")
+        lines.append(f"Question: {clean_text(question) if question is not None else QUESTION_NOT_KNOWN}")
         if uses_audio(variant):
             lines.append(f"Recording: {AUDIO_PLACEHOLDER}")
         if uses_transcript(variant):
@@ -134,6 +137,7 @@ def training_text(prompt: str, score: float) -> str:
 
 __all__ = [
     "AUDIO_PLACEHOLDER",
+    "QUESTION_NOT_KNOWN",
     "SCORE_LABELS",
     "VARIANTS",
     "answer_label",

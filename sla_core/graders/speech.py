@@ -1,10 +1,24 @@
 """The speech grader: wav2vec 2.0 -> attention pooling -> CEFR prototypes -> score, one model per part.
 
-Follows the first author group's prototype grader (teinhonglo/multi-aspect-grader, models/prototypes.py):
-frame features h (T, H) -> attention pooling -> utterance vector x (H,) -> scaled-cosine similarity to
-one learnable prototype per CEFR level seen in training, softmax -> s (K,) -> [x; s] -> LayerNorm ->
-Dropout -> Linear -> score. Our one choice beyond it: Parts 1 and 5 have several answers and one mark,
-so each answer is encoded alone and one softmax pools over all frames of all the part's answers.
+Follows the first author group's prototype grader where the paper is silent: repository
+teinhonglo/multi-aspect-grader at commit 9f4eb2cba4391de9730b27dea752ad6981791f4b, its S&I
+configuration conf/train_slate_prototype_reg_wav2vec2_sb_npred_llr_ep30.json and the model it names
+("prototype_reg" -> models/prototypes.py AutoGraderPrototypeRegModel). Frame features h (T, H) ->
+attention pooling (Linear(H, 1) then GELU, masked softmax; modules/net_models.py:33-54) -> utterance
+vector x (H,) -> scaled cosine w*cos + b (w=10, b=-5; prototypes.py:353-355) to one prototype per level,
+softmax (use_softmax defaults to True, prototypes.py:350, 618-620) -> s (K,) -> [x; s] -> LayerNorm ->
+Dropout (final_dropout = 0.0, config line 33) -> Linear -> score ("norm_head", prototypes.py:364).
+
+Where we differ, and why:
+- prototypes only for the levels seen in training (K <= 8); the reference always makes 8 and leaves an
+  unseen level's prototype at eps / eps = 1.0 per dimension (prototypes.py:407, 436-444), a vector no
+  answer resembles; with K = 8 the head would also see a meaningless similarity.
+- wav2vec2 gets no attention mask (DESIGN.md: wav2vec2-base was trained without one); the reference
+  passes it (prototypes.py:580-586). Padded frames are kept out of the pooling in both.
+- Parts 1 and 5 have several answers and one mark: each answer is encoded alone and one softmax pools
+  over all frames of all the part's answers (the reference reads one recording per item).
+- model selection: best dev macro-F1 (the paper); the reference keeps the best dev RMSE
+  (config line 15, "metric_for_best_model": "rmse"). The paper wins.
 
 Legend: B parts in a batch, T frames (one per 20 ms), H encoder width, K prototypes.
 """
@@ -48,11 +62,12 @@ class SpeechGraderConfig:
     encoder: str = DEFAULT_ENCODER  # hub id or local path of the pretrained wav2vec2 (provenance once saved)
     encoder_config: dict[str, Any] | None = None  # Wav2Vec2Config.to_dict(): set -> build without the hub
     prototype_levels: tuple[float, ...] = GRID  # grid scores seen in training: one prototype each (K <= 8)
-    dropout: float = 0.1  # before the head's Linear; the head is tiny next to the encoder
+    dropout: float = 0.0  # before the head's Linear: 0.0 as the reference's final_dropout (S&I config line 33)
     freeze_feature_encoder: bool = True  # usual for wav2vec2 fine-tuning: low-level features transfer; saves memory
     similarity_scale: float = 10.0  # init of the learnable cosine scale: sharp enough for the softmax
     similarity_bias: float = -5.0  # init of the learnable bias (reference); it cancels in the softmax
     layer_weighted_sum: bool = False  # learn a softmax mix of all hidden states; off = last layer only
+    attention_gelu: bool = True  # GELU after the pooling's Linear(H, 1), as the reference's AttentionPooling
 
     def __post_init__(self) -> None:
         part_info(self.part)
@@ -67,6 +82,7 @@ class SpeechGraderConfig:
         names = {f.name for f in fields(cls)}
         if unknown := set(data) - names:
             raise ValueError(f"unknown SpeechGraderConfig fields {sorted(unknown)}; expected {sorted(names)}")
+        data = {"attention_gelu": False, "dropout": 0.1, **data}  # checkpoints saved before these fields
         return cls(**data)
 
 
@@ -180,7 +196,10 @@ class SpeechGrader(nn.Module):
         lengths = torch.tensor([len(h) for h in per_part], device=hidden.device)
         frame_mask = torch.arange(hidden.shape[1], device=hidden.device) < lengths[:, None]  # (B, T)
 
-        logits = self.attention(hidden).squeeze(-1).masked_fill(~frame_mask, float("-inf"))  # (B, T)
+        logits = self.attention(hidden).squeeze(-1)  # (B, T)
+        if self.config.attention_gelu:
+            logits = F.gelu(logits)
+        logits = logits.masked_fill(~frame_mask, float("-inf"))
         weights = logits.softmax(-1)  # exactly 0 on padded frames
         x = torch.einsum("bt,bth->bh", weights, hidden)  # (B, H)
         s = self.similarities(x)  # (B, K)
@@ -193,8 +212,10 @@ class SpeechGrader(nn.Module):
     def similarities(self, x: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
         """(B, H) -> (B, K): softmax of the scaled cosine to each prototype.
 
-        The bias is kept for parity with the reference, which feeds the scaled cosines (not their
-        softmax) to the head; under the softmax a shared bias cancels, so here it is inert.
+        The reference does the same in its S&I configuration: `use_softmax` is not set there and
+        defaults to True (models/prototypes.py:350), so the head reads softmax(w * cos + b)
+        (prototypes.py:618-620). A shared bias cancels under the softmax; it is kept, as there, so a
+        checkpoint maps one to one.
         prototypes: (K, H) to compare with instead of the grader's own (teacher calibration tries candidates).
         """
         prototypes = self.prototypes if prototypes is None else prototypes
@@ -223,8 +244,21 @@ class SpeechGrader(nn.Module):
         return outputs
 
     def embed(self, parts: Sequence[PartAudio], batch_size: int = 8) -> np.ndarray:
-        """Pooled vectors x of parts: (N, H). For prototype init and teacher calibration."""
+        """Pooled vectors x of parts: (N, H). For teacher calibration."""
         return np.stack([o.embedding for o in self.predict(parts, batch_size=batch_size)])
+
+    def mean_embed(self, parts: Sequence[PartAudio]) -> np.ndarray:
+        """Mean of the encoder's frame features over all a part's frames: (N, H).
+
+        What the reference initialises the prototypes from (models/prototypes.py:417-421: the mean of
+        the pretrained encoder's last hidden states), before any head or pooling is trained.
+        """
+        out = []
+        with self._evaluating():
+            for p in parts:
+                frames = torch.cat(self.encode(_as_answers(p, 0)))  # (sum T_i, H)
+                out.append(frames.mean(0).float().cpu().numpy())
+        return np.stack(out)
 
     def score_embeddings(self, embeddings: np.ndarray | torch.Tensor,
                          prototypes: np.ndarray | torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:

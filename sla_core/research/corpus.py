@@ -5,9 +5,23 @@ copy. Layout (DESIGN.md, "Facts checked for you"), relative to the corpus root:
 
     reference-materials/flists.flac/{split}-sla-P{p}.tsv   uttID<TAB>relative/path.flac
     reference-materials/sla-marks/{split}-sla-P{p}.tsv     submissionID<TAB>score
-    reference-materials/sla-marks/{split}-sla-overall.tsv  submissionID<TAB>score (complete ones only)
-    reference-materials/pre-norm/{split}-sla-P{p}.ctm      uttID 1 start dur word [conf]
+    reference-materials/sla-marks/{split}-sla-overall.tsv  submissionID<TAB>score
+    reference-materials/pre-norm/{split}-sla-P{p}.ctm      uttID 1 start dur word [conf]   (dev only)
     reference-materials/annotations/{split}-gec-ref.json   {"files": [{"File-id", "Question", ...}]}
+
+The files as released, and what the loader does with them:
+- Part marks lie on the 0.5 grid; a part mark off it is a broken file. Overall marks are kept as they
+  are: in train, a submission that lacks part marks has a holistic overall mark (not the mean of its
+  parts), and a few lie off the grid (1.875, 5.625, 5.75). Both stay evaluation references;
+  `OVERALL_MARK_RANGE` bounds what is plausible. Overall marks are never a training target; where a
+  target must sit on the grid (a class, a label) `training_target` is the one rule.
+- The eval split comes without marks: a split with no marks files at all loads with marks None.
+  A split with some marks files but not others is a broken copy (the missing file is named).
+- The Whisper-small CTMs exist for dev only (`train-gec.ctm` covers the GEC subset, not the SLA lists):
+  a part without its CTM loads with transcripts None, and the graders that read text get them from
+  the project's ASR through the transcript cache (`research.transcripts`).
+- Questions exist only for the annotated answers; every other answer has question None, and the
+  prompt says the question is not known (never an invented one).
 
 A teacher's own recordings come as a CSV manifest (one row per response; see `read_manifest`).
 Every problem with a file is a `CorpusError` naming the file and, where it applies, the line.
@@ -20,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..cefr import GRID, on_grid
+from ..cefr import GRID, grid_index, on_grid
 from ..data import PartResponses, Response, Submission
 from ..manifest import CorpusError, read_manifest
 from ..parts import PARTS, part_info
@@ -28,6 +42,16 @@ from ..parts import PARTS, part_info
 SPLITS: tuple[str, ...] = ("dev", "train", "eval")
 CTM_KINDS: tuple[str, ...] = ("pre-norm",)  # the baseline's Whisper-small ASR; the folder is its name
 _REF = "reference-materials"
+# Plausible overall marks: the grid, widened for the holistic marks seen off it (1.875 .. 5.75). A value
+# outside is a broken file, not a mark.
+OVERALL_MARK_RANGE: tuple[float, float] = (GRID[0] - 1.0, GRID[-1] + 0.5)
+
+
+def training_target(mark: float) -> float:
+    """The one rule for a training target that must sit on the grid: the nearest grid point, halves
+    up, clipped to 2.0..5.5 (`cefr.grid_index`). Part marks already sit on it; the speech grader's
+    prototype levels, the dev macro-F1 classes and the multimodal grader's label all go through it."""
+    return GRID[grid_index(mark)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -61,7 +85,7 @@ def load_si_split(
     split: str,
     parts: Sequence[int] = PARTS,
     ctm: str | None = "pre-norm",
-    require_marks: bool = True,
+    require_marks: bool = False,
 ) -> list[Submission]:
     """Read one official split of an S&I Corpus 2025 copy into submissions (sorted by id).
 
@@ -69,9 +93,10 @@ def load_si_split(
         root: the corpus root (the folder holding `reference-materials/` and `data/`).
         split: "dev", "train" or "eval".
         parts: which parts to read; a submission keeps the parts it has among them.
-        ctm: "pre-norm" joins the baseline ASR words (in time order) into each response's transcript;
-            None leaves transcripts unknown (the pipeline runs its own ASR then).
-        require_marks: False reads a split whose marks are not released (marks become None).
+        ctm: "pre-norm" joins the baseline ASR words (in time order) into each response's transcript
+            where the split has that part's CTM; None (or no CTM file) leaves transcripts unknown.
+        require_marks: True makes a split without marks files an error (a trainer's train/dev split);
+            False reads it with marks None (the eval split as released).
     Returns:
         Submissions -> parts -> responses (audio path, item code, question or None, transcript);
         part marks; the overall mark where the overall marks file lists the submission.
@@ -84,13 +109,14 @@ def load_si_split(
     if not is_si_root(root):
         raise CorpusError(root, f"not an S&I corpus root: {_REF}/flists.flac/ is missing")
     questions = _read_questions(si_paths(root, split, "overall")["annotations"])
+    marked = _has_marks(root, split, parts, require_marks)
 
     by_sub: dict[str, list[PartResponses]] = defaultdict(list)
     for part in parts:
         part_info(part)
         paths = si_paths(root, split, part)
-        marks = _read_marks(paths["marks"], part) if (require_marks or paths["marks"].exists()) else {}
-        words = _read_ctm(paths["ctm"]) if ctm is not None else None
+        marks = _read_marks(paths["marks"], part) if marked else {}
+        words = _read_ctm(paths["ctm"]) if ctm is not None and paths["ctm"].exists() else None
         responses: dict[str, list[Response]] = defaultdict(list)
         for utt_id, audio in _read_flist(paths["flist"], root, part):
             transcript = None if words is None else " ".join(w for _, w in sorted(words.get(utt_id, [])))
@@ -102,12 +128,33 @@ def load_si_split(
             answers.sort(key=lambda r: r.item)
             by_sub[sub_id].append(PartResponses(part=part, responses=tuple(answers), mark=marks.get(sub_id)))
 
-    overall_file = si_paths(root, split, "overall")["marks"]
-    overall = _read_marks(overall_file, None) if (require_marks or overall_file.exists()) else {}
+    overall = _read_marks(si_paths(root, split, "overall")["marks"], None) if marked else {}
     return [
         Submission(submission_id=s, parts=tuple(sorted(by_sub[s], key=lambda p: p.part)), overall_mark=overall.get(s))
         for s in sorted(by_sub)
     ]
+
+
+def _has_marks(root: Path, split: str, parts: Sequence[int], required: bool) -> bool:
+    """True when the split's marks are released (all its files then must exist), False when none is."""
+    files = [si_paths(root, split, p)["marks"] for p in (*parts, "overall")]
+    if not any(f.exists() for f in files) and not required:
+        return False
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        why = "the split has other marks files, so this one is missing" if len(missing) < len(files) else \
+            "this split's marks are needed here (the eval split comes without them)"
+        raise CorpusError(missing[0], f"file not found ({why})")
+    return True
+
+
+def reference_order(root: Path | str, split: str, part: int | str) -> list[str]:
+    """Submission ids in the order the official scorer's reference lists them for `part` (1..5 or
+    "overall"): the marks file's order, or for a split without marks, the audio list's first appearances."""
+    paths = si_paths(root, split, part)
+    if paths["marks"].exists():
+        return [fields[0] for _, fields in _lines(paths["marks"])]
+    return list(dict.fromkeys(fields[0][:12] for _, fields in _lines(paths["flist"])))
 
 
 def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -163,8 +210,9 @@ def _read_marks(path: Path, part: int | None) -> dict[str, float]:
             raise CorpusError(path, f"score {text!r} is not a number", n) from e
         if part is not None and not on_grid(score):
             raise CorpusError(path, f"part mark {score} is not one of {GRID}", n)
-        if part is None and not GRID[0] <= score <= GRID[-1]:
-            raise CorpusError(path, f"overall mark {score} is outside {GRID[0]}..{GRID[-1]}", n)
+        low, high = OVERALL_MARK_RANGE
+        if part is None and not low <= score <= high:  # off-grid and holistic marks pass: they are references
+            raise CorpusError(path, f"overall mark {score} is outside the plausible {low}..{high}", n)
         if sub_id in marks:
             raise CorpusError(path, f"submission {sub_id} has two marks", n)
         marks[sub_id] = score
@@ -217,8 +265,11 @@ def _read_questions(path: Path) -> dict[str, str]:
 
 
 def load_submissions(source: Path | str, split: str | None = None, parts: Sequence[int] = PARTS,
-                     ctm: str | None = "pre-norm") -> list[Submission]:
-    """Submissions from an S&I corpus root (needs `split`) or a CSV manifest (`split` ignored)."""
+                     ctm: str | None = "pre-norm", require_marks: bool = False) -> list[Submission]:
+    """Submissions from an S&I corpus root (needs `split`) or a CSV manifest (`split` ignored).
+
+    require_marks: an S&I split without marks files is an error (trainers), not an unmarked split.
+    """
     source = Path(source)
     if source.suffix.lower() == ".csv":
         wanted = set(parts)
@@ -227,7 +278,7 @@ def load_submissions(source: Path | str, split: str | None = None, parts: Sequen
     if source.is_dir():
         if split is None:
             raise ValueError(f"{source} is an S&I corpus root: name a split ({', '.join(SPLITS)})")
-        return load_si_split(source, split, parts=parts, ctm=ctm)
+        return load_si_split(source, split, parts=parts, ctm=ctm, require_marks=require_marks)
     raise CorpusError(source, "expected an S&I corpus root folder or a .csv manifest")
 
 
@@ -236,5 +287,5 @@ def _keep_parts(sub: Submission, wanted: set[int]) -> Submission:
     return sub if len(kept) == len(sub.parts) else Submission(sub.submission_id, kept, sub.overall_mark)
 
 
-__all__ = ["SPLITS", "si_paths", "is_si_root", "split_utt_id",
-           "load_si_split", "load_submissions"]
+__all__ = ["SPLITS", "OVERALL_MARK_RANGE", "si_paths", "is_si_root", "split_utt_id", "training_target",
+           "reference_order", "load_si_split", "load_submissions"]

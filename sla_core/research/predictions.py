@@ -2,14 +2,20 @@
 
 Tab-separated, UTF-8, one header line, columns (in this order):
 
-    split  submission_id  part  item  utt_id  grader  state  score  reference
+    split  submission_id  part  item  utt_id  grader  state  score  reference  note
 
-- part: 1, 3, 4, 5, or "overall" (the grader's overall for a submission with all four parts).
+- part: 1, 3, 4, 5, or "overall" (the system's overall for a submission: the mean of the parts it
+  scored, or the BERT baseline's calibrated mean; the reference is the corpus's overall mark, which
+  for an incomplete train submission is a holistic mark).
 - item, utt_id: empty on part and overall rows; set on per-response rows (one answer scored alone).
+- grader: the system's name as in the paper's Table 1 (`SYSTEMS`: W2V, Phi4-STG, Phi4-CTG-TA, ...), so
+  several multimodal systems' files sit side by side in one `evaluate`.
 - state: the grader's state (trained / zero-shot / untrained), so untrained numbers stay labelled.
 - score: the grader's score (not rounded); reference: the human mark, empty when unknown.
+- note: empty, or why the score is not the model's (e.g. no gradable speech: `answers.NO_SPEECH_NOTE`).
 
-Several graders' files can be concatenated or read together; `align` pairs them by (submission, part).
+Files written before the `note` column (nine columns) still read. Several systems' files can be read
+together; `align` pairs them by (submission, part).
 """
 
 from __future__ import annotations
@@ -24,8 +30,30 @@ import numpy as np
 
 from ..parts import PARTS
 
-COLUMNS: tuple[str, ...] = ("split", "submission_id", "part", "item", "utt_id", "grader", "state", "score", "reference")
+COLUMNS: tuple[str, ...] = ("split", "submission_id", "part", "item", "utt_id", "grader", "state", "score",
+                            "reference", "note")
+_OLD_COLUMNS = COLUMNS[:-1]  # files written before `note`
 OVERALL = "overall"
+# The paper's Table 1 systems: the name each predictions file gives its grader.
+SYSTEMS: tuple[str, ...] = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG")
+
+
+def system_name(grader: str, mode: str = "stg", variant: str = "TA") -> str:
+    """The Table 1 name of a grader run: speech -> W2V, bert -> BERT, mllm -> Phi4-STG / Phi4-CTG-<variant>.
+
+    An STG run on another input variant than the paper's TA says so (Phi4-STG-AO), so it never passes
+    for the paper's system.
+    """
+    if grader == "speech":
+        return "W2V"
+    if grader == "bert":
+        return "BERT"
+    if grader == "mllm":
+        variant = variant.upper()
+        if mode == "ctg":
+            return f"Phi4-CTG-{variant}"
+        return "Phi4-STG" if variant == "TA" else f"Phi4-STG-{variant}"
+    raise ValueError(f"unknown grader {grader!r}; expected speech, mllm or bert")
 
 
 @dataclass(frozen=True)
@@ -33,12 +61,13 @@ class Prediction:
     split: str
     submission_id: str
     part: int | str  # 1, 3, 4, 5 or OVERALL
-    grader: str  # "speech", "mllm", "bert", "fusion", ...
+    grader: str  # the system: "W2V", "Phi4-STG", "Phi4-CTG-TA", "BERT", ... (see SYSTEMS)
     score: float
     reference: float | None = None
     state: str = ""
     item: str | None = None  # set on per-response rows
     utt_id: str | None = None
+    note: str = ""  # why the score is not the model's, when it is not
 
     @property
     def per_response(self) -> bool:
@@ -54,7 +83,7 @@ def write_predictions(path: Path | str, predictions: Iterable[Prediction]) -> Pa
         w.writerow(COLUMNS)
         for p in predictions:
             w.writerow([p.split, p.submission_id, p.part, p.item or "", p.utt_id or "", p.grader, p.state,
-                        f"{p.score:.6f}", "" if p.reference is None else f"{p.reference:.3f}"])
+                        f"{p.score:.6f}", "" if p.reference is None else f"{p.reference:.3f}", p.note])
     return path
 
 
@@ -67,19 +96,19 @@ def read_predictions(*paths: Path | str) -> list[Prediction]:
         with path.open(encoding="utf-8", newline="") as f:
             reader = csv.reader(f, delimiter="\t")
             header = next(reader, None)
-            if header is None or tuple(header) != COLUMNS:
+            if header is None or tuple(header) not in (COLUMNS, _OLD_COLUMNS):
                 raise ValueError(f"{path}:1: header {header} is not the predictions header {list(COLUMNS)}")
             for n, row in enumerate(reader, start=2):
                 if not row:
                     continue
-                out.append(_parse(path, n, row))
+                out.append(_parse(path, n, row, tuple(header)))
     return out
 
 
-def _parse(path: Path, n: int, row: list[str]) -> Prediction:
-    if len(row) != len(COLUMNS):
-        raise ValueError(f"{path}:{n}: {len(row)} fields, expected {len(COLUMNS)} ({', '.join(COLUMNS)})")
-    v = dict(zip(COLUMNS, row))
+def _parse(path: Path, n: int, row: list[str], columns: tuple[str, ...] = COLUMNS) -> Prediction:
+    if len(row) != len(columns):
+        raise ValueError(f"{path}:{n}: {len(row)} fields, expected {len(columns)} ({', '.join(columns)})")
+    v = dict(zip(columns, row))
     part: int | str = v["part"]
     if part != OVERALL:
         if not part.isdigit() or int(part) not in PARTS:
@@ -94,7 +123,7 @@ def _parse(path: Path, n: int, row: list[str]) -> Prediction:
         raise ValueError(f"{path}:{n}: score {score} is not finite")
     return Prediction(split=v["split"], submission_id=v["submission_id"], part=part, grader=v["grader"],
                       score=score, reference=reference, state=v["state"], item=v["item"] or None,
-                      utt_id=v["utt_id"] or None)
+                      utt_id=v["utt_id"] or None, note=v.get("note", ""))
 
 
 def grader_names(predictions: Iterable[Prediction]) -> list[str]:
@@ -146,5 +175,16 @@ def align(predictions: Sequence[Prediction], graders: Sequence[str], part: int |
     return Aligned(part=part, submission_ids=tuple(ids), scores=scores, reference=np.array(refs, dtype=float))
 
 
-__all__ = ["COLUMNS", "OVERALL", "Prediction", "write_predictions", "read_predictions", "grader_names",
+def with_references(predictions: Sequence[Prediction], marks: dict[int | str, dict[str, float]],
+                    split: str | None = None) -> list[Prediction]:
+    """Predictions with their reference set from `marks` (part or OVERALL -> submission -> mark), e.g. the
+    eval marks released after the challenge; rows of other splits, and rows the marks lack, are unchanged."""
+    from dataclasses import replace
+
+    return [replace(p, reference=marks[p.part][p.submission_id])
+            if (split is None or p.split == split) and p.submission_id in marks.get(p.part, {}) else p
+            for p in predictions]
+
+
+__all__ = ["COLUMNS", "OVERALL", "SYSTEMS", "system_name", "with_references", "Prediction", "write_predictions", "read_predictions", "grader_names",
            "Aligned", "align"]

@@ -4,8 +4,16 @@ The speech is real (espeak-ng) and the marks are learnable: each part's mark set
 (espeak `-s`, 80 wpm at 2.0 up to 220 wpm at 5.5) and the vocabulary, and every clip lasts 1-3 s,
 so better speakers say more, longer words in the same time (letters per second of audio correlate
 with the mark at about 0.98). An acoustic grader can learn the rate, a text grader the word count
-and vocabulary. One submission per split lacks Part 5 (no overall mark),
-and only every other submission has questions in the annotations file, as in the real corpus.
+and vocabulary.
+
+It has every quirk of the files as released (DESIGN.md, "Facts checked for you"):
+- train: the last two submissions lack a part, and their overall marks are holistic and off the grid
+  (1.875 or 5.625: not the mean of their parts); there is no train CTM, only `train-gec.ctm` for
+  other recordings (the GEC subset), so training transcripts must come from the project's ASR;
+- dev: every submission complete, overall = mean of the parts, the baseline's CTM for every part;
+- eval: no marks in `reference-materials/` (a participant predicts blind); they are written apart, in
+  `eval-reference/` (`MiniCorpus.eval_reference`), as the scorer's reference released after the challenge;
+- only every other submission is annotated (has questions); the other answers have none.
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ WORD_BANDS: tuple[tuple[str, ...], ...] = (
      "particularly", "acknowledge", "considerable", "furthermore"),
 )
 SPLIT_CODES = {"dev": "D", "train": "T", "eval": "E"}
+HOLISTIC_MARKS = (1.875, 5.625)  # overall marks off the grid, as in the real train split
+CTM_SPLITS = ("dev",)  # the baseline's CTMs exist for dev only
+UNMARKED_SPLITS = ("eval",)  # released without marks
 
 
 def words_per_minute(mark: float) -> int:
@@ -64,6 +75,12 @@ class MiniCorpus:
     overall: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> sub -> overall (complete only)
     transcripts: dict[str, str] = field(default_factory=dict)  # uttID -> words said
     questions: dict[str, str] = field(default_factory=dict)  # uttID -> question (annotated subset only)
+    holistic: dict[str, set[str]] = field(default_factory=dict)  # split -> submissions with a holistic overall
+
+    @property
+    def eval_reference(self) -> Path:
+        """The eval marks, kept out of reference-materials/ (official scorer layout: eval-sla-P#.tsv)."""
+        return self.root / "eval-reference"
 
     def submission_ids(self, split: str) -> list[str]:
         return sorted(self.marks[split])
@@ -80,7 +97,7 @@ def make_mini_corpus(
 
     Args:
         n_per_split: submissions per split (an int for all three, or {"train": 8, "dev": 6, ...}).
-        parts: parts to include; the last submission of each split lacks the last of them.
+        parts: parts to include; in train the last two submissions lack one of them.
         seed: makes the marks, words and voices repeatable.
         with_annotations: False leaves out `annotations/` (the loader must then fall back to None).
     Returns:
@@ -100,11 +117,12 @@ def make_mini_corpus(
         ctms = {p: [] for p in parts}
         part_marks = {p: [] for p in parts}
         overall_lines, overall_flist, annotations = [], [], []
-        corpus.marks[split], corpus.overall[split] = {}, {}
+        corpus.marks[split], corpus.overall[split], corpus.holistic[split] = {}, {}, set()
         levels = [GRID[(i * 3 + s_idx) % len(GRID)] for i in range(n_subs)]  # spread over the scale
         for i, level in enumerate(levels):
             sub_id = f"SI{100 + s_idx}{SPLIT_CODES[split]}-{i + 1:05d}"  # 12 chars, like SI114J-00011
-            sub_parts = parts if i < n_subs - 1 else parts[:-1]  # the last one is incomplete
+            incomplete = split == "train" and i >= n_subs - 2 and len(parts) > 1
+            sub_parts = tuple(p for k, p in enumerate(parts) if not incomplete or k != (i % len(parts)))
             marks = {p: clip_score(level + float(rng.choice([-0.5, 0.0, 0.0, 0.5]))) for p in sub_parts}
             corpus.marks[split][sub_id] = marks
             for p in sub_parts:
@@ -128,13 +146,23 @@ def make_mini_corpus(
                         })
             if set(sub_parts) == set(PARTS):
                 corpus.overall[split][sub_id] = float(np.mean([marks[p] for p in sub_parts]))
+            elif incomplete:  # a holistic mark, off the grid: never the mean of the parts it has
+                corpus.overall[split][sub_id] = HOLISTIC_MARKS[i % 2]
+                corpus.holistic[split].add(sub_id)
+            if sub_id in corpus.overall[split]:
                 overall_lines.append(f"{sub_id}\t{corpus.overall[split][sub_id]:.3f}")
+        marks_dir = corpus.eval_reference if split in UNMARKED_SPLITS else ref / "sla-marks"
+        marks_dir.mkdir(parents=True, exist_ok=True)
         for p in parts:
             _write_lines(ref / "flists.flac" / f"{split}-sla-P{p}.tsv", flists[p])
-            _write_lines(ref / "sla-marks" / f"{split}-sla-P{p}.tsv", part_marks[p])
-            _write_lines(ref / "pre-norm" / f"{split}-sla-P{p}.ctm", ctms[p])
+            _write_lines(marks_dir / f"{split}-sla-P{p}.tsv", part_marks[p])
+            if split in CTM_SPLITS:
+                _write_lines(ref / "pre-norm" / f"{split}-sla-P{p}.ctm", ctms[p])
+        if split == "train":  # the GEC subset's CTM: other recordings, not the SLA lists
+            _write_lines(ref / "pre-norm" / "train-gec.ctm", [f"SI999G-00001-P30017 1 0.00 0.50 {w} 0.90"
+                                                              for w in ("hello", "world")])
         _write_lines(ref / "flists.flac" / f"{split}-sla-overall.tsv", overall_flist)
-        _write_lines(ref / "sla-marks" / f"{split}-sla-overall.tsv", overall_lines)
+        _write_lines(marks_dir / f"{split}-sla-overall.tsv", overall_lines)
         if with_annotations:
             (ref / "annotations" / f"{split}-gec-ref.json").write_text(
                 json.dumps({"ref-type": "gec", "files": annotations}, indent=1), encoding="utf-8")

@@ -7,7 +7,8 @@ import torch
 from sla_core.assessment import TRAINED, UNTRAINED
 from sla_core.data import PartInput
 from sla_core.graders import Grader
-from sla_core.graders.bert import BertGrader, BertGraderConfig, build_bert_grader, fit_linear, load_bert_grader
+from sla_core.graders.bert import (BertGrader, BertGraderConfig, build_bert_grader, fit_linear, load_bert_grader,
+                                   part_text)
 from sla_core.testing.batching import TOL_BATCH, random_groupings, score_grouped
 
 TEXTS = ("i like my home", "although the environment is important however", "nevertheless perspective")
@@ -98,3 +99,30 @@ def test_tiny_by_name_is_untrained_and_has_all_parts():
     assert g.parts == (1, 3, 4, 5) and g.state == UNTRAINED and "tiny" in g.info().source
     assert sum(p.numel() for p in g.models[1].parameters()) < 500_000
     assert isinstance(g.device, torch.device)
+
+
+@pytest.mark.parametrize("raw, normalised", [
+    ("Erm, I think… the Café was 3rd in 1990, um, it’s WELL-known!", "i think the cafe was third in one thousand "
+     "nine hundred and ninety it's well-known"),
+    ("uh hmm mm ah eh er errm ummm uhm Hmmm. ahh", ""),
+    ("I have 2,500 friends and 21 cats; 3.5 points", "i have two thousand five hundred friends and twenty one cats "
+     "three point five points"),
+    ("\"Hello,\" she said -- naïve (really)?", "hello she said naive really"),
+    ("the 12th and 101st time", "the twelfth and one hundred and first time"),
+])
+def test_text_is_normalised_as_the_baseline_does(raw, normalised):
+    from sla_core.graders.bert import normalise_text
+
+    assert normalise_text(raw) == normalised
+
+
+def test_part_text_normalises_each_answer():
+    assert part_text(["Um, yes.", "Er", "I like 2 dogs!"], 1) == "yes i like two dogs"
+
+
+def test_tiny_bert_reads_a_real_length_transcript(grader):
+    # Part 4 is a minute of talk: ~150 words, more than 512 word pieces in the tiny vocabulary
+    long = " ".join(["nevertheless", "the", "community", "xylophone"] * 60)
+    assert grader.encode([long])["input_ids"].shape == (1, 512)
+    score = grader.score([PartInput(part=3, waveforms=(None,), transcripts=(long,))])[0]
+    assert 2.0 <= score.score <= 5.5

@@ -350,3 +350,14 @@ def test_score_labels_must_be_single_tokens(monkeypatch):
     monkeypatch.setattr(phi4, "SCORE_LABELS", ("10", "11"))
     with pytest.raises(ValueError, match="score label '10' is not a single token"):
         phi4.label_token_ids(tiny_tokenizer())
+
+
+def test_the_training_audio_cut_is_applied_at_inference():
+    from sla_core.graders.mllm import SPEECH_ADAPTER
+    from sla_core.testing.mllm import tiny_mllm_grader
+
+    grader = tiny_mllm_grader()
+    wav = tiny_waveform(2.5, seed=1)
+    grader.audio_seconds[SPEECH_ADAPTER] = 1.0  # as load_mllm_grader sets it from a CTG adapter (30 s there)
+    row = grader.prepare([PartInput(part=3, waveforms=(wav,), transcripts=("words",))], "TA")[0]
+    assert [len(c) for c in row.clips] == [16000]

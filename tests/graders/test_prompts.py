@@ -51,10 +51,12 @@ def test_speaker_context_parts_put_every_answer_in_one_prompt_in_order(part):
     assert f"gave {len(questions)} answers" in prompt
 
 
-def test_missing_questions_fall_back_to_the_parts_defaults():
+def test_a_missing_question_is_said_to_be_unknown_never_invented():
     prompt = build_prompt(1, [None, "My own question?"], ["a", "b"], "TA")
-    assert PART_INFO[1].questions[0] in prompt and "My own question?" in prompt
-    assert PART_INFO[1].questions[1] not in prompt
+    assert "My own question?" in prompt
+    assert not any(q in prompt for q in PART_INFO[1].questions)  # no default question stands in
+    assert f"Task: {PART_INFO[1].task}" in prompt
+    assert "Answer 1.\nQuestion: not known; judge the answer against the task above\nRecording:" in prompt
 
 
 def test_chat_markup_in_user_text_cannot_add_recordings():

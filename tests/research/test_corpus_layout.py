@@ -19,23 +19,32 @@ UTT = re.compile(r"^SI\d{3}[A-Z]-\d{5}-P[1345]\d{4}$")
 @pytest.mark.parametrize("split", ["dev", "train", "eval"])
 def test_reference_files_have_the_corpus_line_formats(mini, split):
     ref = mini.root / "reference-materials"
+    marks_dir = mini.eval_reference if split == "eval" else ref / "sla-marks"  # eval: released without marks
+    assert not list((ref / "sla-marks").glob("eval-*"))
+    assert bool(list((ref / "pre-norm").glob(f"{split}-sla-*.ctm"))) == (split == "dev")
     for p in PARTS:
         for line in (ref / "flists.flac" / f"{split}-sla-P{p}.tsv").read_text().splitlines():
             utt, rel = line.split("\t")
             assert UTT.match(utt) and utt[14] == str(p)
             assert rel.startswith(f"data/flac/{split}/") and rel.endswith(f"/P{p}/{utt}.flac")
             assert (mini.root / rel).is_file()
-        for line in (ref / "sla-marks" / f"{split}-sla-P{p}.tsv").read_text().splitlines():
+        for line in (marks_dir / f"{split}-sla-P{p}.tsv").read_text().splitlines():
             sub, score = line.split("\t")
             assert len(sub) == 12 and re.fullmatch(r"\d\.\d{3}", score)
-        for line in (ref / "pre-norm" / f"{split}-sla-P{p}.ctm").read_text().splitlines():
-            utt, channel, start, dur, word, conf = line.split()
-            assert UTT.match(utt) and channel == "1" and float(dur) > 0 and word.isalpha()
-    overall = dict(line.split("\t") for line in (ref / "sla-marks" / f"{split}-sla-overall.tsv").read_text().splitlines())
+        if split == "dev":  # the baseline's CTMs exist for dev only
+            for line in (ref / "pre-norm" / f"{split}-sla-P{p}.ctm").read_text().splitlines():
+                utt, channel, start, dur, word, conf = line.split()
+                assert UTT.match(utt) and channel == "1" and float(dur) > 0 and word.isalpha()
+    assert (ref / "pre-norm" / "train-gec.ctm").is_file()  # the GEC subset's: not the SLA lists
+    overall = dict(line.split("\t") for line in (marks_dir / f"{split}-sla-overall.tsv").read_text().splitlines())
     complete = [s for s, m in mini.marks[split].items() if set(m) == set(PARTS)]
-    assert sorted(overall) == sorted(complete) and len(complete) == len(mini.marks[split]) - 1
+    holistic = mini.holistic[split]
+    assert sorted(overall) == sorted(complete + sorted(holistic))
+    assert len(holistic) == (2 if split == "train" else 0) and len(complete) == len(mini.marks[split]) - len(holistic)
     for sub in complete:  # overall = mean of the four part marks, in steps of 0.125
         assert float(overall[sub]) == pytest.approx(np.mean(list(mini.marks[split][sub].values())), abs=1e-3)
+    for sub in holistic:  # a holistic mark off the grid, as in the real train split
+        assert float(overall[sub]) in (1.875, 5.625)
     annotations = json.loads((ref / "annotations" / f"{split}-gec-ref.json").read_text())
     question = json.loads(annotations["files"][0]["Question"])  # a JSON string inside the JSON
     assert set(question) == {"text", "speaking-time", "thinking-time"}

@@ -12,6 +12,7 @@ from sla_core.parts import PARTS
 from sla_core.research.predictions import OVERALL, Prediction
 
 N = 12
+FUSED = "W2V + Phi4-STG (fused)"  # the fused row names the two systems it fuses
 
 
 def _independent(pred, ref, strict=False):
@@ -26,7 +27,7 @@ def _independent(pred, ref, strict=False):
 def data():
     rng = np.random.default_rng(1)
     marks = {p: rng.choice(np.arange(2.0, 6.0, 0.5), N) for p in PARTS}
-    scores = {g: {p: marks[p] + rng.normal(0, sd, N) for p in PARTS} for g, sd in (("speech", 0.4), ("mllm", 0.5))}
+    scores = {g: {p: marks[p] + rng.normal(0, sd, N) for p in PARTS} for g, sd in (("W2V", 0.4), ("Phi4-STG", 0.5))}
     preds = []
     for g in scores:
         for i in range(N):
@@ -34,7 +35,7 @@ def data():
                 preds.append(Prediction("eval", f"S{i:02d}", p, g, float(scores[g][p][i]), float(marks[p][i]), "trained"))
             preds.append(Prediction("eval", f"S{i:02d}", OVERALL, g, float(np.mean([scores[g][p][i] for p in PARTS])),
                                     float(np.mean([marks[p][i] for p in PARTS])), "trained"))
-    preds.append(Prediction("dev", "D1", 1, "speech", 9.9, 2.0, "trained"))  # another split: ignored
+    preds.append(Prediction("dev", "D1", 1, "W2V", 9.9, 2.0, "trained"))  # another split: ignored
     weights = FusionWeights(weights=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), fitted=True, source="test")
     return marks, scores, preds, weights
 
@@ -49,7 +50,7 @@ def _row(report, system, row, strict=False):
 def test_grader_rows_equal_independent_metrics(data):
     marks, scores, preds, _ = data
     report = build_report(preds, split="eval")
-    for g in ("speech", "mllm"):
+    for g in ("W2V", "Phi4-STG"):
         for p in PARTS:
             assert _row(report, g, p) == pytest.approx(_independent(scores[g][p], marks[p]))
             assert _row(report, g, p, strict=True) == pytest.approx(_independent(scores[g][p], marks[p], strict=True))
@@ -65,10 +66,10 @@ def test_fused_rows_equal_a_hand_made_fusion(data):
     edges = [2.25, 2.75, 3.25, 3.75, 4.25, 4.75, 5.25]
     fused = {}
     for p in PARTS:
-        w = np.array([weights.weights[sum(m >= e for e in edges)] for m in scores["mllm"][p]])
-        fused[p] = (1 - w) * scores["speech"][p] + w * scores["mllm"][p]
-        assert _row(report, "fusion", p) == pytest.approx(_independent(fused[p], marks[p]))
-    assert _row(report, "fusion", OVERALL) == pytest.approx(_independent(
+        w = np.array([weights.weights[sum(m >= e for e in edges)] for m in scores["Phi4-STG"][p]])
+        fused[p] = (1 - w) * scores["W2V"][p] + w * scores["Phi4-STG"][p]
+        assert _row(report, FUSED, p) == pytest.approx(_independent(fused[p], marks[p]))
+    assert _row(report, FUSED, OVERALL) == pytest.approx(_independent(
         np.mean([fused[p] for p in PARTS], axis=0), np.mean([marks[p] for p in PARTS], axis=0)))
     assert report.fusion["weights"] == list(weights.weights)
 
@@ -96,10 +97,26 @@ def test_untrained_rows_are_labelled_and_small_sets_do_not_crash():
 
 def test_fusion_without_both_graders_is_noted(data):
     *_, preds, weights = data
-    report = build_report([p for p in preds if p.grader == "speech"], split="eval", fusion_weights=weights)
-    assert "fusion" not in report.systems and any("no fused row" in n for n in report.notes)
+    report = build_report([p for p in preds if p.grader == "W2V"], split="eval", fusion_weights=weights)
+    assert FUSED not in report.systems and any("no fused row" in n for n in report.notes)
     with pytest.raises(ValueError, match="no part predictions for split 'test'"):
         build_report(preds, split="test")
+
+
+def test_one_call_makes_every_table_1_row_in_the_papers_order(data):
+    marks, scores, preds, weights = data
+    extra = [Prediction(p.split, p.submission_id, p.part, name, p.score + 0.1, p.reference, "trained")
+             for p in preds if p.grader == "Phi4-STG" for name in ("Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "BERT")]
+    report = build_report(preds + extra, split="eval", fusion_weights=weights)
+    assert list(report.systems) == ["BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG", FUSED]
+    md = to_markdown(report)
+    assert "| BERT baseline | " in md and "| Phi4-CTG-AO | " in md and f"| {FUSED} | " in md
+
+
+def test_a_split_without_marks_is_refused_with_the_way_out():
+    preds = [Prediction("eval", "S1", 3, "W2V", 3.0, None, "trained")]
+    with pytest.raises(ValueError, match="--marks"):
+        build_report(preds, split="eval")
 
 
 def test_write_report_files(data, tmp_path):
@@ -107,7 +124,7 @@ def test_write_report_files(data, tmp_path):
     report = build_report(preds, split="eval", fusion_weights=weights)
     written = write_report(report, tmp_path, png=False)
     doc = json.loads(written["json"].read_text())
-    assert doc["systems"]["fusion"]["parts"]["overall"]["rmse"] == pytest.approx(report.systems["fusion"][OVERALL]["rmse"])
+    assert doc["systems"][FUSED]["parts"]["overall"]["rmse"] == pytest.approx(report.systems[FUSED][OVERALL]["rmse"])
     assert set(doc["paper_eval_rows"]) == set(PAPER_ROWS)
     assert written["markdown"].read_text().startswith("# Evaluation on eval")
     html = written["html"].read_text()
@@ -136,9 +153,9 @@ def test_interval_table_reports_coverage_and_width_independently(data):
     widths = IntervalWidths(coverage=0.9, method="test", n_submissions=100, states={"speech": "trained", "mllm": "trained"},
                             table=table)
     report = build_report(preds, split="eval", fusion_weights=replace(weights, intervals=widths))
-    assert set(report.intervals) == {"speech", "fusion"} and report.nominal_coverage == 0.9
-    for system, pick in (("speech", lambda p: scores["speech"][p]),
-                         ("fusion", lambda p: fuse(scores["speech"][p], scores["mllm"][p], weights)[0])):
+    assert set(report.intervals) == {"W2V", FUSED} and report.nominal_coverage == 0.9
+    for system, pick in (("W2V", lambda p: scores["W2V"][p]),
+                         (FUSED, lambda p: fuse(scores["W2V"][p], scores["Phi4-STG"][p], weights)[0])):
         shown = {p: np.clip(pick(p), 2.0, 5.5) for p in PARTS}
         for p in PARTS:
             row = report.intervals[system][p]
@@ -151,4 +168,4 @@ def test_interval_table_reports_coverage_and_width_independently(data):
     text = to_markdown(report)
     assert "empirical coverage (nominal 90%)" in text
     assert text.index("Score intervals") < text.index("RMSE per part")  # beside Table 1
-    assert json.loads(json.dumps(report.to_dict()))["intervals"]["systems"]["speech"]["overall"]["n"] == N
+    assert json.loads(json.dumps(report.to_dict()))["intervals"]["systems"]["W2V"]["overall"]["n"] == N

@@ -50,14 +50,30 @@ def test_disagreeing_references_are_an_error():
 
 
 @pytest.mark.parametrize("line, message", [
-    ("dev\tS1\t2\t\t\tspeech\ttrained\t3.0\t3.0", r"p.tsv:2: part '2' is not one of \[1, 3, 4, 5, 'overall'\]"),
-    ("dev\tS1\t1\t\t\tspeech\ttrained\tx\t3.0", r"p.tsv:2: score 'x'"),
-    ("dev\tS1\t1\tspeech\t3.0", r"p.tsv:2: 5 fields, expected 9"),
+    ("dev\tS1\t2\t\t\tspeech\ttrained\t3.0\t3.0\t", r"p.tsv:2: part '2' is not one of \[1, 3, 4, 5, 'overall'\]"),
+    ("dev\tS1\t1\t\t\tspeech\ttrained\tx\t3.0\t", r"p.tsv:2: score 'x'"),
+    ("dev\tS1\t1\tspeech\t3.0", r"p.tsv:2: 5 fields, expected 10"),
 ])
 def test_malformed_rows_name_file_and_line(tmp_path, line, message):
     (tmp_path / "p.tsv").write_text("\t".join(COLUMNS) + "\n" + line + "\n")
     with pytest.raises(ValueError, match=message):
         read_predictions(tmp_path / "p.tsv")
+
+
+def test_files_written_before_systems_and_notes_still_read(tmp_path):
+    (tmp_path / "old.tsv").write_text("\t".join(COLUMNS[:-1]) + "\ndev\tS1\t1\t\t\tspeech\ttrained\t3.2\t3.0\n")
+    assert read_predictions(tmp_path / "old.tsv") == [Prediction("dev", "S1", 1, "speech", 3.2, 3.0, "trained")]
+
+
+@pytest.mark.parametrize("grader, mode, variant, name", [
+    ("speech", "stg", "TA", "W2V"), ("bert", "stg", "TA", "BERT"), ("mllm", "stg", "TA", "Phi4-STG"),
+    ("mllm", "ctg", "TA", "Phi4-CTG-TA"), ("mllm", "ctg", "ao", "Phi4-CTG-AO"), ("mllm", "ctg", "TO", "Phi4-CTG-TO"),
+    ("mllm", "stg", "AO", "Phi4-STG-AO"),
+])
+def test_each_run_is_named_as_its_table_1_system(grader, mode, variant, name):
+    from sla_core.research.predictions import system_name
+
+    assert system_name(grader, mode, variant) == name
 
 
 def test_wrong_header_or_missing_file(tmp_path):

@@ -41,6 +41,13 @@ class BertTrainConfig:
     seed: int = field(default=1011, metadata={"help": "seeds data order and head initialisation"})
     device: str = field(default="auto", metadata={"help": "'auto' (GPU if any), 'cpu', 'cuda:0', ..."})
     resume: bool = field(default=True, metadata={"help": "continue from the checkpoints in --out if present"})
+    asr: str | None = field(default=None, metadata={
+        "help": "transcripts the data lacks (S&I train: no CTM) come from: whisper (openai/whisper-small, the "
+                "ASR of the dev CTMs), tiny (random, offline) or none (error); None: tiny with --encoder tiny, "
+                "else whisper"})
+    asr_model: str | None = field(default=None, metadata={"help": "Whisper checkpoint for --asr whisper"})
+    transcript_cache: str | None = field(default=None, metadata={
+        "help": "transcript cache folder (default $SLA_DATA_DIR/cache/transcripts): each answer is transcribed once"})
 
 
 def _examples(subs, part: int) -> tuple[list[str], np.ndarray, list[str]]:
@@ -59,16 +66,35 @@ def _examples(subs, part: int) -> tuple[list[str], np.ndarray, list[str]]:
 
 
 def _load(cfg: BertTrainConfig):
+    """(train, dev) submissions: only gradable answers (`research.answers`), every transcript known
+    (corpus CTM where the split has one, else the ASR through the transcript cache)."""
+    import sys
+
+    from ..answers import gate_submissions
     from ..corpus import load_submissions
+    from ..transcripts import fill_transcripts, load_asr
 
     if Path(cfg.data).suffix.lower() == ".csv":
         if cfg.dev_data is None:
             raise ValueError("training from a CSV manifest needs --dev-data (a CSV with dev marks): "
                              "the best epoch and the calibration are chosen on dev")
-        return load_submissions(cfg.data, parts=cfg.parts), load_submissions(cfg.dev_data, parts=cfg.parts)
-    dev_source = cfg.dev_data or cfg.data
-    return (load_submissions(cfg.data, cfg.train_split, parts=cfg.parts),
-            load_submissions(dev_source, cfg.dev_split, parts=cfg.parts))
+        train_subs, dev_subs = load_submissions(cfg.data, parts=cfg.parts), load_submissions(cfg.dev_data, parts=cfg.parts)
+    else:
+        dev_source = cfg.dev_data or cfg.data
+        train_subs = load_submissions(cfg.data, cfg.train_split, parts=cfg.parts, require_marks=True)
+        dev_subs = load_submissions(dev_source, cfg.dev_split, parts=cfg.parts, require_marks=True)
+    problems: list[str] = []
+    (train_subs, left_train), (dev_subs, left_dev) = gate_submissions(train_subs), gate_submissions(dev_subs)
+    problems += left_train + left_dev
+    kind = cfg.asr or ("tiny" if cfg.encoder == "tiny" else "whisper")
+    if kind not in ("whisper", "tiny", "none"):
+        raise ValueError(f"unknown --asr {kind!r} for the BERT baseline; expected whisper, tiny or none")
+    asr = load_asr(kind, model_id=cfg.asr_model, cache_dir=cfg.transcript_cache)
+    train_subs = fill_transcripts(train_subs, asr, "ASR train", problems)
+    dev_subs = fill_transcripts(dev_subs, asr, "ASR dev", problems)
+    for problem in problems:
+        print(f"left out: {problem}", file=sys.stderr)
+    return train_subs, dev_subs
 
 
 def train_part(grader, part: int, train_subs, dev_subs, cfg: BertTrainConfig, device) -> list[dict]:

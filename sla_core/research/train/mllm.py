@@ -38,7 +38,7 @@ MODES = ("stg", "ctg")
 INPUTS = {"ta": "TA", "ao": "AO", "to": "TO"}  # --inputs -> the grader's variant
 INPUT_NAMES = "ta (transcript + audio), ao (audio only), to (transcript only)"
 INITS = ("speech", "fresh")
-ASR_CHOICES = ("phi4", "whisper", "none")
+ASR_CHOICES = ("phi4", "whisper", "tiny", "none")
 # Per-mode recipe for the fields left at None: (lr, max responses per 0.5 level (0 = all), audio cut in s (0 = none)).
 RECIPES: dict[str, tuple[float, int, float]] = {"stg": (5e-5, 0, 0.0), "ctg": (4e-5, 150, 30.0)}
 # --tiny builds its random base from this seed, as `assess --tiny` does: an adapter fits only its own base.
@@ -75,14 +75,20 @@ class MllmTrainConfig:
     audio_seconds: float | None = field(default=None, metadata={"help": "cut each recording to this many seconds, "
                                                                          "0 = no cut; None: CTG 30, STG no cut"})
     gradient_checkpointing: bool = field(default=True, metadata={"help": "recompute activations in backward (memory)"})
-    asr: str = field(default="phi4", metadata={"help": "for ta/to, transcripts the data lacks come from: phi4 "
-                                                       "(the model's speech adapter), whisper, or none (error)"})
+    asr: str | None = field(default=None, metadata={
+        "help": "for ta/to, transcripts the data lacks (S&I train: no CTM) come from: whisper (openai/whisper-small, "
+                "the ASR of the dev CTMs, so train and dev words match), phi4 (the model's speech adapter), tiny "
+                "(random, offline), or none (error); None: tiny with --tiny, else whisper"})
     asr_model: str | None = field(default=None, metadata={"help": "Whisper checkpoint for --asr whisper"})
+    transcript_cache: str | None = field(default=None, metadata={
+        "help": "transcript cache folder (default $SLA_DATA_DIR/cache/transcripts): each answer is transcribed once"})
     seed: int = field(default=1011, metadata={"help": "seeds down-sampling, data order and dropout"})
     device: str = field(default="auto", metadata={"help": "'auto' (GPU if any), 'cpu', 'cuda:0', ..."})
     resume: bool = field(default=True, metadata={"help": "continue from OUT/checkpoints/<adapter>/ if present"})
 
     def __post_init__(self) -> None:
+        if self.asr is None:
+            object.__setattr__(self, "asr", "tiny" if self.tiny else "whisper")
         checks = {"mode": (self.mode, MODES), "init": (self.init, INITS), "asr": (self.asr, ASR_CHOICES)}
         for name, (value, allowed) in checks.items():
             if value not in allowed:
@@ -147,15 +153,30 @@ class Example:
         return f"learner {self.submission_id} part {self.part}"
 
 
-def examples(subs, parts: Sequence[int]) -> list[Example]:
-    """The marked parts among `parts` of each submission, in submission order."""
+def examples(subs, parts: Sequence[int], gate: bool = False, skipped: list[str] | None = None) -> list[Example]:
+    """The marked parts among `parts` of each submission, in submission order.
+
+    gate: keep only the answers with gradable speech (`research.answers`, the rule prediction applies);
+        a part left with none is skipped. What was left out is appended to `skipped`.
+    """
+    from ..answers import gate_part
+    from ..corpus import training_target
+
     out = []
     for s in subs:
         for p in s.parts:
             if p.part in parts and p.mark is not None:
                 rs = p.responses
+                if gate:
+                    gated = gate_part(p, keep_audio=False)
+                    if skipped is not None:
+                        skipped += [f"{s.submission_id}: {why}" for why in gated.problems]
+                    rs = tuple(rs[i] for i in gated.kept)
+                    if not rs:
+                        continue
                 out.append(Example(s.submission_id, p.part, tuple(r.audio_path for r in rs),
-                                   tuple(r.question for r in rs), tuple(r.transcript for r in rs), float(p.mark)))
+                                   tuple(r.question for r in rs), tuple(r.transcript for r in rs),
+                                   training_target(float(p.mark))))
     return out
 
 
@@ -185,9 +206,13 @@ def _load(cfg: MllmTrainConfig) -> tuple[list[Example], list[Example]]:
                              "the best epoch is chosen on dev")
         train_subs, dev_subs = load_submissions(cfg.data, parts=cfg.parts), load_submissions(cfg.dev_data, parts=cfg.parts)
     else:
-        train_subs = load_submissions(cfg.data, cfg.train_split, parts=cfg.parts)
-        dev_subs = load_submissions(cfg.dev_data or cfg.data, cfg.dev_split, parts=cfg.parts)
-    train, dev = examples(train_subs, cfg.parts), examples(dev_subs, cfg.parts)
+        train_subs = load_submissions(cfg.data, cfg.train_split, parts=cfg.parts, require_marks=True)
+        dev_subs = load_submissions(cfg.dev_data or cfg.data, cfg.dev_split, parts=cfg.parts, require_marks=True)
+    skipped: list[str] = []
+    train = examples(train_subs, cfg.parts, gate=True, skipped=skipped)
+    dev = examples(dev_subs, cfg.parts, gate=True, skipped=skipped)
+    for why in skipped:
+        print(f"left out: {why}", file=sys.stderr)
     if not train or not dev:
         raise ValueError(f"parts {cfg.parts}: {len(train)} marked training and {len(dev)} marked dev responses; need both")
     return balance(train, cfg.max_per_level, cfg.seed), dev
@@ -402,9 +427,11 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
     grader = _load_grader(cfg, device)
     common.seed_everything(cfg.seed)  # after the load: the tiny base is built from its own fixed seed
     if _missing_transcripts(train_set + dev_set) and cfg.variant != "AO":
-        from ...asr import load_transcriber
+        from ..transcripts import load_asr
 
-        transcriber = load_transcriber(cfg.asr, grader=grader, model_id=cfg.asr_model, device=device)
+        # through the transcript cache: `predict` and a second run reuse these words
+        transcriber = load_asr(cfg.asr, grader=grader if cfg.asr == "phi4" else None, model_id=cfg.asr_model,
+                               device=device, cache_dir=cfg.transcript_cache)
         train_set, dev_set = fill_transcripts(train_set, transcriber), fill_transcripts(dev_set, transcriber)
     name, variant, cut = cfg.adapter_name, cfg.variant, float(cfg.audio_seconds)
     params = new_trainable_adapter(grader, cfg)
@@ -491,7 +518,12 @@ def train(cfg: MllmTrainConfig, log: Callable[[str], None] | None = print):
     grader.mark_trained(name)
     grader.save_adapter(name, cfg.adapter_dir)
     common.write_log(cfg.adapter_dir, history)
-    (cfg.adapter_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
+    # Beside the adapter: its input variant and audio cut, which load_mllm_grader applies at inference.
+    from ...graders.mllm import TRAIN_CONFIG_FILE
+
+    (cfg.adapter_dir / TRAIN_CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
+    if cut > 0:
+        grader.audio_seconds[name] = cut
     return grader, history
 
 

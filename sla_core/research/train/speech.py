@@ -1,11 +1,17 @@
 """`python -m sla_core train speech`: the wav2vec 2.0 + CEFR-prototype grader, one model per part.
 
-Recipe (the paper; details from the first author group's code, see sla_core/graders/speech.py):
-MSE on the part mark; AdamW lr 1e-4; 600 warm-up steps then linear decay; batch 4 x gradient
-accumulation 8 (32 parts per update); 30 epochs; the epoch with the best dev macro-F1 on the 0.5 grid
-is kept (lower dev RMSE breaks ties). Before training, each prototype starts at the mean pooled
-embedding of its level's training parts (levels = those seen in training). The CNN feature encoder
-stays frozen, as usual when fine-tuning wav2vec2.
+Recipe (the paper; where it is silent, the first author group's code, teinhonglo/multi-aspect-grader
+@9f4eb2cba4391de9730b27dea752ad6981791f4b, conf/train_slate_prototype_reg_wav2vec2_sb_npred_llr_ep30.json;
+see sla_core/graders/speech.py): MSE on the part mark; AdamW lr 1e-4 (config line 11), weight decay 0
+(line 12); 600 warm-up steps (line 13) then linear decay; batch 4 x gradient accumulation 8 (lines 3-4);
+30 epochs (line 7); the epoch with the best dev macro-F1 on the 0.5 grid is kept (the paper; the
+reference keeps the best RMSE, line 15), lower dev RMSE breaking ties. Before training (line 28), each
+prototype starts at the mean over its level's training parts of the mean-pooled pretrained features,
+plus Gaussian noise with 5% of their variance (models/prototypes.py:400-458). Levels = those seen in
+training (speech.py says why). The CNN feature encoder stays frozen (prototypes.py:374, 390-391).
+Gradients are clipped at norm 1.0, the HF Trainer default the reference runs under. Not followed: the
+reference evaluates every 50 steps (config line 9); we evaluate once per epoch (same selection rule,
+far fewer dev passes on CPU-sized runs).
 
 Parts 1 and 5 are graded exactly as at inference: all of a part's usable answers go through the
 model together (each encoded alone, one attention pooling over all their frames), against one mark.
@@ -26,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio import DEFAULT_MAX_SECONDS, AudioIssue, load_audio, load_checked
-from ...cefr import round_to_grid
+from ...audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_audio
+from ..answers import speech_issue
 from ...parts import PARTS, part_info
 from . import common
 
@@ -50,11 +56,12 @@ class SpeechTrainConfig:
     warmup_steps: int = field(default=600, metadata={"help": "optimizer steps of linear warm-up (paper: 600)"})
     batch_size: int = field(default=4, metadata={"help": "parts per forward pass (reference: 4)"})
     grad_accum: int = field(default=8, metadata={"help": "forward passes per optimizer step (reference: 8)"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (torch's default)"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (the reference's S&I config: 0)"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient-norm clip (HF Trainer's default); 0: off"})
     freeze_feature_encoder: bool = field(default=True, metadata={"help": "keep wav2vec2's CNN frozen (usual)"})
     layer_weighted_sum: bool = field(default=False, metadata={"help": "pool a learned mix of all layers, not the last"})
-    prototype_noise: float = field(default=0.05, metadata={"help": "prototype init noise, share of their variance"})
+    prototype_noise: float = field(default=0.05, metadata={"help": "prototype init noise variance, share of the "
+                                                                   "prototypes' variance (reference: 5%)"})
     max_seconds: float = field(default=DEFAULT_MAX_SECONDS, metadata={"help": "answers longer than this are skipped"})
     eval_batch_size: int = field(default=8, metadata={"help": "parts per forward pass on dev and for prototype init"})
     seed: int = field(default=1011, metadata={"help": "seeds data order, head initialisation and dropout"})
@@ -107,9 +114,15 @@ def collect_examples(subs, part: int, max_seconds: float = DEFAULT_MAX_SECONDS, 
                 warnings.warn(f"{where}skipping {s.submission_id} part {part} answer {i + 1}: no audio file",
                               SkippedAudioWarning, stacklevel=2)
                 continue
-            try:
-                load_checked(r.audio_path, part=part, answer=i, max_seconds=max_seconds)
-            except AudioIssue as issue:
+            try:  # the one rule for too little speech (research.answers), plus a length cap for memory
+                wav = load_audio(r.audio_path, part=part, answer=i)
+                issue = speech_issue(wav, part=part, answer=i, path=r.audio_path)
+                if issue is None and len(wav) > max_seconds * SAMPLE_RATE:
+                    issue = AudioIssue("too_long", f"({len(wav) / SAMPLE_RATE:.0f} s; the limit is {max_seconds:g} s)",
+                                       part=part, answer=i, path=r.audio_path)
+            except AudioIssue as unreadable:
+                issue = unreadable
+            if issue is not None:
                 warnings.warn(f"{where}skipping {r.audio_path} ({s.submission_id}): {issue}", SkippedAudioWarning,
                               stacklevel=2)
                 continue
@@ -130,8 +143,8 @@ def _load(cfg: SpeechTrainConfig):
         return (load_submissions(cfg.data, parts=cfg.parts, ctm=None),
                 load_submissions(cfg.dev_data, parts=cfg.parts, ctm=None))
     dev_source = cfg.dev_data or cfg.data
-    return (load_submissions(cfg.data, cfg.train_split, parts=cfg.parts, ctm=None),
-            load_submissions(dev_source, cfg.dev_split, parts=cfg.parts, ctm=None))
+    return (load_submissions(cfg.data, cfg.train_split, parts=cfg.parts, ctm=None, require_marks=True),
+            load_submissions(dev_source, cfg.dev_split, parts=cfg.parts, ctm=None, require_marks=True))
 
 
 def _waveforms(batch: list[Example]) -> list[list[np.ndarray]]:
@@ -175,15 +188,16 @@ def train_part(part: int, train_subs, dev_subs, cfg: SpeechTrainConfig, device, 
     import torch
 
     from ...graders.speech import SpeechGrader
+    from ..corpus import training_target
 
     data = collect_examples(train_subs, part, cfg.max_seconds, "train: ")
     dev = collect_examples(dev_subs, part, cfg.max_seconds, "dev: ")
     if not data or not dev:
         raise ValueError(f"part {part}: {len(data)} usable marked training parts and {len(dev)} usable marked "
                          f"dev parts in {cfg.data}{f' / {cfg.dev_data}' if cfg.dev_data else ''}; need both")
-    marks = np.array([ex.mark for ex in data], dtype=np.float32)  # (N,)
+    marks = np.array([ex.mark for ex in data], dtype=np.float32)  # (N,) part marks: on the grid already
     dev_marks = np.array([ex.mark for ex in dev], dtype=np.float32)
-    levels = tuple(sorted({round_to_grid(float(m)) for m in marks}))  # one prototype per level seen
+    levels = tuple(sorted({training_target(float(m)) for m in marks}))  # one prototype per level seen
 
     common.seed_everything(cfg.seed + part)
     model = build_grader(cfg, part, levels).to(device)
@@ -212,9 +226,11 @@ def train_part(part: int, train_subs, dev_subs, cfg: SpeechTrainConfig, device, 
         if device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         print(f"part {part}: resuming after epoch {start} from {ckpt_dir}", flush=True)
-    else:  # prototypes start at each level's mean pooled embedding under the pretrained encoder
-        embeddings = np.stack([o.embedding for o in _outputs(model, data, cfg.eval_batch_size,
-                                                            f"speech P{part} prototype init")])  # (N, H)
+    else:  # prototypes start at each level's mean of mean-pooled pretrained features (the reference)
+        embeddings = np.concatenate([
+            model.mean_embed(_waveforms(data[lo:lo + cfg.eval_batch_size]))
+            for lo in common.progress(range(0, len(data), cfg.eval_batch_size), f"speech P{part} prototype init",
+                                      total=math.ceil(len(data) / cfg.eval_batch_size))])  # (N, H)
         model.init_prototypes(embeddings, marks, noise=cfg.prototype_noise, seed=cfg.seed + part)
 
     rng = np.random.default_rng(cfg.seed + part)

@@ -63,8 +63,8 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stg(mini, model_dir, tmp_path_factory):
     cfg = MllmTrainConfig(data=str(mini.root), out=str(tmp_path_factory.mktemp("stg")), mode="stg", part=3,
-                          model=model_dir, epochs=2, lr=TINY_LR, micro_batch=2, grad_accum=1, seed=0)
-    grader, history = train(cfg, log=None)
+                          model=model_dir, epochs=2, lr=TINY_LR, micro_batch=2, grad_accum=1, seed=0, asr="tiny")
+    grader, history = train(cfg, log=None)  # S&I train has no CTM: its words come from the (cached) ASR
     return cfg, grader, history
 
 
@@ -103,7 +103,10 @@ def test_stg_training_loss_falls(stg, mini):
     losses = [h["train_loss"] for h in history]
     assert [h["epoch"] for h in history] == [1, 2] and losses[-1] < losses[0]
     # the trained adapter fits the training set better than the speech adapter it started from
-    train_set = examples(load_si_split(mini.root, "train", parts=(3,)), (3,))
+    from sla_core.research.transcripts import fill_transcripts as asr_fill, load_asr
+
+    subs = asr_fill(load_si_split(mini.root, "train", parts=(3,)), load_asr("tiny"))  # the cached training words
+    train_set = examples(subs, (3,))
     batch, mask = encode_examples(grader, train_set, "TA")
     with torch.no_grad():
         grader.model.set_adapter("part3")
@@ -196,8 +199,12 @@ def test_ctg_trains_one_adapter_for_all_parts(ctg, mini):
     cfg, grader, history = ctg
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert (Path(cfg.out) / "adapter_config.json").is_file()
-    back = load_mllm_grader(tiny=True, seed=TINY_BASE_SEED, adapters=cfg.out, mode="ctg", variant=cfg.variant)
+    back = load_mllm_grader(tiny=True, seed=TINY_BASE_SEED, adapters=cfg.out, mode="ctg")  # variant: as trained
     assert {back.adapter_for(p) for p in PARTS} == {"ctg"}
+    assert back.variant == cfg.variant and back.audio_seconds == {"ctg": 30.0}  # what training decided, applied
+    other = "TO" if cfg.variant != "TO" else "TA"
+    with pytest.raises(ValueError, match=f"trained on {cfg.variant} inputs; variant {other}"):
+        load_mllm_grader(tiny=True, seed=TINY_BASE_SEED, adapters=cfg.out, mode="ctg", variant=other)
     untrained = tiny_mllm_grader(seed=TINY_BASE_SEED)
     dev = _dev(mini, parts=PARTS)[:4]
     after = _probs(back, dev, cfg.variant, "ctg")
