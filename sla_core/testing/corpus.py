@@ -13,6 +13,7 @@ It has every quirk of the files as released (DESIGN.md, "Facts checked for you")
 - dev: every submission complete, overall = mean of the parts, the baseline's CTM for every part;
 - eval: no marks in `reference-materials/` (a participant predicts blind); they are written apart, in
   `eval-reference/` (`MiniCorpus.eval_reference`), as the scorer's reference released after the challenge;
+  its last submission lacks Part 5 (no overall mark);
 - only every other submission is annotated (has questions); the other answers have none.
 """
 
@@ -97,7 +98,7 @@ def make_mini_corpus(
 
     Args:
         n_per_split: submissions per split (an int for all three, or {"train": 8, "dev": 6, ...}).
-        parts: parts to include; in train the last two submissions lack one of them.
+        parts: parts to include; in train the last two submissions lack one of them, in eval the last one.
         seed: makes the marks, words and voices repeatable.
         with_annotations: False leaves out `annotations/` (the loader must then fall back to None).
     Returns:
@@ -121,8 +122,10 @@ def make_mini_corpus(
         levels = [GRID[(i * 3 + s_idx) % len(GRID)] for i in range(n_subs)]  # spread over the scale
         for i, level in enumerate(levels):
             sub_id = f"SI{100 + s_idx}{SPLIT_CODES[split]}-{i + 1:05d}"  # 12 chars, like SI114J-00011
-            incomplete = split == "train" and i >= n_subs - 2 and len(parts) > 1
-            sub_parts = tuple(p for k, p in enumerate(parts) if not incomplete or k != (i % len(parts)))
+            # train: the last two lack a part (holistic overall marks); eval: the last lacks its last part
+            incomplete = len(parts) > 1 and ((split == "train" and i >= n_subs - 2) or (split == "eval" and i == n_subs - 1))
+            dropped = i % len(parts) if split == "train" else len(parts) - 1
+            sub_parts = tuple(p for k, p in enumerate(parts) if not incomplete or k != dropped)
             marks = {p: clip_score(level + float(rng.choice([-0.5, 0.0, 0.0, 0.5]))) for p in sub_parts}
             corpus.marks[split][sub_id] = marks
             for p in sub_parts:
@@ -146,7 +149,7 @@ def make_mini_corpus(
                         })
             if set(sub_parts) == set(PARTS):
                 corpus.overall[split][sub_id] = float(np.mean([marks[p] for p in sub_parts]))
-            elif incomplete:  # a holistic mark, off the grid: never the mean of the parts it has
+            elif incomplete and split == "train":  # a holistic mark, off the grid: never the mean of its parts
                 corpus.overall[split][sub_id] = HOLISTIC_MARKS[i % 2]
                 corpus.holistic[split].add(sub_id)
             if sub_id in corpus.overall[split]:
