@@ -25,7 +25,11 @@ from .assessment import UNTRAINED, ZERO_SHOT, GraderInfo
 from .audio import SAMPLE_RATE  # both models take 16 kHz mono
 from .graders import phi4
 TRANSCRIBERS = ("phi4", "whisper")
-DEFAULT_WHISPER = "openai/whisper-small"
+DEFAULT_WHISPER = "openai/whisper-small"  # what the S&I baseline used: with a GPU, quality first
+# Without a GPU (the CPU default, chosen by speed in bench/bench_cpu.py): base is ~3x cheaper than small per
+# 30 s window and per token; the Whisper paper's LibriSpeech test-clean WER is 4.2 for base.en vs 5.0 for base
+# (3.4 small, 7.6 tiny), so the English-only checkpoint is the better choice for English answers. README has the figures.
+DEFAULT_CPU_WHISPER = "openai/whisper-base.en"
 # Phi-4-multimodal's documented ASR instruction.
 PHI4_ASR_PROMPT = "<|user|><|audio|>Transcribe the audio clip into text.<|end|><|assistant|>"
 TOKENS_PER_SECOND = 6.0  # a generous cap on new tokens: fast speech is ~3 words (~4 tokens) per second
@@ -166,10 +170,13 @@ class WhisperTranscriber:
             inputs = self.processor(clips, truncation=False, padding="longest", **kwargs)
         else:
             inputs = self.processor(clips, **kwargs)  # short form wants exactly 30 s, padded
+        # English-only checkpoints (*.en) take no language or task: generate() refuses them there.
+        multilingual = getattr(self.model.generation_config, "is_multilingual", True)
         out = self.model.generate(
             inputs.input_features.to(self.model.device, self.model.dtype),
             attention_mask=inputs.attention_mask.to(self.model.device),
-            language=self.language, task="transcribe", return_timestamps=long_form,
+            language=self.language if multilingual else None, task="transcribe" if multilingual else None,
+            return_timestamps=long_form,
             max_new_tokens=self.max_new_tokens or WINDOW_TOKENS,
         )  # fmt: skip
         return [" ".join(text.split()) for text in self.processor.batch_decode(out, skip_special_tokens=True)]
@@ -370,6 +377,6 @@ class CachedTranscriber:
         return texts
 
 
-__all__ = ["TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
+__all__ = ["DEFAULT_CPU_WHISPER", "DEFAULT_WHISPER", "TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
            "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
            "CachedTranscript", "audio_digest", "default_transcript_cache_dir"]

@@ -48,14 +48,18 @@ class AssessorConfig:
     tiny: bool = False  # tiny randomly initialised models: no hub, no GPU; numbers are NOT grades
     speech_checkpoints: str | None = None  # folder or hub repo with part1/ part3/ part4/ part5/ graders
     speech_encoder: str = DEFAULT_SPEECH_ENCODER  # encoder of parts without a trained checkpoint
+    speech_precision: str = "auto"  # "auto" (bf16 on a CPU with AMX/AVX512-BF16, else fp32) | "fp32" | "bf16"
     mllm: str = "auto"  # "on" | "off" | "auto" (= on when a CUDA GPU is present: Phi-4 needs ~12 GiB)
     mllm_model: str = DEFAULT_MLLM_MODEL  # hub id or local folder of the base model
     mllm_revision: str = DEFAULT_MLLM_REVISION
     mllm_adapters: str | None = None  # folder or hub repo of trained LoRA adapters (STG: part folders)
     mllm_mode: str = "stg"  # "stg" (one adapter per part) | "ctg" (one adapter for all parts)
     mllm_variant: str = "TA"  # "TA" transcript+audio | "AO" audio only | "TO" transcript only
-    asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"
-    asr_model: str | None = None  # Whisper checkpoint when asr == "whisper"
+    asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"; without the multimodal grader
+    #                    anything but "none" means Whisper, so a CPU laptop still shows what the learner said
+    asr_model: str | None = None  # Whisper checkpoint (default: asr.DEFAULT_WHISPER, or asr.DEFAULT_CPU_WHISPER on a CPU)
+    transcript_cache: str | None = None  # folder of the shared transcript cache (None: its default); "off": none.
+    #                                      Re-assessing or calibrating on the same recordings then transcribes nothing
     fusion: str | None = None  # fusion-weights JSON from `fit-fusion`; None -> 0.5 everywhere, labelled
     calibration: str | None = None  # teacher calibration profile: a name in the profiles folder or a folder
     max_seconds: float = DEFAULT_MAX_SECONDS  # longest accepted answer, seconds
@@ -84,7 +88,7 @@ class AssessorConfig:
 
     def __post_init__(self) -> None:
         choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
-                   "asr": ("phi4", "whisper", "none")}
+                   "asr": ("phi4", "whisper", "none"), "speech_precision": ("auto", "fp32", "bf16")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
@@ -102,7 +106,7 @@ class Assessor:
         self,
         speech=None,  # Grader | None
         mllm=None,  # Grader | None
-        transcriber=None,  # asr.Transcriber | None: fills in transcripts the multimodal grader reads
+        transcriber=None,  # asr.Transcriber | None: fills in missing transcripts (shown, read by the multimodal grader)
         fusion: FusionWeights = DEFAULT_WEIGHTS,
         max_seconds: float = DEFAULT_MAX_SECONDS,
         extra_status: Sequence[GraderInfo] = (),
@@ -186,7 +190,7 @@ class Assessor:
         report(0.0, "Checking the recordings")
         inputs, intake, warnings, dropped, segments = self._load_parts(submission)
 
-        if inputs and self.transcriber is not None and self.mllm is not None:
+        if inputs and self.transcriber is not None:
             report(0.2, "Transcribing")
             inputs = self._transcribe(inputs)
 
@@ -385,7 +389,8 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
     from .graders.speech import load_speech_graders
 
     speech = load_speech_graders(
-        config.speech_checkpoints, encoder=config.speech_encoder, tiny=config.tiny, device=config.device
+        config.speech_checkpoints, encoder=config.speech_encoder, tiny=config.tiny, device=config.device,
+        precision=config.speech_precision,
     )
     mllm = transcriber = None
     extra: list[GraderInfo] = []
@@ -405,6 +410,8 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
     else:
         why = "off by configuration" if config.mllm == "off" else "no CUDA GPU (set SLA_MLLM=on / --mllm on to force)"
         extra.append(GraderInfo(name="mllm", source=config.mllm_model, state=UNTRAINED, note=f"not loaded: {why}"))
+        if config.asr != "none":  # no Phi-4 to transcribe with: Whisper, so the teacher still reads the answers
+            transcriber = _load_whisper(config, extra)
     fusion = load_fusion(config.fusion) if config.fusion else DEFAULT_WEIGHTS
     assessor = Assessor(speech=speech, mllm=mllm, transcriber=transcriber, fusion=fusion,
                         max_seconds=config.max_seconds, extra_status=extra)
@@ -413,6 +420,32 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
 
         use_calibration(assessor, config.calibration)
     return assessor
+
+
+def _load_whisper(config: AssessorConfig, extra: list[GraderInfo]):
+    """The Whisper transcriber used without the multimodal grader, or None (said in the status) when it cannot load.
+
+    A transcript is an extra here (the speech grader does not read it), so a checkpoint that cannot be
+    fetched leaves the assessment running without transcripts instead of stopping the app.
+    """
+    import torch
+
+    from .asr import (DEFAULT_CPU_WHISPER, DEFAULT_WHISPER, CachedTranscriber, TranscriptCache, WhisperTranscriber,
+                      tiny_whisper_transcriber)  # fmt: skip
+
+    if config.tiny and config.asr_model is None:
+        transcriber = tiny_whisper_transcriber()
+    else:
+        on_gpu = (config.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+        model_id = config.asr_model or (DEFAULT_WHISPER if on_gpu else DEFAULT_CPU_WHISPER)
+        try:
+            transcriber = WhisperTranscriber.load(model_id, device=config.device)
+        except (OSError, ValueError) as e:  # offline, unknown id, bad path: what from_pretrained raises
+            extra.append(GraderInfo(name="asr", source=model_id, state=UNTRAINED, note=f"not loaded: {e}"[:300]))
+            return None
+    if config.transcript_cache == "off":
+        return transcriber
+    return CachedTranscriber(transcriber, TranscriptCache(config.transcript_cache))
 
 
 def _want_mllm(config: AssessorConfig) -> bool:

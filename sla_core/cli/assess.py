@@ -38,13 +38,17 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
                        help="offline tiny random models (no download): for trying things out, not grades")
     group.add_argument("--speech-checkpoints", help="folder or hub repo with trained part1/ part3/ ... speech graders")
     group.add_argument("--speech-encoder", help="wav2vec 2.0 encoder for parts without a checkpoint")
+    group.add_argument("--speech-precision", choices=("auto", "fp32", "bf16"),
+                       help="speech encoder on a CPU: auto = bf16 where the CPU has AMX / AVX512-BF16, else fp32")
     group.add_argument("--mllm", choices=("on", "off", "auto"), help="load the Phi-4 multimodal grader (auto: on a GPU)")
     group.add_argument("--mllm-model", help="Phi-4-multimodal hub id or folder")
     group.add_argument("--mllm-adapters", help="folder or hub repo of trained LoRA adapters")
     group.add_argument("--mllm-mode", choices=("stg", "ctg"))
     group.add_argument("--mllm-variant", choices=("TA", "AO", "TO"))
     group.add_argument("--asr", choices=("phi4", "whisper", "none"))
-    group.add_argument("--asr-model", help="Whisper checkpoint when --asr whisper")
+    group.add_argument("--asr-model", help="Whisper checkpoint (--asr whisper, or any ASR without the multimodal grader)")
+    group.add_argument("--transcript-cache", metavar="DIR",
+                       help="folder of the transcript cache (default: the shared one), or 'off'")
     group.add_argument("--fusion", help="fusion-weights JSON written by fit-fusion")
     group.add_argument("--calibration", metavar="PROFILE",
                        help="teacher calibration profile: a name from `calibrate --list`, or a profile folder")
@@ -55,8 +59,8 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
 def assessor_config(args: argparse.Namespace):
     from ..assess import AssessorConfig
 
-    names = ("tiny", "speech_checkpoints", "speech_encoder", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
-             "mllm_variant", "asr", "asr_model", "fusion", "calibration", "max_seconds", "device")
+    names = ("tiny", "speech_checkpoints", "speech_encoder", "speech_precision", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
+             "mllm_variant", "asr", "asr_model", "transcript_cache", "fusion", "calibration", "max_seconds", "device")
     return AssessorConfig.from_env(**{n: getattr(args, n, None) for n in names})
 
 

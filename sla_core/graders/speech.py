@@ -43,12 +43,14 @@ from ..assessment import TRAINED, UNTRAINED, GraderInfo, PartScore
 from ..cefr import GRID, clip_score, round_to_grid
 from ..data import PartInput
 from ..parts import PARTS, part_info
+from .precision import AUTO, BF16, FP32, describe, resolve_precision
 
 DEFAULT_ENCODER = "facebook/wav2vec2-base"
 CONFIG_FILE = "config.json"  # SpeechGraderConfig + the encoder's config: a folder rebuilds offline
 WEIGHTS_FILE = "model.safetensors"  # the whole model: the encoder is fine-tuned too
 MIN_SAMPLES = 400  # wav2vec2's CNN needs 25 ms at 16 kHz to emit its first frame
 TINY_SOURCE = "tiny (random, offline)"
+SMALL_WIDTH = 256  # encoders narrower than this are test models: "auto" precision keeps them fp32
 
 Waveform = np.ndarray | torch.Tensor  # (samples,) float at 16 kHz
 PartAudio = Waveform | Sequence[Waveform]  # one part: one answer, or all of its answers
@@ -117,6 +119,7 @@ class SpeechGrader(nn.Module):
         super().__init__()
         self.config = replace(config, encoder_config=encoder.config.to_dict())
         self.encoder = encoder
+        self.precision = FP32  # BF16: inference runs the encoder under bf16 autocast (load_speech_graders decides)
         if config.freeze_feature_encoder:
             encoder.freeze_feature_encoder()
         hidden, k = encoder.config.hidden_size, len(config.prototype_levels)
@@ -170,12 +173,18 @@ class SpeechGrader(nn.Module):
         return frames
 
     def _hidden_states(self, batch: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """(b, samples) -> (b, T, H): the last layer, or the learned mix of all layers."""
+        """(b, samples) -> (b, T, H) float32: the last layer, or the learned mix of all layers.
+
+        In bf16 precision (inference only) the encoder's matrix products run in bfloat16 under autocast;
+        pooling, prototypes and head stay float32, so only the encoder's rounding reaches the score.
+        """
+        bf16 = self.precision == BF16 and not self.training
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = self.encoder(batch, attention_mask=mask, output_hidden_states=self.layer_logits is not None)
         if self.layer_logits is None:
-            return self.encoder(batch, attention_mask=mask).last_hidden_state
-        states = self.encoder(batch, attention_mask=mask, output_hidden_states=True).hidden_states
+            return out.last_hidden_state.float()
         weights = self.layer_logits.softmax(-1)  # (L+1,)
-        return torch.einsum("l,lbth->bth", weights, torch.stack(states))
+        return torch.einsum("l,lbth->bth", weights, torch.stack(out.hidden_states).float())
 
     # -- head ----------------------------------------------------------------------------------
 
@@ -405,17 +414,19 @@ class SpeechGraders:
 
     name = "speech"
 
-    def __init__(self, graders: dict[int, SpeechGrader], states: dict[int, str], source: str) -> None:
+    def __init__(self, graders: dict[int, SpeechGrader], states: dict[int, str], source: str,
+                 precision_note: str = "") -> None:
         if set(graders) != set(states):
             raise ValueError(f"graders for parts {sorted(graders)} but states for parts {sorted(states)}")
         self.graders, self.states, self.source = dict(graders), dict(states), source
+        self.precision_note = precision_note  # e.g. "runs in bf16 (this CPU has amx_bf16)": the status says which path runs
 
     def info(self) -> GraderInfo:
         trained = tuple(p for p in sorted(self.graders) if self.states[p] == TRAINED)
         untrained = [str(p) for p in sorted(self.graders) if self.states[p] != TRAINED]
-        note = f"untrained (random head) for part(s) {', '.join(untrained)}" if untrained else ""
+        notes = [f"untrained (random head) for part(s) {', '.join(untrained)}" if untrained else "", self.precision_note]
         return GraderInfo(name=self.name, source=self.source, state=TRAINED if trained else UNTRAINED,
-                          parts=trained, note=note)
+                          parts=trained, note="; ".join(n for n in notes if n))
 
     def set_prototypes(self, part: int, levels: Sequence[float], vectors: np.ndarray | torch.Tensor) -> None:
         """Teacher calibration: move part `part`'s prototypes of `levels` to `vectors` (L, H)."""
@@ -454,7 +465,8 @@ class SpeechGraders:
 
 
 def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = PARTS, tiny: bool = False,
-                        device: str | torch.device | None = None, encoder: str = DEFAULT_ENCODER) -> SpeechGraders:
+                        device: str | torch.device | None = None, encoder: str = DEFAULT_ENCODER,
+                        precision: str = AUTO) -> SpeechGraders:
     """Speech graders for `parts`: trained ones from root/part{N}/, untrained ones for the rest.
 
     Args:
@@ -462,6 +474,7 @@ def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = P
         tiny: untrained parts use the tiny random encoder (offline) instead of the pretrained `encoder`.
         device: default cuda when available.
         encoder: hub id or path of the pretrained wav2vec2 under untrained parts' random heads.
+        precision: "auto" (bf16 on a CPU with native bf16, else fp32; see graders.precision), "fp32" or "bf16".
     """
     device = device or _default_device()
     for part in parts:
@@ -486,8 +499,12 @@ def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = P
                                   f"for an untrained one; offline, pass tiny=True ({e})") from e
             grader = SpeechGrader(SpeechGraderConfig(part=part, encoder=encoder), shared)
         graders[part], states[part] = grader.to(device).eval(), UNTRAINED
+    small = all(g.encoder.config.hidden_size < SMALL_WIDTH for g in graders.values())
+    run_as, why = resolve_precision(precision, device, tiny=small)
+    for grader in graders.values():
+        grader.precision = run_as
     source = str(root) if root is not None else (TINY_SOURCE if tiny else f"{encoder} (untrained head)")
-    return SpeechGraders(graders, states, source)
+    return SpeechGraders(graders, states, source, precision_note=describe(run_as, why))
 
 
 def _resolve_folder(name_or_path: str | Path) -> Path:

@@ -1,0 +1,354 @@
+"""One learner's full test on a laptop CPU: time and real-time factor (RTF) per stage, side by side.
+
+The learner: Part 1 six answers of ~20 s, Part 3 60 s, Part 4 60 s, Part 5 five answers of ~20 s (340 s).
+Models are full-size and randomly initialised (no weights can be downloaded): wav2vec2-base shapes for the
+speech grader, Whisper-small and -base shapes for the ASR. Speed does not depend on the weights, except how
+long a random Whisper keeps talking: ASR is timed as prefill (encoder + first token of a 30 s window) and
+per-token decoding with a forced token count, then put together for the learner's windows and an assumed
+speaking rate (ASSUMED_TOKENS_PER_SECOND).
+
+The machine may be shared, so absolute times wander: every figure is a median over repeats that run the
+stages interleaved, and the speech grader is reported as a ratio to the bare fp32 encoder forward on the
+same audio, measured in the same repeat.
+
+Run by hand (not in CI):
+    python bench/bench_cpu.py                          # full test, 2 threads, 3 repeats
+    python bench/bench_cpu.py --scale 0.25 --repeats 3 # a quarter of every answer (quicker on a busy machine)
+    python bench/bench_cpu.py --bf16 --asr-bf16        # also bf16 paths (slow where the CPU emulates bf16)
+    python bench/bench_cpu.py --tiny --repeats 1       # plumbing check with the tiny models
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sla_core.assess import Assessor
+from sla_core.audio import SAMPLE_RATE
+from sla_core.graders.precision import BF16, FP32, native_bf16_feature
+from sla_core.graders.speech import SpeechGrader, SpeechGraderConfig, SpeechGraders, tiny_wav2vec2_config
+from sla_core.parts import PARTS
+from sla_core.testing.audio import dummy_waveform, espeak_wav, has_espeak, write_wav
+
+# (part, seconds of each answer): the S&I test's answer counts and lengths. Answers differ a little in
+# length, as real ones do (equal lengths would let the grader batch them, which the reference does not).
+TEST = {1: [20.0 - 0.4 * i for i in range(6)], 3: [60.0], 4: [60.0], 5: [20.0 - 0.3 * i for i in range(5)]}
+ASSUMED_TOKENS_PER_SECOND = 3.0  # ~150 words a minute x ~1.2 Whisper tokens a word
+WINDOW_SECONDS = 30.0  # Whisper's window: long answers are decoded window by window
+WHISPER_SIZES = {  # the published architectures (openai/whisper-*/config.json)
+    "small": dict(d_model=768, encoder_layers=12, decoder_layers=12, encoder_attention_heads=12,
+                  decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072),
+    "base": dict(d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
+                 decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048),
+    "tiny": dict(d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6,
+                 decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536),
+}
+WHISPER_VOCAB = 51865  # multilingual vocabulary: the output layer is a real part of each decoding step
+
+
+SPEECH = ("I think living in a city is better than living in the country, because there are more jobs, more "
+          "schools and more things to do in the evening. My family moved to the city when I was ten, and at first "
+          "I missed my friends, but after a year I had new friends and I liked the busy streets. On the other hand, "
+          "the city is expensive and noisy, and many people never meet their neighbours. ")
+
+
+def write_learner(folder: Path, scale: float) -> dict[int, list[Path]]:
+    """The learner's answers as 44.1 kHz stereo WAV files, as a phone or laptop records them.
+
+    espeak-ng speech where it is installed (cut from one long recording at a different place for each
+    answer), else speech-like synthetic audio.
+    """
+    rate = 44_100
+    speech = None
+    if has_espeak():
+        speech = sf.read(espeak_wav(folder / "speech.wav", SPEECH * 3, sr=rate), dtype="float32")[0]  # ~3 min
+    files: dict[int, list[Path]] = {}
+    for part, lengths in TEST.items():
+        files[part] = []
+        for i, seconds in enumerate(lengths):
+            n = round(seconds * scale * rate)
+            if speech is None:
+                wav = dummy_waveform(seconds * scale, sr=rate, seed=10 * part + i)
+            else:
+                start = (7 * part + 3 * i) * rate % (len(speech) - rate)
+                wav = np.resize(np.roll(speech, -start), n)  # tiled when the answer is longer than the recording
+            files[part].append(write_wav(folder / f"part{part}_{i + 1}.wav", wav, sr=rate, channels=2))
+    return files
+
+
+def speech_graders(tiny: bool, precision: str) -> SpeechGraders:
+    """Four part graders (random heads) over one shared encoder, as load_speech_graders builds them untrained."""
+    torch.manual_seed(0)
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    encoder = Wav2Vec2Model(tiny_wav2vec2_config() if tiny else Wav2Vec2Config()).eval()  # defaults = wav2vec2-base
+    graders = {p: SpeechGrader(SpeechGraderConfig(part=p, encoder="random"), encoder).eval() for p in PARTS}
+    for g in graders.values():
+        g.precision = precision
+    return SpeechGraders(graders, {p: "untrained" for p in PARTS}, f"random ({precision})")
+
+
+def timed_assessment(assessor: Assessor, files: dict[int, list[Path]]) -> tuple[dict[str, float], object]:
+    """Run the real pipeline once; stage times are the gaps between its progress messages."""
+    marks: list[tuple[float, str]] = []
+    result = assessor.assess(files, learner="bench", progress=lambda f, m: marks.append((time.perf_counter(), m)))
+    marks.append((time.perf_counter(), "end"))
+    stages: dict[str, float] = defaultdict(float)
+    for (t0, message), (t1, _) in zip(marks, marks[1:]):
+        stages[message] += t1 - t0
+    return dict(stages), result
+
+
+def bare_encoder(encoder, waves: list[np.ndarray]) -> float:
+    """The reference: wav2vec2 fp32 forward on each answer alone (normalised as the grader does), nothing else."""
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for w in waves:
+            x = torch.from_numpy(w)
+            x = (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)
+            encoder(x[None]).last_hidden_state
+    return time.perf_counter() - t0
+
+
+def alternative_encoders(encoder, waves: list[np.ndarray], folder: Path) -> dict[str, object]:
+    """Other ways to run the same fp32 encoder: torch.compile, and ONNX Runtime when it is installed.
+
+    Returns name -> a callable running every answer, like bare_encoder; a sentence where one cannot run.
+    """
+    normalised = [torch.from_numpy((w - w.mean()) / np.sqrt(w.var() + 1e-7))[None] for w in waves]  # (1, samples)
+    compiled = torch.compile(encoder)
+
+    def run_compiled():
+        with torch.inference_mode():
+            for x in normalised:
+                compiled(x).last_hidden_state
+
+    found: dict[str, object] = {"torch.compile": run_compiled}
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        found["onnxruntime"] = "not measured: onnxruntime is not installed (pip install onnxruntime)"
+        return found
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, enc):
+            super().__init__()
+            self.enc = enc
+
+        def forward(self, x):
+            return self.enc(x).last_hidden_state
+
+    path = folder / "encoder.onnx"
+    torch.onnx.export(LastHidden(encoder), (normalised[0],), str(path), input_names=["x"], output_names=["h"],
+                      dynamic_axes={"x": {0: "b", 1: "n"}, "h": {0: "b", 1: "t"}}, dynamo=False, opset_version=17)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run_ort():
+        for x in normalised:
+            session.run(None, {"x": x.numpy()})
+
+    found["onnxruntime"] = run_ort
+    return found
+
+
+def whisper_model(size: str, dtype: torch.dtype):
+    """A random Whisper of a published size, with the generation config a hub checkpoint carries."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    from sla_core.asr import WHISPER_SPECIALS, tiny_whisper_processor
+
+    processor = tiny_whisper_processor()  # byte-level tokenizer built in code: the real one is not reachable
+    tok = processor.tokenizer
+    ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", *WHISPER_SPECIALS)}
+    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
+    config = WhisperConfig(vocab_size=WHISPER_VOCAB, num_mel_bins=80, pad_token_id=eot, bos_token_id=eot,
+                           eos_token_id=eot, decoder_start_token_id=sot, **WHISPER_SIZES[size])
+    torch.manual_seed(0)
+    model = WhisperForConditionalGeneration(config).eval().to(dtype)
+    gen = model.generation_config
+    gen.decoder_start_token_id, gen.is_multilingual = sot, True
+    gen.lang_to_id = {"<|en|>": ids["<|en|>"]}
+    gen.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
+    gen.no_timestamps_token_id, gen.prev_sot_token_id = ids["<|notimestamps|>"], ids["<|startofprev|>"]
+    gen.suppress_tokens, gen.begin_suppress_tokens = [], []
+    return model, processor
+
+
+def whisper_timings(model, processor, window: np.ndarray, tokens: int) -> tuple[float, float]:
+    """(prefill s, s per token) of one 30 s window: generate() forced to 1 and to 1 + `tokens` new tokens."""
+    features = processor(window, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features.to(model.dtype)
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(features, language="en", task="transcribe", min_new_tokens=n, max_new_tokens=n)
+        return time.perf_counter() - t0
+
+    one = run(1)
+    many = run(1 + tokens)
+    return one, max(many - one, 0.0) / tokens
+
+
+def learner_asr_seconds(prefill: float, per_token: float, scale: float) -> tuple[float, int, int]:
+    """The learner's ASR time from the window and token costs: (seconds, windows, tokens)."""
+    lengths = [s * scale for answers in TEST.values() for s in answers]
+    windows = sum(math.ceil(s / WINDOW_SECONDS) for s in lengths)
+    tokens = round(ASSUMED_TOKENS_PER_SECOND * sum(lengths))
+    return windows * prefill + tokens * per_token, windows, tokens
+
+
+def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path) -> tuple[float, float] | str:
+    """CTranslate2 on the same random model converted locally; a sentence when it cannot run."""
+    try:
+        import ctranslate2
+        from ctranslate2.converters import TransformersConverter
+    except ImportError:
+        return "not measured: ctranslate2 is not installed (pip install ctranslate2)"
+    src, out = folder / "hf", folder / "ct2"
+    model.float().save_pretrained(src)
+    processor.save_pretrained(src)
+    try:
+        TransformersConverter(str(src)).convert(str(out), force=True)
+    except Exception as e:  # the converter raises many types; the sentence says which
+        return f"not measured: conversion failed ({type(e).__name__}: {str(e)[:160]})"
+    ct = ctranslate2.models.Whisper(str(out), device="cpu", compute_type="float32", intra_threads=torch.get_num_threads())
+    feats = processor(window, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features
+    features = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats, dtype=np.float32))
+    tok = processor.tokenizer
+    prompt = [[tok.convert_tokens_to_ids(t) for t in ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")]]
+    eot = tok.convert_tokens_to_ids("<|endoftext|>")
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        ct.generate(features, prompt, beam_size=1, max_length=len(prompt[0]) + n, suppress_tokens=[eot], suppress_blank=False)
+        return time.perf_counter() - t0
+
+    one = run(1)
+    many = run(1 + tokens)
+    return one, max(many - one, 0.0) / tokens
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of every answer's length (1.0 = the real test)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads: a 2-core laptop")
+    ap.add_argument("--tiny", action="store_true", help="tiny models: checks the plumbing, not the speed")
+    ap.add_argument("--bf16", action="store_true", help="also the speech grader in bf16 (auto-on where the CPU has it)")
+    ap.add_argument("--asr", default="small,base", help="Whisper sizes to time (small, base, tiny; '' for none)")
+    ap.add_argument("--asr-bf16", action="store_true", help="also Whisper in bf16 weights")
+    ap.add_argument("--asr-tokens", type=int, default=32, help="forced tokens for the per-token time")
+    ap.add_argument("--ct2", action="store_true", help="also CTranslate2 (needs ctranslate2; converts the random model)")
+    ap.add_argument("--alternatives", action="store_true",
+                    help="also the fp32 encoder under torch.compile and ONNX Runtime (if installed)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    feature = native_bf16_feature()
+    bf16 = args.bf16 or feature is not None
+    print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"native bf16: {feature or 'none (bf16 is emulated here)'}; load average at start {os.getloadavg()}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_learner(Path(tmp), args.scale)
+        audio_seconds = sum(s * args.scale for answers in TEST.values() for s in answers)
+        print(f"learner: {sum(len(v) for v in files.values())} answers, {audio_seconds:.0f} s of 44.1 kHz stereo WAV")
+
+        # -- the pipeline (decode + checks, speech grader, fusion) and the bare encoder, interleaved ----------
+        runs = {FP32: Assessor(speech=speech_graders(args.tiny, FP32))}
+        if bf16:
+            runs[BF16] = Assessor(speech=speech_graders(args.tiny, BF16))
+        encoder = runs[FP32].speech.graders[1].encoder
+        times: dict[str, list[float]] = defaultdict(list)
+        scores: dict[str, list[float]] = {}
+        waves = None
+        others: dict[str, object] = {}
+        for r in range(args.repeats + 1):  # the first round warms up (allocator, lazy imports) and is dropped
+            for precision, assessor in runs.items():
+                stages, result = timed_assessment(assessor, files)
+                scores[precision] = [p.score for p in result.parts if p.ok]
+                if r:
+                    for stage, seconds in stages.items():
+                        times[f"{precision}: {stage}"].append(seconds)
+            if waves is None:
+                from sla_core.audio import load_checked
+
+                waves = [load_checked(f)[0] for fs in files.values() for f in fs]
+                if args.alternatives:
+                    others = alternative_encoders(encoder, waves, Path(tmp))
+                    for name, run in others.items():
+                        if isinstance(run, str):
+                            print(f"{name}: {run}")
+            ref = bare_encoder(encoder, waves)
+            for name, run in others.items():
+                if callable(run):
+                    t0 = time.perf_counter()
+                    run()
+                    if r:
+                        times[f"ratio {name} encoder / bare encoder"].append((time.perf_counter() - t0) / ref)
+            if r:
+                times["bare encoder fp32"].append(ref)
+                for precision in runs:
+                    grader = times[f"{precision}: Scoring delivery (speech grader)"][-1]
+                    times[f"ratio {precision} grader / bare encoder"].append(grader / ref)
+            print(f"  repeat {r}{' (warm-up)' if not r else ''}: bare encoder {ref:.2f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+
+        print(f"\n{'stage':58s} {'median s':>9s} {'RTF':>7s}")
+        for name, values in times.items():
+            if name.startswith("ratio"):
+                continue
+            print(f"{name:58s} {median(values):9.3f} {median(values) / audio_seconds:7.4f}")
+        for name, values in times.items():
+            if name.startswith("ratio"):
+                print(f"{name:58s} {median(values):9.3f}  (per repeat: {', '.join(f'{v:.3f}' for v in values)})")
+        if BF16 in scores:
+            drift = max(abs(a - b) for a, b in zip(scores[FP32], scores[BF16]))
+            print(f"score drift bf16 vs fp32, largest over the parts (random heads): {drift:.4f}")
+
+        # -- ASR: prefill and per-token cost of a 30 s window; the learner's ASR from them ----------------------
+        window = dummy_waveform(WINDOW_SECONDS, seed=99)
+        rows = []
+        for size in [s for s in args.asr.split(",") if s]:
+            for dtype in [torch.float32] + ([torch.bfloat16] if args.asr_bf16 else []):
+                model, processor = whisper_model(size, dtype)
+                got = [whisper_timings(model, processor, window, args.asr_tokens) for _ in range(args.repeats)]
+                rows.append((f"whisper-{size} {str(dtype).removeprefix('torch.')}", median([g[0] for g in got]),
+                             median([g[1] for g in got])))
+                if args.ct2 and dtype == torch.float32:
+                    with tempfile.TemporaryDirectory() as ct_tmp:
+                        got = ct2_timings(model, processor, window, args.asr_tokens, Path(ct_tmp))
+                    if isinstance(got, str):
+                        print(f"whisper-{size} ctranslate2: {got}")
+                    else:
+                        rows.append((f"whisper-{size} ctranslate2 fp32", *got))
+                del model
+        if rows:
+            print(f"\n{'ASR (forced tokens)':32s} {'prefill s':>9s} {'s/token':>8s} {'learner s':>10s} {'RTF':>7s}")
+            for name, prefill, per_token in rows:
+                total, windows, tokens = learner_asr_seconds(prefill, per_token, args.scale)
+                print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}")
+            print(f"(learner = {windows} windows x prefill + {tokens} tokens x s/token, "
+                  f"at {ASSUMED_TOKENS_PER_SECOND} tokens per second of speech)")
+        print(f"load average at end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
