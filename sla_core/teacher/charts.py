@@ -94,7 +94,7 @@ def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -
              + (f" with {coverage:.0%} interval" if has_interval else ""), x=names, y=fused,
         marker={"color": COLORS["fused"] if assessment.graded else COLORS["muted"]},
         text=[f"{s:.2f}" if s is not None else "" for s in fused],
-        textposition="outside",
+        textposition="inside" if has_interval else "outside",  # outside, the label would sit on the error bar
         customdata=[f"{iv[0]:.2f}–{iv[1]:.2f}" if iv else "no calibrated interval" for iv in intervals],
         hovertemplate="%{x}<br>part score: %{y:.2f}<br>interval: %{customdata}<extra></extra>",
         error_y=None if not has_interval else {
