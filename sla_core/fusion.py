@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -188,10 +189,17 @@ def save_fusion(weights: FusionWeights, path: str | Path) -> Path:
     if weights.intervals is not None:
         doc["intervals"] = weights.intervals.to_dict()
     # One field per line; the intervals block indented, so a person can read the widths.
-    lines = [f"  {json.dumps(key)}: " + (json.dumps(value, indent=2).replace("\n", "\n  ") if key == "intervals"
-                                          else json.dumps(value)) for key, value in doc.items()]
+    lines = [f"  {json.dumps(key)}: " + (_indented(value) if key == "intervals" else json.dumps(value))
+             for key, value in doc.items()]
     path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
     return path
+
+
+def _indented(value) -> str:
+    """Nested JSON indented two more spaces, each list of numbers kept on one line."""
+    text = json.dumps(value, indent=2).replace("\n", "\n  ")
+    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+                  text)
 
 
 def load_fusion(path: str | Path) -> FusionWeights:
