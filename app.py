@@ -45,7 +45,7 @@ EXAMPLE_CLASS = ASSETS / "example_class.zip"
 EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
 # one letter per line and "Overall" breaks mid-word; Problems takes the room left.
-CLASS_COLUMN_WIDTHS = ("10%", "8%", "10%", "8%", "6%", "6%", "6%", "6%", "6%", "7%", "27%")
+CLASS_COLUMN_WIDTHS = ("8%", "6%", "8%", "7%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "7%", "10%")
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def _scroll_to(elem_id: str) -> str:
 # -- layout ------------------------------------------------------------------------------------------
 
 def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Component]:
-    """Summary card, per-part table, the four charts and the raw JSON; returned in Handlers.render order."""
+    """Summary card, per-part table, the four charts, the delivery words and timeline, and the raw JSON;
+    returned in Handlers.render order."""
     summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
     empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
@@ -88,10 +89,12 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     with gr.Row(equal_height=True):
         proto_plot = gr.Plot(empty, label=ui_text.CHART_PROTOTYPES, show_label=False, elem_id=f"{prefix}-chart-prototypes")
         mllm_plot = gr.Plot(empty, label=ui_text.CHART_MLLM, show_label=False, elem_id=f"{prefix}-chart-mllm")
+    delivery = gr.HTML(elem_id=f"{prefix}-delivery")
+    delivery_plot = gr.Plot(empty, label=ui_text.CHART_DELIVERY, show_label=False, elem_id=f"{prefix}-chart-delivery")
     with gr.Accordion(ui_text.RAW_JSON, open=False):
         raw = gr.JSON(elem_id=f"{prefix}-json")
         download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
-    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, raw, download]
+    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw, download]
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),

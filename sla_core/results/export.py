@@ -12,10 +12,11 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from ..assessment import Assessment
+from ..delivery.feedback import class_standing, part_feedback
 from ..parts import PARTS
 
 # A spreadsheet runs a cell as a formula when it starts with one of these (OWASP "CSV injection").
@@ -27,6 +28,7 @@ class ExportContext:
     """What a reader of the file needs beside the numbers: which session, and on what models."""
 
     session: str = ""  # the session's name as the teacher typed it
+    classmates: tuple[Assessment, ...] = ()  # the whole class, for columns that compare (csv_rows fills it in)
 
 
 Provider = Callable[[Assessment, ExportContext], Mapping[str, object]]
@@ -111,18 +113,44 @@ def source_label(source: str) -> str:
     return text
 
 
+DELIVERY_COLUMNS = ("speaking_s", "phonation_ratio", "speech_rate", "articulation_rate", "pauses", "long_pauses",
+                    "mean_pause_s", "longest_pause_s", "mean_length_of_run", "words_per_minute")
+
+
+def delivery_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """The main delivery measures per part, the learner's feedback, and where their speech rate stands
+    in this class (computed here from the classmates, never stored in the learner's Assessment)."""
+    row: dict[str, object] = {}
+    for p in PARTS:
+        pa = a.part(p)
+        summary = pa.delivery.summary() if pa is not None and pa.delivery is not None else {}
+        row |= {f"part{p}_{name}": summary.get(name) for name in DELIVERY_COLUMNS}
+        row[f"part{p}_delivery_feedback"] = " ".join(part_feedback(pa.delivery if pa else None))
+        rates = {id(c): _part_rate(c, p) for c in context.classmates or (a,)}
+        rates.setdefault(id(a), _part_rate(a, p))
+        row[f"part{p}_speech_rate_in_class"] = class_standing(rates)[id(a)]
+    return row
+
+
+def _part_rate(a: Assessment, part: int) -> float | None:
+    pa = a.part(part)
+    return pa.delivery.speech_rate if pa is not None and pa.ok and pa.delivery is not None else None
+
+
 def context_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     """What the numbers rest on: the session, the calibration profile, each model's source and state."""
     sources = "; ".join(f"{g.name}={source_label(g.source)} ({g.state})" for g in a.graders)
     return {"session": context.session, "calibration_profile": a.calibration or "", "model_sources": sources}
 
 
-COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_columns, context_columns]
+COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_columns, delivery_columns, context_columns]
 
 
 def csv_rows(assessments: Sequence[Assessment], context: ExportContext = ExportContext(),
              providers: Sequence[Provider] | None = None) -> list[dict[str, object]]:
     """Flat rows for the CSV download: one per learner, the providers' columns in order (values unescaped)."""
+    if not context.classmates:
+        context = replace(context, classmates=tuple(assessments))
     rows = []
     for a in assessments:
         row: dict[str, object] = {}
@@ -149,5 +177,6 @@ def write_csv(assessments: Sequence[Assessment], path: str | Path, context: Expo
     return path
 
 
-__all__ = ["COLUMN_PROVIDERS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns", "csv_rows",
-           "learner_columns", "part_columns", "review_columns", "safe_cell", "source_label", "transcript_text", "write_csv"]
+__all__ = ["COLUMN_PROVIDERS", "DELIVERY_COLUMNS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns",
+           "csv_rows", "delivery_columns", "learner_columns", "part_columns", "review_columns", "safe_cell",
+           "source_label", "transcript_text", "write_csv"]

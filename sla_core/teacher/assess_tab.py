@@ -36,7 +36,7 @@ class AssessTab(HandlerBase):
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
-                    *(gr.skip() for _ in range(8)))
+                    *(gr.skip() for _ in range(10)))  # the other 9 panel values and the sessions
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
@@ -46,7 +46,7 @@ class AssessTab(HandlerBase):
         return (*self.render(assessment, ws), self.sessions_update(request=request))
 
     def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
-        """(summary html, part table, 4 charts, JSON, JSON file): the result panel's values."""
+        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file): the result panel."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
@@ -63,5 +63,6 @@ class AssessTab(HandlerBase):
             charts.fusion_weights_figure(fusion.weights, a, fusion.fitted, ui_text.CHART_FUSION),
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
+            report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
             shown, str(path),
         )

@@ -6,6 +6,7 @@ Each chart answers one question a teacher or an engineer asks of a result:
   prototype_figure        which CEFR level did the speech grader hear in each part?
   mllm_distribution_figure how sure was the multimodal grader (probability of each score)?
   class_overview_figure   how does a class spread over the levels?
+  delivery_figure         where in each answer did the learner speak, pause, and say syllables?
 A grader that did not run gives a figure that says so, never an empty axis.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..assessment import UNTRAINED, Assessment
+from ..delivery.measures import LONG_PAUSE_SECONDS
 from ..cefr import FUSION_EDGES, GRID, LABELS, N_INTERVALS, SCORE_MAX, SCORE_MIN
 from ..parts import PARTS, part_info
 
@@ -236,3 +238,45 @@ def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overa
     if not graded:
         title += " (untrained models: not grades)"
     return _layout(fig, title, height=max(HEIGHT, 60 + 28 * len(done)))
+
+
+DELIVERY_COLORS = {"speech": "#10b981", "pause": "#f59e0b", "long": "#dc2626", "nucleus": "#1e293b"}
+
+
+def delivery_figure(assessment: Assessment, title: str = "Delivery: speech, pauses and syllables") -> go.Figure:
+    """A timeline per answer: speech segments, silent pauses (long ones red) and syllable nuclei.
+
+    One row per answer (Part 1 and Part 5 have several), top to bottom in test order; x is seconds into
+    that answer's recording, so "the longest pause at 0:31" can be found by ear.
+    """
+    rows = [(f"P{p} answer {i + 1}" if len(pa.delivery.answers) > 1 else f"P{p} {part_info(p).name}", p, ans)
+            for p in PARTS if (pa := assessment.part(p)) and pa.ok and pa.delivery
+            for i, ans in enumerate(pa.delivery.answers)]
+    if not rows:
+        return message_figure(title, "No answer was measured.")
+    fig = go.Figure()
+    names = [name for name, _, _ in rows]
+    shown = set()
+
+    def bar(kind: str, label: str, name: str, start: float, length: float, hover: str) -> None:
+        fig.add_bar(x=[length], base=[start], y=[name], orientation="h", name=label, legendgroup=kind,
+                    showlegend=kind not in shown, marker={"color": DELIVERY_COLORS[kind]}, width=0.5,
+                    hovertemplate=hover + "<extra></extra>")
+        shown.add(kind)
+
+    for name, _, ans in rows:
+        for a, b in ans.segments:
+            bar("speech", "speech", name, a, b - a, f"{name}<br>speech {a:.1f}–{b:.1f} s")
+        for start, length in ans.pauses:
+            kind = "long" if length >= LONG_PAUSE_SECONDS else "pause"
+            label = f"pause ≥ {LONG_PAUSE_SECONDS:g} s" if kind == "long" else "pause"
+            bar(kind, label, name, start, length, f"{name}<br>{label} of {length:.2f} s at {start:.1f} s")
+    xs = [t for _, _, ans in rows for t in ans.nuclei]
+    ys = [name for name, _, ans in rows for _ in ans.nuclei]
+    fig.add_scatter(x=xs, y=ys, mode="markers", name="syllable", marker={"symbol": "line-ns-open", "size": 14,
+                    "color": DELIVERY_COLORS["nucleus"]}, hovertemplate="syllable at %{x:.2f} s<extra></extra>")
+    longest = max(ans.duration_s for _, _, ans in rows)
+    fig.update_layout(barmode="overlay", bargap=0.4)
+    fig.update_xaxes(title="seconds into the answer", range=[0, longest], gridcolor="#e2e8f0")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(names)))
+    return _layout(fig, title, height=max(HEIGHT - 100, 110 + 34 * len(rows)))

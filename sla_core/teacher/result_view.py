@@ -13,6 +13,8 @@ from pathlib import Path
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
 from ..cefr import GRID, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
+from ..delivery.feedback import class_standing, part_feedback
+from ..delivery.measures import PartDelivery
 from ..parts import PARTS, part_info
 from ..results.export import source_label as public_source
 from ..results.export import transcript_text
@@ -29,7 +31,7 @@ PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion 
 # "Coverage" starts with "complete" or "provisional", so sorting by it puts partial learners apart.
 # "Review" is the number of reasons to listen (0: none), so sorting it puts the learners to check first.
 CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Coverage", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
-                 "Review", "Problems")
+                 "Review", "Spoke (s)", "Syllables/s", "Long pauses", "Speech rate in class", "Problems")
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -144,13 +146,18 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
     return rows
 
 
-def class_row(assessment: Assessment) -> list:
-    """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent)."""
+def class_row(assessment: Assessment, standing: str = "") -> list:
+    """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent).
+
+    Delivery columns pool every assessed part's answers; `standing` is the learner's place in the class
+    (from `class_rows`, which sees the whole class).
+    """
     scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
     problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _new_reasons(assessment))
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
+    delivery = pooled_delivery(assessment)
     return [
         assessment.learner or DASH,
         _num(assessment.overall),
@@ -159,6 +166,10 @@ def class_row(assessment: Assessment) -> list:
         *(_num(scores[p]) for p in PARTS),
         "yes" if assessment.graded else "no",
         len(assessment.review),
+        _num(delivery.speaking_s, 1) if delivery else None,
+        _num(delivery.speech_rate) if delivery else None,
+        delivery.n_long_pauses if delivery else None,
+        standing or DASH,
         problems or DASH,
     ]
 
@@ -171,15 +182,18 @@ def _new_reasons(assessment: Assessment) -> list[str]:
     return [r for r in assessment.review if not r.startswith(shown)]
 
 
-def class_rows(assessments: Sequence[Assessment]) -> list[list]:
-    return [class_row(a) for a in assessments]
+def pooled_delivery(assessment: Assessment) -> PartDelivery | None:
+    """Every assessed part's answers as one delivery record (None when nothing was measured)."""
+    answers = tuple(a for pa in assessment.parts if pa.ok and pa.delivery for a in pa.delivery.answers)
+    return PartDelivery(answers) if answers else None
 
 
 def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> list[list]:
     """The class table's rows, in `order` (a key of ui_text.SORT_ORDERS; None or "assessed": as assessed).
 
     "complete_first" puts complete tests first, then those short of answers, then those missing parts,
-    then learners with no score; best overall first within each group.
+    then learners with no score; best overall first within each group. Each learner's speech rate is
+    placed among this class's (computed here, never stored).
     """
     def high(a: Assessment) -> float:
         return -a.overall if a.overall is not None else float("inf")
@@ -196,8 +210,10 @@ def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> l
         "complete_first": lambda a: (completeness(a), high(a)),
         "review_first": lambda a: (-len(a.review), high(a)),
     }
+    rates = {id(a): (d.speech_rate if (d := pooled_delivery(a)) else None) for a in assessments}
+    standing = class_standing(rates)
     ordered = sorted(assessments, key=keys[order]) if order in keys else assessments
-    return [class_row(a) for a in ordered]
+    return [class_row(a, standing[id(a)]) for a in ordered]
 
 
 # -- HTML ------------------------------------------------------------------------------------------
@@ -272,6 +288,40 @@ def _part_chip(pa: PartAssessment | None, part: int) -> str:
     return (f'<div class="sla-chip{dim}" data-part="{part}"><div class="sla-chip-title">{e(title)}{flag}</div>'
             f'<div class="sla-chip-level">{e(pa.cefr or DASH)} <span class="sla-chip-score">{pa.score:.2f}</span></div>'
             f'{count}{sure}{warn}</div>')
+
+
+def delivery_html(assessment: Assessment) -> str:
+    """Per part: the feedback sentences a learner can act on, then every measure in one line of words."""
+    e = html.escape
+    cards = []
+    for p in PARTS:
+        pa = assessment.part(p)
+        if pa is None or not pa.ok:
+            continue
+        title = f'<div class="sla-chip-title">{e(part_info(p).title)}</div>'
+        if pa.delivery is None or pa.delivery.span_s <= 0:
+            cards.append(f'<div class="sla-delivery-part" data-part="{p}">{title}<p>{e(ui_text.DELIVERY_NONE)}</p></div>')
+            continue
+        said = "".join(f"<li>{e(s)}</li>" for s in part_feedback(pa.delivery))
+        cards.append(f'<div class="sla-delivery-part" data-part="{p}">{title}<ul>{said}</ul>'
+                     f'<div class="sla-delivery-numbers">{e(delivery_numbers(pa.delivery))}</div></div>')
+    if not cards:
+        return ""
+    return (f'<div class="sla-delivery" data-testid="delivery"><h3>{e(ui_text.DELIVERY_HEADING)}</h3>'
+            f'{"".join(cards)}<p class="sla-delivery-note">{e(ui_text.DELIVERY_NOTE)}</p></div>')
+
+
+def delivery_numbers(delivery: PartDelivery) -> str:
+    """Every main measure of a part in one line of plain words (ui_text.DELIVERY_NUMBERS)."""
+    m = delivery.summary()
+    wpm = m["words_per_minute"]
+    return ui_text.DELIVERY_NUMBERS.format(
+        speaking_s=m["speaking_s"], duration_s=m["duration_s"], phonation=m["phonation_ratio"] or 0.0,
+        speech_rate=m["speech_rate"] or 0.0, articulation_rate=m["articulation_rate"] or 0.0,
+        pauses=m["pauses"], pauses_s="" if m["pauses"] == 1 else "s", long_pauses=m["long_pauses"],
+        mean_pause=f", {m['mean_pause_s']:.2f} s on average" if m["mean_pause_s"] is not None else "",
+        run=m["mean_length_of_run"] or 0.0, start_s=m["start_s"] or 0.0,
+        wpm=f" · {wpm:.0f} words per minute (transcript)" if wpm is not None else "")
 
 
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:

@@ -48,6 +48,18 @@ CHART_PARTS = "Scores per part"
 CHART_FUSION = "Fusion weight per part"
 CHART_PROTOTYPES = "Speech grader: similarity to each CEFR level"
 CHART_MLLM = "Multimodal grader: score distribution"
+CHART_DELIVERY = "Delivery: speech, pauses and syllables in each answer"
+DELIVERY_HEADING = "Delivery, measured from the recordings"
+DELIVERY_NOTE = ("Measured, not graded: voice activity (Silero VAD) and syllable nuclei (de Jong & Wempe 2009) "
+                 "find where the learner spoke and paused. A pause is a silence of at least 0.25 s between words; "
+                 "the silence before the first word and after the last is not counted. No CEFR level is attached "
+                 "to these numbers.")
+DELIVERY_NONE = "No answer of this part was measured."
+# The numbers in words; {…} are filled from PartDelivery.summary().
+DELIVERY_NUMBERS = ("Spoke {speaking_s:.0f} s of {duration_s:.0f} s ({phonation:.0%} of the time from first to last "
+                    "word) · {speech_rate:.1f} syllables/s overall, {articulation_rate:.1f} while speaking · "
+                    "{pauses} pause{pauses_s} ({long_pauses} of 1 s or more){mean_pause} · "
+                    "{run:.0f} syllables between pauses on average · started after {start_s:.1f} s{wpm}")
 RAW_JSON = "Full result (JSON)"
 DOWNLOAD_JSON = "Download result (JSON)"
 

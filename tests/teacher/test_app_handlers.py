@@ -39,13 +39,15 @@ def example_slots(silent_part4: bool = False) -> list[str | None]:
 def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handlers, assessor):
     slots = example_slots()
     out = handlers.assess_one("Ana", *slots)
-    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, raw, json_path, sessions = out
+    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, sessions = out
     expected = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in PARTS}, learner="Ana")
     assert f">{expected.overall:.2f}<" in summary and raw["overall"] == expected.overall
     assert list(table["Part score"]) == [f"{expected.part(p).score:.2f}" for p in PARTS]
     assert list(table["Speech grader"]) == [f"{expected.part(p).speech.score:.2f}" for p in PARTS]
     assert ui_text.NOT_GRADES_BANNER in summary  # tiny models: never shown as grades
     assert "Multimodal grader not loaded" in mllm_fig.layout.annotations[0].text
+    assert "You spoke for" in delivery and raw["parts"][1]["delivery"]["summary"]["syllables"] > 0
+    assert {t.name for t in delivery_fig.data} >= {"speech", "syllable"}
     saved = handlers.store.sessions()
     assert len(saved) == 1 and saved[0].kind == "single" and saved[0].n_results == 1
     assert handlers.store.load(saved[0].id)[0].overall == expected.overall
