@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..assessment import Assessment, ScoreInterval
+from ..delivery.feedback import part_feedback
 from ..parts import part_info
 
 
@@ -35,6 +36,7 @@ def format_assessment(assessment: Assessment) -> str:
         lines.append(f"{title:<36} {part.score:.2f} {part.cefr:<4} [{'; '.join(scores)}]{_interval(part.interval)}")
         if part.problem:
             lines.append(f"{'':<36} warning: {part.problem}")
+        lines.extend(f"{'':<36} delivery: {sentence}" for sentence in part_feedback(part.delivery))
     if assessment.overall is None:
         lines.append("Overall: no part could be assessed")
     else:

@@ -101,3 +101,20 @@ def with_intervals(assessment: Assessment, half_widths: Mapping[int, float] | fl
 
 __all__ = ["DEFAULT_SCORES", "with_intervals", "DEFAULT_WEIGHTS", "distribution_around", "part_assessment",
            "sample_assessment"]
+
+
+def with_delivery(assessment: Assessment, speech_rate: float = 3.0, pauses: Sequence[tuple[float, float]] = ((4.0, 0.6),
+                  (9.0, 1.4)), duration: float = 20.0) -> Assessment:
+    """The assessment with the same hand-made delivery on every assessed part: speech from 0.5 s to
+    duration - 1 s, broken by `pauses` (start, length), syllables evenly spread at `speech_rate`."""
+    from dataclasses import replace
+
+    from ..delivery.measures import PartDelivery, measure_answer
+
+    start, end = 0.5, duration - 1.0
+    edges = [start] + [x for t, g in pauses for x in (t, t + g)] + [end]
+    segments = list(zip(edges[::2], edges[1::2]))
+    n = round(speech_rate * (end - start))
+    answer = measure_answer(duration, segments, [start + (end - start) * (i + 0.5) / n for i in range(n)])
+    parts = tuple(replace(pa, delivery=PartDelivery((answer,))) if pa.ok else pa for pa in assessment.parts)
+    return replace(assessment, parts=parts)

@@ -115,3 +115,14 @@ def test_without_fitted_widths_no_interval_is_drawn():
     fig = charts.part_scores_figure(sample_assessment())
     fused = next(t for t in fig.data if t.name.startswith("Part score"))
     assert fused.error_y.array is None and not [s for s in fig.layout.shapes if s.type == "rect"]
+
+
+def test_delivery_timeline_has_a_row_per_answer_with_speech_pauses_and_syllables():
+    from sla_core.testing.assessments import sample_assessment, with_delivery
+
+    fig = charts.delivery_figure(with_delivery(sample_assessment(missing=(4,))))
+    names = {t.name for t in fig.data}
+    assert {"speech", "pause", "pause ≥ 1 s", "syllable"} <= names
+    assert set(fig.layout.yaxis.categoryarray) == {"P1 Interview", "P3 Opinion", "P5 Communication Activity"}
+    empty = charts.delivery_figure(sample_assessment())  # saved before the measures
+    assert "No answer was measured" in empty.layout.annotations[0].text
