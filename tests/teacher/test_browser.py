@@ -105,6 +105,9 @@ def browser():
         b.close()
 
 
+CLASS_COLUMNS = 15  # sla_core.teacher.result_view.CLASS_COLUMNS: scores, coverage, review, delivery, problems
+
+
 def _plot_data(page, elem_id: str) -> list[dict]:
     """The traces plotly drew in the browser for a gr.Plot."""
     return page.evaluate(f"() => document.querySelector('#{elem_id} .js-plotly-plot').data"
@@ -164,6 +167,14 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         assert dist[0]["y"] == pytest.approx(list(one.part(1).mllm.distribution))
         page.locator("#one-chart-parts").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "browser_2_charts.png"))
+        # Delivery: every part's feedback in words, and a timeline with a row per answer (6 + 1 + 1 + 5).
+        delivery = page.inner_text("#one-delivery")
+        assert delivery.count("You spoke for") == 4 and "syllables/s" in delivery
+        timeline = _plot_data(page, "one-chart-delivery")
+        assert {"speech", "syllable"} <= {t["name"] for t in timeline}
+        assert len({y for t in timeline if t["name"] == "speech" for y in t["y"]}) == 13
+        page.locator("#one-delivery").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "browser_2b_delivery.png"))
 
         # 2. Classroom: upload the class zip, assess everybody, check the table and the CSV download.
         page.get_by_role("tab", name="Classroom").click()
@@ -175,13 +186,13 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
                                timeout=120000)
         time.sleep(1)
         page.screenshot(path=str(SHOTS / "browser_3_class.png"), full_page=True)
-        table = _table(page, "class-table", 3 * 10)
+        table = _table(page, "class-table", 3 * CLASS_COLUMNS)
         assert [r[0] for r in table] == ["amira", "ben", "chloe"]
         assert [r[1] for r in table] == [f"{klass[n].overall:.2f}" for n in ("amira", "ben", "chloe")]
         assert table[2][3] == "provisional: 3 of 4 parts (1, 3, 5)"  # chloe has no Part 4: a partial overall, said so
         widths = page.evaluate("() => Array.from(document.querySelectorAll('#class-table [role=columnheader]'))"
                                ".map(th => th.getBoundingClientRect().width)")
-        assert len(widths) == 11 and min(widths) > 60  # no header squeezed to a letter per line
+        assert len(widths) == CLASS_COLUMNS and min(widths) > 60  # no header squeezed to a letter per line
         assert table[2][9] == str(len(klass["chloe"].review)) != "0"  # Review: chloe's partial overall is flagged
         with page.expect_download() as download:
             page.click("#class-csv")
@@ -196,7 +207,7 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         page.locator("#sessions input").click()
         page.get_by_role("option", name="3B browser test").first.click()
         page.wait_for_function("document.querySelectorAll('#class-table [role=gridcell]').length > 8", timeout=30000)
-        reopened = _table(page, "class-table", 3 * 10)
+        reopened = _table(page, "class-table", 3 * CLASS_COLUMNS)
         assert [r[:2] for r in reopened] == [r[:2] for r in table]
         page.locator("#learner-pick input").click()
         page.get_by_role("option", name="chloe").click()
