@@ -2,11 +2,11 @@
 
 `silero-vad`'s wheel ships the trained network (TorchScript, `load_silero_vad()`), so this runs offline on
 CPU with nothing downloaded. The package's own runner feeds the network one 32 ms window at a time
-from Python (about 0.5 s per minute of audio here); the network's convolutional front end does not
-depend on the previous window, only its LSTM cell does. So `speech_probabilities` runs the front end
-on all windows as one batch and the same LSTM weights as one `nn.LSTM` pass, with the weights copied
-from the package's own model: identical
-probabilities (tests/delivery/test_vad.py compares them with the package's model) at a tenth of the cost.
+from Python, about 1,900 calls per minute of audio. The network's convolutional front end does not
+depend on the previous window, only its LSTM cell does, so `speech_probabilities` runs the front end
+on all windows as one batch and the same LSTM weights (copied from the package's model) as one
+`nn.LSTM` pass: the same probabilities within 1e-4 (tests/delivery/test_vad.py) at a fraction of the
+cost (bench/bench_delivery.py times both).
 
 `speech_segments` turns the probabilities into segments with Silero's published rule
 (`get_speech_timestamps`: speech starts at p >= 0.5, ends after 100 ms below 0.35, segments shorter
@@ -36,7 +36,7 @@ WINDOW_SECONDS = WINDOW / VAD_SAMPLE_RATE
 SPEECH_THRESHOLD = 0.5  # probability at which speech starts (Silero default)
 END_THRESHOLD = 0.35  # probability below which speech may end (Silero: threshold - 0.15)
 MIN_SILENCE_SECONDS = 0.1  # s below END_THRESHOLD before a segment ends (Silero default 100 ms)
-MIN_SPEECH_SECONDS = 0.25  # s; shorter segments are clicks or breaths (Silero default 250 ms)
+MIN_SEGMENT_SECONDS = 0.25  # s; shorter segments are clicks or breaths (Silero default 250 ms)
 REFINE_FRAME_SECONDS = 0.01  # s; resolution of the boundary refinement
 REFINE_RANGE_DB = 35.0  # dB below the speech level (95th percentile frame inside speech) that is still speech
 NOISE_MARGIN_DB = 10.0  # dB above the noise floor (10th percentile frame) that speech must be
@@ -125,7 +125,8 @@ def speech_segments(wav: np.ndarray, probs: np.ndarray | None = None) -> tuple[S
         wav: (samples,) float at VAD_SAMPLE_RATE (16 kHz).
         probs: its `speech_probabilities`, when already computed.
     Returns:
-        Segments in time order, each at least MIN_SPEECH_SECONDS long, ends clipped to the recording.
+        Segments in time order (Silero's are at least MIN_SEGMENT_SECONDS long before refinement),
+        ends clipped to the recording.
     """
     probs = speech_probabilities(wav) if probs is None else probs
     duration = np.asarray(wav).size / VAD_SAMPLE_RATE
@@ -145,7 +146,7 @@ def speech_segments(wav: np.ndarray, probs: np.ndarray | None = None) -> tuple[S
     if start is not None:
         segments.append((start, len(probs)))
     segments = [(a * WINDOW_SECONDS, b * WINDOW_SECONDS) for a, b in segments
-                if (b - a) * WINDOW_SECONDS >= MIN_SPEECH_SECONDS]
+                if (b - a) * WINDOW_SECONDS >= MIN_SEGMENT_SECONDS]
     last = np.floor(duration * 1000) / 1000  # ms, rounded down so no segment ends after the recording
     return tuple(Segment(round(a, 3), min(round(b, 3), last)) for a, b in _refine(np.asarray(wav), segments))
 
