@@ -190,6 +190,7 @@ class Assessor:
         report(0.0, "Checking the recordings")
         inputs, intake, warnings, dropped, segments = self._load_parts(submission)
 
+        given = {i.part: i.transcripts for i in inputs}  # the learner's own transcripts, before any ASR
         if inputs and self.transcriber is not None:
             report(0.2, "Transcribing")
             inputs = self._transcribe(inputs)
@@ -214,7 +215,9 @@ class Assessor:
             if self.calibration is not None:  # the teacher's profile maps each grader's score (sla_core.calibration)
                 speech, mllm, calibrated = self.calibration.apply(p, speech, mllm)
             result, systems[p] = self._combine(part_input, speech, mllm, warnings.get(p))
-            result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], result.transcripts))
+            # Words per minute only from words someone can trust: given ones, or a real (not random) ASR's.
+            words = result.transcripts if self._asr_trusted() else given[p]
+            result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], words))
             if calibrated is not None:
                 result = replace(result, basis=f"{result.basis}; {calibrated}")
             result = replace(result, interval=self._part_interval(result, *systems[p]))
@@ -260,6 +263,11 @@ class Assessor:
                  f"by different systems: mean of each part's width at {1 - (1 - widths.coverage) / k:.1%})")
         return bound_interval(assessment.overall, [widths.bonferroni(systems[p][0], p, k) for p in covered],
                               widths.coverage, min(widths.table[systems[p][0]][part_key(p)].n for p in covered), basis)
+
+    def _asr_trusted(self) -> bool:
+        """Whether the transcripts the graders made come from a real model (a random tiny ASR's do not)."""
+        asr = self.transcriber or getattr(self.mllm, "transcriber", None)
+        return asr is not None and asr.info().state != UNTRAINED
 
     # -- steps -------------------------------------------------------------------------------------
 

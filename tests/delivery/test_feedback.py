@@ -54,3 +54,13 @@ def test_class_standing_counts_classmates_not_the_learner():
     assert standing["Ben"] == "faster than 3 of 3 classmates"
     assert standing["Ana"] == "faster than 2 of 3 classmates"
     assert standing["Ed"] == "" and class_standing({"Solo": 3.0}) == {"Solo": ""}
+
+
+def test_a_random_asrs_words_give_no_words_per_minute(tmp_path):
+    """The tiny offline ASR makes random text: counting its words would be a number with no meaning."""
+    from sla_core.assess import AssessorConfig, load_assessor
+    from sla_core.testing.audio import espeak_wav
+
+    path = espeak_wav(tmp_path / "a.wav", "I think cities are better because there is more to do there.")
+    part = load_assessor(AssessorConfig(tiny=True, mllm="on")).assess({3: [path]}).part(3)
+    assert part.transcripts and part.delivery.summary()["words_per_minute"] is None
