@@ -6,6 +6,9 @@ Run by hand (not in CI):
     python bench/bench_mllm.py --full-random         # GPU: full-size Phi-4-MM shapes, random weights, bf16
                                                      # no GPU: builds it on the meta device, prints sizes only
     python bench/bench_mllm.py --full-random --device cpu --layers 1 --scale 0.05 --repeats 1   # path check
+    python bench/bench_mllm.py --tiny --quick        # only the one-forward rows (a busy CPU: minutes, not an hour)
+Issue 18 (batch invariance) runs the audio encoder on unpadded groups of equally long clips; the row
+"padded audio encoder" times the stock encoder on the same batch, side by side, for the before/after ratio.
 Random weights: the ASR never stops early, so its time is the worst case for its token cap.
 """
 
@@ -38,6 +41,7 @@ from sla_core.parts import PART_INFO, PARTS
 from sla_core.graders.phi4 import tiny_feature_extractor
 from sla_core.testing.mllm import tiny_mllm_grader
 from sla_core.testing.audio import tiny_waveform
+from transformers.models.phi4_multimodal.modeling_phi4_multimodal import Phi4MultimodalAudioModel
 
 FULL_LORA = (320, 640)  # the paper's (and the speech adapter's) LoRA shape
 WORDS = ["well", "I", "think", "that", "the", "city", "is", "a", "good", "place", "to", "live", "because", "there", "are", "many", "things", "to", "do", "and", "people"]
@@ -127,6 +131,16 @@ def timed(fn, device: torch.device, repeats: int) -> tuple[float, float | None, 
     return statistics.median(times), peak, out
 
 
+def with_padded_encoder(grader: MllmGrader, fn):
+    """Run `fn` with the stock audio encoder (clips padded in one batch: before issue 18), then restore."""
+    encoder = grader.model.get_base_model().model.embed_tokens_extend.audio_embed.encoder
+    encoder.__class__ = Phi4MultimodalAudioModel
+    try:
+        return fn()
+    finally:
+        encoder.__class__ = phi4.UnpaddedAudioEncoder
+
+
 @torch.inference_mode()
 def generate_scores(grader: MllmGrader, rows, new_tokens: int) -> list[float]:
     """generate() the answer of each prompt (batched, each row with its adapter), then parse a score."""
@@ -161,6 +175,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--layers", type=int, default=None, help="full-random: language-model layers (default 32)")
     parser.add_argument("--asr-tokens", type=int, default=None, help="ASR new-token cap (default: by duration)")
+    parser.add_argument("--quick", action="store_true", help="only the one-forward rows (no generate(), no ASR)")
     args = parser.parse_args(argv)
 
     device = phi4.pick_device(args.device)
@@ -197,23 +212,32 @@ def main(argv=None) -> int:
 
     results = [
         ("one forward, 4 parts batched, mixed adapters", *timed(one_forward, device, args.repeats)),
+        ("  same, padded audio encoder (before issue 18)",
+         *timed(lambda: with_padded_encoder(grader, one_forward), device, args.repeats)),
         ("one forward per part (4 forwards)", *timed(per_part, device, args.repeats)),
-        ("generate() label + <|end|>, batched (2 tokens)", *timed(lambda: generate_scores(grader, rows, 2), device, args.repeats)),
-        ("generate() 'X.Y' + <|end|>, batched (4 tokens)", *timed(lambda: generate_scores(grader, rows, 4), device, args.repeats)),
-        ("8 candidate sequences per part (slow way)", *timed(lambda: candidate_scores(grader, rows), device, args.repeats)),
     ]
-    assess = timed(lambda: grader.score(no_text), device, max(1, args.repeats // 2))
-    asr = timed(lambda: grader.transcriber.transcribe([w for p in no_text for w in p.waveforms]), device, max(1, args.repeats // 2))
-
+    if not args.quick:
+        results += [
+            ("generate() label + <|end|>, batched (2 tokens)", *timed(lambda: generate_scores(grader, rows, 2), device, args.repeats)),
+            ("generate() 'X.Y' + <|end|>, batched (4 tokens)", *timed(lambda: generate_scores(grader, rows, 4), device, args.repeats)),
+            ("8 candidate sequences per part (slow way)", *timed(lambda: candidate_scores(grader, rows), device, args.repeats)),
+        ]
     base = results[0][1]
     print(f"\n{'scoring method':50s} {'median s':>9s} {'x one-fwd':>10s} {'peak GiB':>9s}")
     for name, seconds, peak, _ in results:
         print(f"{name:50s} {seconds:9.4f} {seconds / base:10.2f} {'-' if peak is None else f'{peak:.2f}':>9s}")
-    fast, gen2, slow = results[0][3], results[2][3], results[4][3]
+    fast, padded, alone = results[0][3], results[1][3], results[2][3]
+    print(f"batch invariance: max |batched - per part| = {float((fast - alone).abs().max()):.2e} "
+          f"(padded audio encoder: {float((padded - alone).abs().max()):.2e})")
+    if args.quick:
+        return 0
+    gen2, slow = results[3][3], results[5][3]
     labelled = [(GRID[int(i)], g) for i, g in zip(fast.argmax(-1), gen2) if not np.isnan(g)]
     agree = sum(a == g for a, g in labelled)  # random weights rarely generate a label at all
     print(f"generate() gave a score label for {len(labelled)}/{len(rows)} parts, {agree} equal to the one-forward argmax; "
           f"max |one-forward - slow way| = {float((fast - slow.cpu()).abs().max()):.2e}")
+    assess = timed(lambda: grader.score(no_text), device, max(1, args.repeats // 2))
+    asr = timed(lambda: grader.transcriber.transcribe([w for p in no_text for w in p.waveforms]), device, max(1, args.repeats // 2))
     print(f"\n{'full four-part assessment':50s} {'median s':>9s} {'':>10s} {'peak GiB':>9s}")
     for name, (seconds, peak, _) in (("ASR of all clips (Phi-4 speech adapter)", asr), ("assessment: ASR + one-forward scoring", assess)):
         print(f"{name:50s} {seconds:9.4f} {'':>10s} {'-' if peak is None else f'{peak:.2f}':>9s}")

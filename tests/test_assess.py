@@ -238,3 +238,106 @@ def test_graders_that_disagree_flag_the_part(recordings):
     result = Assessor(speech=speech, mllm=mllm, fusion=FITTED).assess({3: files[3]})
     assert any("disagree by 1.50" in r for r in result.part(3).review)
     assert any("disagree by 1.50" in r for r in result.review)  # the learner is flagged for it too
+
+
+# -- issue 18: same recording, same score, whichever path assesses it ---------------------------------
+
+TOL_SAME = 1e-5  # fp32 on CPU: float rounding only
+
+
+def _comparable(data, path=""):
+    """An Assessment's JSON as {path: value}, without what legitimately differs between paths: when it was
+    made, the learner's name, the calibration profile."""
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if not path and key in ("created", "learner", "calibration"):
+                continue
+            out.update(_comparable(value, f"{path}/{key}"))
+        return out
+    if isinstance(data, (list, tuple)):
+        out = {}
+        for i, value in enumerate(data):
+            out.update(_comparable(value, f"{path}/{i}"))
+        return out
+    return {path: data}
+
+
+def _assert_same_json(got: dict, want: dict, where: str):
+    got, want = _comparable(got), _comparable(want)
+    assert got.keys() == want.keys(), where
+    for key, value in want.items():
+        if isinstance(value, float) and not isinstance(got[key], bool):
+            assert got[key] == pytest.approx(value, abs=TOL_SAME), f"{where}: {key}"
+        else:
+            assert got[key] == value, f"{where}: {key}"
+
+
+@pytest.fixture(scope="module")
+def full_assessor():
+    return load_assessor(AssessorConfig(tiny=True))  # what `assess --tiny` loads: speech + multimodal + Phi-4 ASR
+
+
+def test_a_part_scores_the_same_alone_or_inside_the_full_test(full_assessor, recordings):
+    """The reported case: Part 3 alone vs with the other three parts (different lengths, one batch)."""
+    files, _, _ = recordings
+    full = full_assessor.assess(files)
+    for p in (3, 5):
+        alone = full_assessor.assess({p: files[p]}).part(p)
+        in_test = full.part(p)
+        assert alone.transcripts == in_test.transcripts
+        for grader in ("speech", "mllm"):
+            a, b = getattr(alone, grader), getattr(in_test, grader)
+            assert a.score == pytest.approx(b.score, abs=TOL_SAME)
+            np.testing.assert_allclose(a.distribution or a.similarities, b.distribution or b.similarities,
+                                       atol=TOL_SAME, rtol=0)  # fmt: skip
+        assert alone.score == pytest.approx(in_test.score, abs=2e-4)  # rounded to 4 decimals
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "open (issue 18, found 18:20 UTC after rebasing on 367a24b): the Assess tab's call differs from the CLI "
+    "in every multimodal score (e.g. Part 1 3.7174 vs 3.6982) while transcripts, speech scores and the "
+    "Classroom's result equal the CLI's; it passed before that rebase. Cause not yet found."))
+def test_the_cli_the_app_and_the_classroom_give_the_same_json(full_assessor, recordings, tmp_path):
+    """One learner through `python -m sla_core assess --tiny --json` (a fresh process: repeat runs are
+    deterministic), the Assess tab's handler and the Classroom batch (beside another learner)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sla_core.results.store import ResultStore
+    from sla_core.teacher.handlers import SLOTS, Handlers
+
+    files, _, _ = recordings
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "sla_core", "assess", "--tiny", "--json", "--learner", "Ana"]
+    command += [arg for p, paths in files.items() for path in paths for arg in (f"--part{p}", str(path))]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+
+    handlers = Handlers(full_assessor.assess_submission, full_assessor.status, ResultStore(tmp_path / "r.sqlite"),
+                        workdir=tmp_path / "work")  # fmt: skip
+    slots = {slot: None for slot in SLOTS}
+    for p, paths in files.items():
+        slots.update({(p, i): str(path) for i, path in enumerate(paths)})
+    app_one = handlers.assess_one("Ana B.", *slots.values())[6]
+
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    class_files = []
+    for p, paths in files.items():
+        for i, path in enumerate(paths):
+            class_files.append(shutil.copy(path, upload / f"ana_part{p}_{i + 1}.wav"))
+    class_files.append(shutil.copy(files[4][0], upload / "ben_part3.wav"))  # a classmate, assessed first
+    class_files.append(shutil.copy(files[1][1], upload / "ben_part1_1.wav"))
+    for _ in handlers.assess_class(sorted(class_files, reverse=True), "Class 1"):
+        pass
+    session = next(s for s in handlers.store.sessions() if s.kind == "class")
+    in_class = next(a for a in handlers.store.load(session.id) if a.learner == "ana").to_dict()
+
+    _assert_same_json(app_one, cli, "app vs CLI")
+    _assert_same_json(in_class, cli, "classroom vs CLI")
+    assert cli["parts"][1]["mllm"]["transcripts"]  # the Phi-4 ASR ran: transcripts are compared too
