@@ -29,6 +29,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from sla_core.audio import DEFAULT_MAX_SECONDS
 from sla_core.parts import PARTS, part_info
 from sla_core.results.retention import Retention
 from sla_core.results.store import ResultStore
@@ -45,7 +46,11 @@ EXAMPLE_CLASS = ASSETS / "example_class.zip"
 EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
 # one letter per line and "Overall" breaks mid-word; Problems takes the room left.
-CLASS_COLUMN_WIDTHS = ("8%", "6%", "8%", "7%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "6%", "7%", "10%")
+# Pixels, not percentages: on a phone a percentage of the screen squeezes a word to a letter per line in the
+# table body; fixed widths keep every column readable and the table scrolls sideways instead (Problems widest).
+CLASS_COLUMN_WIDTHS = ("120px", "80px", "90px", "190px", "70px", "70px", "70px", "70px", "76px", "200px", "80px",
+                       "90px", "90px", "120px", "300px")
+PART_COLUMN_WIDTHS = ("170px", "150px", "90px", "100px", "86px", "80px", "100px", "200px", "260px", "300px")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,23 @@ def _confirm(question: str, n_inputs: int) -> str:
             f": (window.confirm({question!r}) ? args : {nothing})")
 
 
+# Gradio's upload and record buttons all read "Upload file" / "Record": give each the name of its slot
+# ("Part 1, answer 2: ...", the component's label) so a screen reader can tell thirteen of them apart.
+NAME_CONTROLS = """<script>
+(() => {
+  const name = () => document.querySelectorAll('[id^=audio-p], #class-files, #calib-files').forEach(box => {
+    const label = box.querySelector('[data-testid=block-label], label')?.innerText?.trim();
+    if (!label) return;
+    box.querySelectorAll('button, input[type=file]').forEach(b => {
+      const what = (b.getAttribute('aria-label') || b.innerText || b.title || 'upload').trim().split('\\n')[0];
+      if (!b.dataset.slaNamed) { b.setAttribute('aria-label', `${what}: ${label}`); b.dataset.slaNamed = '1'; }
+    });
+  });
+  new MutationObserver(name).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>"""
+
+
 def _scroll_to(elem_id: str) -> str:
     """Browser-side: bring a result into view once it is there (the inputs above it are long)."""
     return f"() => document.getElementById('{elem_id}')?.scrollIntoView({{behavior: 'smooth', block: 'start'}})"
@@ -81,8 +103,8 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
     empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
-                         wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts", column_widths=["12%", "8%", "7%", "7%", "7%", "7%",
-                                                                                  "9%", "13%", "15%", "15%"])
+                         wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts",
+                         column_widths=list(PART_COLUMN_WIDTHS))
     with gr.Row(equal_height=True):
         parts_plot = gr.Plot(empty, label=ui_text.CHART_PARTS, show_label=False, elem_id=f"{prefix}-chart-parts")
         fusion_plot = gr.Plot(empty, label=ui_text.CHART_FUSION, show_label=False, elem_id=f"{prefix}-chart-fusion")
@@ -91,36 +113,41 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
         mllm_plot = gr.Plot(empty, label=ui_text.CHART_MLLM, show_label=False, elem_id=f"{prefix}-chart-mllm")
     delivery = gr.HTML(elem_id=f"{prefix}-delivery")
     delivery_plot = gr.Plot(empty, label=ui_text.CHART_DELIVERY, show_label=False, elem_id=f"{prefix}-chart-delivery")
+    with gr.Accordion(ui_text.CHARTS_AS_TEXT, open=False, elem_id=f"{prefix}-charts-text-box"):
+        charts_text = gr.HTML(elem_id=f"{prefix}-charts-text", elem_classes=["sla-chart-text"])
     with gr.Accordion(ui_text.RAW_JSON, open=False):
         raw = gr.JSON(elem_id=f"{prefix}-json")
         download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
-    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw, download]
+    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw, download,
+            charts_text]
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
                examples: bool = True, calibration: desk.CalibrationDesk | None = None,
-               server: ServerOptions = ServerOptions(), workdir: str | Path | None = None) -> gr.Blocks:
+               server: ServerOptions = ServerOptions(), workdir: str | Path | None = None,
+               max_seconds: float = DEFAULT_MAX_SECONDS) -> gr.Blocks:
     """The whole page. Loads nothing: the callables arrive ready (models are loaded once, in main).
 
     `calibration` (over the same Assessor as `assess_fn`) adds the Calibrate tab; without it there is none.
     `server` says how several teachers share it (login, retention, queue).
     """
     h = _Wired(Handlers(assess_fn, status_fn, store, fusion, calibration=calibration, login=server.login,
-                        retention=server.retention, caches=server.caches, workdir=workdir))
+                        retention=server.retention, caches=server.caches, workdir=workdir, max_seconds=max_seconds))
     h.handlers.sweep()  # retention applies from start-up, not only after the next assessment
     infos = tuple(status_fn())
     # Gradio's own copies of uploads are swept by the retention (main passes its folder in `caches`), not by
     # gr.Blocks(delete_cache=...): that deletes a session's files when it ends, even a file another teacher
     # uploaded with the same content (one cache path per content) and is being assessed.
     with gr.Blocks(title=ui_text.TITLE) as demo:
-        gr.HTML(f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
+        gr.HTML(f'<a class="sla-skip" href="#assess">{ui_text.SKIP_TO_ASSESS}</a>'
+                f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
         if server.warn_open:
             gr.HTML(f'<div class="sla-banner" role="alert" id="open-server-warning">{ui_text.OPEN_SERVER_WARNING}</div>')
         with gr.Accordion(report.status_line(infos), open=not report.any_grader_trained(infos),
                           elem_id="model-status") as status_box:
             status_html = gr.HTML(report.status_html(infos), elem_id="model-status-body")
 
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # every tab visible on a phone, none behind "⋯"
             with gr.Tab(ui_text.TAB_ONE, id="one"):
                 one = _assess_tab(examples)
             with gr.Tab(ui_text.TAB_CLASS, id="class"):
@@ -156,14 +183,26 @@ class _Wired:
 
 
 def _with_request(fn: Callable) -> Callable:
-    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "request"]
+    params = list(inspect.signature(fn).parameters.values())
+    own = [p for p in params if p.name != "request"]
     first = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+    # Gradio fills every parameter by position (defaults included): those after the handler's own `request`
+    # (e.g. sessions_update's `cleared`) must go by name, or one would land on `request`.
+    at = next((k for k, p in enumerate(params) if p.name == "request"), len(params))
+    head, tail = params[:at], [p.name for p in params[at + 1:]]
+    if any(p.kind == p.VAR_POSITIONAL for p in head):
+        head, tail = [None] * 10**6, []  # `request` is keyword-only after *args: positions stay positions
+
+    def call(request, args, kwargs):
+        named = dict(zip(tail, args[len(head):]))
+        return fn(*args[:len(head)], request=request, **named, **kwargs)
+
     if inspect.isgeneratorfunction(fn):
         def wrapper(request, *args, **kwargs):
-            yield from fn(*args, request=request, **kwargs)
+            yield from call(request, args, kwargs)
     else:
         def wrapper(request, *args, **kwargs):
-            return fn(*args, request=request, **kwargs)
+            return call(request, args, kwargs)
     functools.update_wrapper(wrapper, fn)
     del wrapper.__wrapped__  # gradio must see the new signature, not the handler's
     wrapper.__signature__ = inspect.Signature([first, *own])
@@ -182,7 +221,10 @@ def _assess_tab(examples: bool) -> dict:
         rows = _example_rows()
         gr.Examples(examples=[r for _, r in rows], inputs=[learner, *audio], label=ui_text.EXAMPLES_LABEL,
                     example_labels=[label for label, _ in rows])
-    slot = iter(audio)
+    # Each answer's check, shown beside it as soon as it is uploaded or recorded (Handlers.check_answer).
+    notes = [gr.HTML(render=False, elem_id=f"audio-p{p}-{i + 1}-check", elem_classes=["sla-answer-note"])
+             for p, i in SLOTS]
+    slot = iter(zip(audio, notes))
     for p in PARTS:
         info = part_info(p)
         with gr.Group(elem_classes=["sla-part"]):
@@ -191,12 +233,14 @@ def _assess_tab(examples: bool) -> dict:
             for start in range(0, info.max_answers, per_row):
                 with gr.Row():
                     for _ in range(start, min(start + per_row, info.max_answers)):
-                        next(slot).render()
+                        with gr.Column(min_width=220):
+                            for component in next(slot):
+                                component.render()
     with gr.Row():
-        clear = gr.ClearButton([learner, *audio], value=ui_text.CLEAR_BUTTON, scale=1)
+        clear = gr.ClearButton([learner, *audio, *notes], value=ui_text.CLEAR_BUTTON, scale=1)
         assess = gr.Button(ui_text.ASSESS_BUTTON, variant="primary", scale=3, elem_id="assess")
     gr.Markdown(f"## {ui_text.RESULTS_HEADING}")
-    return {"learner": learner, "audio": audio, "clear": clear, "assess": assess,
+    return {"learner": learner, "audio": audio, "notes": notes, "clear": clear, "assess": assess,
             "panel": _results_panel("one", ui_text.NO_RESULT_YET)}
 
 
@@ -211,6 +255,7 @@ def _class_tab(examples: bool) -> dict:
             c["name"] = gr.Textbox(label=ui_text.SESSION_NAME_LABEL, max_lines=1,
                                    placeholder=ui_text.SESSION_NAME_PLACEHOLDER, elem_id="session-name")
             c["assess"] = gr.Button(ui_text.ASSESS_CLASS_BUTTON, variant="primary", elem_id="assess-class")
+            c["resume"] = gr.Button(ui_text.RESUME_BUTTON, size="sm", elem_id="resume-class")
     if examples and EXAMPLE_CLASS.is_file():
         gr.Examples(examples=[[[str(EXAMPLE_CLASS)], "Example class (synthetic speech)"]],
                     inputs=[c["files"], c["name"]], label="Example class (synthetic speech)",
@@ -235,23 +280,41 @@ def _class_tab(examples: bool) -> dict:
     c["chart"] = gr.Plot(show_label=False, elem_id="class-chart")
     c["learner_pick"] = gr.Dropdown(label=ui_text.LEARNER_PICK_LABEL, choices=[], interactive=False,
                                     elem_id="learner-pick")
+    with gr.Row(equal_height=True):
+        c["recording"] = gr.Dropdown(label=ui_text.RECORDINGS_LABEL, choices=[], interactive=False, scale=2,
+                                     elem_id="class-recording")
+        c["player"] = gr.Audio(label=ui_text.PLAYER_LABEL, type="filepath", interactive=False, scale=3,
+                               elem_id="class-player")
     c["panel"] = _results_panel("class", ui_text.NO_LEARNER_YET)
     return c
 
 
 def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown, model_concurrency: int = 1) -> None:
     """Events of the one-learner tab. The model events share one concurrency slot: one model, one job at a time."""
-    one["assess"].click(h.assess_one, [one["learner"], *one["audio"]], [*one["panel"], sessions], api_name="assess",
-                        concurrency_id="model", concurrency_limit=model_concurrency
-                        ).success(None, js=_scroll_to("one-summary"))
+    # The page's events take thirteen unnamed slots and return what the page draws: undocumented (programs use
+    # the named `assess_learner` and `assess_class` endpoints), callable only for the page's own session state.
+    one["assess"].click(h.assess_one, [one["learner"], *one["audio"]], [*one["panel"], sessions],
+                        api_name="page_assess", api_visibility="undocumented", concurrency_id="model",
+                        concurrency_limit=model_concurrency).success(None, js=_scroll_to("one-summary"))
+    gr.api(h.handlers.assess_learner, api_name="assess_learner", concurrency_id="model",
+           concurrency_limit=model_concurrency)
     one["clear"].add([*one["panel"]])
+    for (part, index), audio, note in zip(SLOTS, one["audio"], one["notes"]):
+        audio.change(lambda path, part=part, index=index: h.handlers.check_answer(path, part, index), [audio], [note],
+                     api_visibility="private", show_progress="minimal")
 
 
 def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Classroom tab."""
     c["assess"].click(h.assess_class, [c["files"], c["name"]],
                       [c["status"], c["table"], c["csv"], c["chart"], c["sessions"], c["learner_pick"]],
-                      api_name="assess_class", concurrency_id="model", concurrency_limit=model_concurrency)
+                      api_name="page_assess_class", api_visibility="undocumented", concurrency_id="model",
+                      concurrency_limit=model_concurrency)
+    gr.api(h.handlers.assess_class_csv, api_name="assess_class", concurrency_id="model",
+           concurrency_limit=model_concurrency)
+    c["resume"].click(h.resume_class, [c["sessions"], c["files"]],
+                      [c["status"], c["table"], c["csv"], c["chart"], c["sessions"], c["learner_pick"]],
+                      api_name="resume_class", concurrency_id="model", concurrency_limit=model_concurrency)
     panel = [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"], c["sessions"]]
     c["delete_learner"].click(h.delete_learner, [c["sessions"], c["learner_pick"]], panel, api_name="delete_learner",
                               js=_confirm(ui_text.CONFIRM_DELETE_LEARNER, 2))
@@ -263,6 +326,10 @@ def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 
     c["refresh"].click(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     c["learner_pick"].input(h.show_learner, [c["sessions"], c["learner_pick"]], c["panel"],
                             api_name="show_learner").success(None, js=_scroll_to("class-summary"))
+    c["learner_pick"].input(h.learner_recordings, [c["sessions"], c["learner_pick"]], [c["recording"], c["player"]],
+                            api_visibility="private")
+    c["recording"].input(h.play_recording, [c["sessions"], c["learner_pick"], c["recording"]], [c["player"]],
+                         api_visibility="private")
     demo.load(h.sessions_update, None, [c["sessions"]], api_visibility="private")
 
 
@@ -327,7 +394,7 @@ def _wire_calibrate(h: Handlers, c: dict, tab: gr.Tab, status_html: gr.HTML, sta
 def _answer_label(part: int, index: int) -> str:
     info = part_info(part)
     question = info.questions[index]
-    return ui_text.ANSWER_LABEL.format(n=index + 1, question=question) if info.max_answers > 1 else question
+    return ui_text.ANSWER_LABEL.format(part=part, n=index + 1, of=info.max_answers, question=question)
 
 
 def _example_rows() -> list[tuple[str, list[str | None]]]:
@@ -421,12 +488,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = ServerOptions(login=logins is not None, warn_open=warn_open, retention=retention,
                            caches=_cache_folders(), queue_size=args.queue_size, model_concurrency=args.model_concurrency)
     demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration,
-                      server=server)
+                      server=server, max_seconds=assessor.max_seconds)
     log.info("results are saved in %s; recordings %s", store.path, retention.describe())
     demo.launch(
         server_name=host, server_port=args.port, share=args.share or None, theme=_theme(),
         css_paths=[ASSETS / "style.css"], allowed_paths=[str(ASSETS)], max_file_size=MAX_UPLOAD,
         footer_links=["api", "settings"], auth=logins, auth_message=ui_text.LOGIN_MESSAGE if logins else None,
+        head=NAME_CONTROLS,
     )
 
 

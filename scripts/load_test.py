@@ -67,11 +67,10 @@ def run(teachers: int = 8, rounds: int = 3, mllm: str = "off", workdir: str | Pa
             return
         start.wait()  # everybody presses "Assess" together
         for r in range(rounds):
-            args = [f"{user}-learner{r}",
-                    *[handle_file(str(answers[s])) if s in answers else None for s in app.SLOTS]]
+            files = {f"part{part}": handle_file(str(path)) for (part, _), path in answers.items()}
             t0 = time.perf_counter()
             try:
-                client.predict(*args, api_name="/assess")
+                client.predict(**files, learner=f"{user}-learner{r}", api_name="/assess_learner")
             except Exception as e:  # noqa: BLE001
                 with lock:
                     errors.append(f"{user} round {r}: {e}")

@@ -229,6 +229,10 @@ class Assessor:
                              review=overall_review(assessment.parts, assessment.covered_parts, interval))
         return assessment if self.calibration is None else replace(assessment, calibration=self.calibration.name)
 
+    def _fusion_for(self, part: int) -> FusionWeights:
+        """The fusion weights for one part: a teacher's profile refits them only for the parts it covers."""
+        return self.fusion if self.calibration is None else self.calibration.fusion_for(part)
+
     # -- how sure ----------------------------------------------------------------------------------
 
     def _part_interval(self, part: PartAssessment, system: str | None, states: dict[str, str]
@@ -236,9 +240,9 @@ class Assessor:
         """Fitted widths only: the teacher's profile when one is in use (its scores are mapped, so dev
         widths do not describe them), else the widths saved with the fusion weights, for graders in the
         states they were fitted on. None otherwise: no interval is invented."""
-        if self.calibration is not None:
+        if self.calibration is not None and self.calibration.covers(part.part):
             return self.calibration.part_interval(part.part, part.score)
-        widths = self.fusion.intervals
+        widths = self._fusion_for(part.part).intervals
         if widths is None or system is None or not widths.applies_to(states):
             return None
         return widths.part_interval(system, part.part, part.score)
@@ -350,10 +354,11 @@ class Assessor:
         weight = interval = None
         system = "fused" if len(contributing) == 2 else {"speech": "speech", "mllm": "mllm"}.get(contributing[0].grader)
         if len(contributing) == 2:
-            fused, weight, interval = fuse(speech.score, mllm.score, self.fusion)
+            fusion = self._fusion_for(part.part)
+            fused, weight, interval = fuse(speech.score, mllm.score, fusion)
             fused, weight, interval = float(fused), float(weight), int(interval)
             how = f"fused: {1 - weight:.2f} x speech + {weight:.2f} x multimodal"
-            if not self.fusion.fitted:
+            if not fusion.fitted:
                 how += " (fusion weights not fitted)"
         else:
             only = contributing[0]

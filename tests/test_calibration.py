@@ -163,7 +163,22 @@ def test_speech_calibration_is_applied_with_evidence_and_stays_untrained(speech_
     ev = speech_result.evidence
     assert ev.overall["after"]["rmse"] < 0.5 * ev.overall["before"]["rmse"]
     assert ev.overall["after"]["within_0_5"] == 100.0
-    assert "lowered the error" in describe(speech_result)
+    assert "lowered the error" in describe(speech_result) and speech_result.reason.endswith("it helps")
+    assert "applied" not in describe(speech_result)  # "applied" means in use: a fit is not in use yet
+    assert "it changes part(s) 3 only" in describe(speech_result)
+
+
+def test_a_profile_changes_exactly_the_parts_it_has_marks_for(speech_result, tiny):
+    from sla_core.calibration import Calibration
+
+    calibration = Calibration(speech_result.profile, tiny.fusion)
+    assert calibration.covers(3) and not any(calibration.covers(p) for p in (1, 4, 5))
+    speech = PartScore("speech", 1, 3.1, "untrained", prototype_levels=GRID, similarities=(0.125,) * 8)
+    same, _, note = calibration.apply(1, speech, None)
+    assert same is speech and "has no marks for part 1: not calibrated" in note
+    moved, _, _ = calibration.apply(3, replace(speech, part=3), None)
+    assert moved.score != speech.score
+    assert calibration.fusion_for(1) is tiny.fusion
 
 
 # -- (c) when calibration must not be applied --------------------------------------------------------
@@ -182,7 +197,7 @@ def test_a_profile_used_although_it_did_not_help_says_so_in_the_model_panel(spee
     few = fit_calibration(replace(speech_data, exemplars=speech_data.exemplars[:7]), name="few")
     note = Calibration(few.profile, tiny.fusion).info().note  # the "Save anyway" + "Use" path in the app
     assert "in use although it did not help on its own evidence (too few responses: 7 given" in note
-    assert "not applied" not in note
+    assert "not applied" not in note and "does not help" not in note
 
 
 def test_calibration_that_does_not_help_is_not_applied():
@@ -190,12 +205,12 @@ def test_calibration_that_does_not_help_is_not_applied():
     marks = rng.choice(GRID[1:-1], 24)
     noise = _generic(rng.normal(3.75, 0.7, 24), marks)  # the grader knows nothing about the learners
     result = fit_calibration(noise, name="noise")
-    assert not result.applies and "not applied" in result.reason
+    assert not result.applies and result.reason.endswith("it does not help") and "applied" not in result.reason
     assert "do not follow your marks" in result.reason or "did not lower the error" in result.reason
 
     good = _generic(marks + rng.normal(0, 0.05, 24), marks)  # already right: nothing to gain
     result = fit_calibration(good, name="good")
-    assert not result.applies and "not applied" in result.reason
+    assert not result.applies and result.reason.endswith("it does not help")
 
 
 def test_all_the_same_mark_is_refused():

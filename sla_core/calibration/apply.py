@@ -40,6 +40,14 @@ class Calibration:
     def name(self) -> str:
         return self.profile.name
 
+    def covers(self, part: int) -> bool:
+        """Whether the profile was fitted on marks for `part` (the only parts it changes)."""
+        return part in self.profile.n_by_part
+
+    def fusion_for(self, part: int) -> FusionWeights:
+        """The fusion weights for `part`: the profile's for the parts it covers, the loaded ones elsewhere."""
+        return self.fusion if self.covers(part) else self.base_fusion
+
     @property
     def fusion(self) -> FusionWeights:
         """The fusion weights in use while this profile is applied."""
@@ -54,7 +62,13 @@ class Calibration:
 
     def apply(self, part: int, speech: PartScore | None, mllm: PartScore | None
               ) -> tuple[PartScore | None, PartScore | None, str]:
-        """Map one part's grader scores; returns (speech, mllm, a note for the part's basis)."""
+        """Map one part's grader scores; returns (speech, mllm, a note for the part's basis).
+
+        A part the profile has no marks for is left exactly as the uncalibrated system scores it: a
+        profile changes the parts it names, and no others.
+        """
+        if not self.covers(part):
+            return speech, mllm, f"profile '{self.name}' has no marks for part {part}: not calibrated"
         changes = []
         out = {}
         for grader, score in ((SPEECH, speech), (MLLM, mllm)):
@@ -104,8 +118,9 @@ class Calibration:
         """The model-status line of the profile."""
         p = self.profile
         parts = ", ".join(f"part {k}: {n}" for k, n in sorted(p.n_by_part.items()))
-        # The verdict ends in "applied"/"not applied" (of the fit); this profile is in use either way.
-        verdict = re.sub(r"[;:] (not )?applied$", "", p.reason)
+        # The verdict ends in "it helps"/"it does not help" ("applied"/"not applied" in profiles saved
+        # before); this profile is in use either way.
+        verdict = re.sub(r"[;:] ((not )?applied|it (does not )?helps?)$", "", p.reason)
         if not p.applies:
             verdict = f"in use although it did not help on its own evidence ({verdict})"
         note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {verdict}"

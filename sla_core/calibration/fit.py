@@ -19,9 +19,10 @@ What is fitted (all on CPU, in milliseconds once the exemplars are collected):
    only when both graders contribute (the Assessor never lets an untrained grader dilute a real one).
 
 Evidence: leave-one-out. Each exemplar is scored by a calibration fitted on all the others (steps
-1-3 again) and compared with the uncalibrated system's score of it. The verdict applies the
-calibration only when there are enough exemplars, the held-out error drops by >= MIN_RMSE_GAIN and
-the calibrated scores still follow the marks (held-out Pearson >= MIN_PCC).
+1-3 again) and compared with the uncalibrated system's score of it. The verdict says the calibration
+helps only when there are enough exemplars, the held-out error drops by >= MIN_RMSE_GAIN and the
+calibrated scores still follow the marks (held-out Pearson >= MIN_PCC). It never says "applied": a
+profile is applied (in use) only once a teacher or a flag puts it in use (`apply.use_calibration`).
 """
 
 from __future__ import annotations
@@ -238,23 +239,23 @@ def leave_one_out(data: ExemplarData) -> Evidence:
 def verdict(n: int, n_levels: int, evidence: Evidence | None) -> tuple[bool, str]:
     """(applies, the reason in plain words)."""
     if n < MIN_EXEMPLARS:
-        return False, f"too few responses: {n} given, at least {MIN_EXEMPLARS} needed; not applied"
+        return False, f"too few responses: {n} given, at least {MIN_EXEMPLARS} needed; it does not help"
     if n_levels < 2:
         return False, (f"all {n} responses have the same mark: calibration needs at least two different marks; "
-                       "not applied")
+                       "it does not help")
     b, a = evidence.overall["before"], evidence.overall["after"]
     if a["rmse"] >= b["rmse"]:
-        return False, f"calibration did not lower the error ({b['rmse']:.2f} -> {a['rmse']:.2f}): not applied"
+        return False, f"calibration did not lower the error ({b['rmse']:.2f} -> {a['rmse']:.2f}): it does not help"
     if b["rmse"] - a["rmse"] < MIN_RMSE_GAIN:
         return False, (f"calibration lowered the error by only {b['rmse'] - a['rmse']:.3f} ({b['rmse']:.3f} -> "
-                       f"{a['rmse']:.3f}), less than {MIN_RMSE_GAIN}: not applied")
+                       f"{a['rmse']:.3f}), less than {MIN_RMSE_GAIN}: it does not help")
     if not a["pcc"] >= MIN_PCC:  # NaN (constant scores) fails too
         pcc = "undefined" if np.isnan(a["pcc"]) else f"{a['pcc']:.2f}"
         return False, (f"the calibrated scores do not follow your marks (Pearson {pcc} on held-out responses, at "
-                       f"least {MIN_PCC} needed): every learner would get about the same score; not applied")
+                       f"least {MIN_PCC} needed): every learner would get about the same score; it does not help")
     return True, (f"lowered the error from {b['rmse']:.2f} to {a['rmse']:.2f} on held-out responses "
                   f"(Pearson {_num(b['pcc'])} -> {_num(a['pcc'])}, within 0.5: {b['within_0_5']:.0f}% -> "
-                  f"{a['within_0_5']:.0f}%): applied")
+                  f"{a['within_0_5']:.0f}%): it helps")
 
 
 def _num(v: float) -> str:

@@ -49,5 +49,7 @@ def describe(result: CalibrationResult) -> str:
         fitted.append(f"one fusion weight ({p.fusion.global_weight:.2f} on the multimodal score)")
     if fitted:
         lines.append("Fitted: " + "; ".join(fitted) + ".")
-    lines.append(("Verdict: " if p.applies else "Verdict: NOT APPLIED - ") + p.reason)
+    lines.append(("Verdict: " if p.applies else "Verdict: DOES NOT HELP - ") + p.reason)
+    covered = ", ".join(str(k) for k in sorted(p.n_by_part))
+    lines.append(f"In use, it changes part(s) {covered} only: the parts it has marks for.")
     return "\n".join(lines)

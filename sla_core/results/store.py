@@ -23,6 +23,8 @@ shared across threads. WAL mode lets a reader list sessions while a class is bei
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -66,6 +68,13 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL,
     PRIMARY KEY (owner, key)
 );
+CREATE TABLE IF NOT EXISTS session_plan (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    learner TEXT NOT NULL,
+    files TEXT NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
 CREATE TABLE IF NOT EXISTS result_audio (
     result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,
     part INTEGER NOT NULL,
@@ -98,6 +107,34 @@ class SessionInfo:
     created: str  # ISO 8601, UTC
     n_results: int
     owner: str = ""  # the teacher's login ("" without login)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One answer file of a planned learner: its content hash, and the store's copy if one was kept."""
+
+    part: int
+    answer: int  # 1-based
+    name: str  # the uploaded file's name, to ask for it again
+    sha256: str
+    kept: Path | None = None  # the copy in the store's audio folder (None: not kept, or purged)
+
+
+@dataclass(frozen=True)
+class PlannedLearner:
+    """A learner a class run set out to assess, and whether a result for them is saved."""
+
+    learner: str
+    files: tuple[PlannedFile, ...]
+    done: bool
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class ResultStore:
@@ -194,6 +231,76 @@ class ResultStore:
                                (result_id, int(part), answer + 1, rel.as_posix()))
             return result_id
 
+    def plan(self, session_id: int, learners: Sequence[tuple[str, Mapping[int, Sequence[str | Path]]]]) -> None:
+        """Record, before a class run starts, every learner it will assess and their files' content hashes,
+        keeping a copy of each file (unless the store keeps no recordings): an interrupted run can then
+        show expected vs done and be resumed on exactly the learners not yet done (`planned`).
+
+        Args:
+            learners: (learner, {part: answer files in order}) in the order they will be assessed.
+        """
+        self.session(session_id)
+        with self._connect() as db:
+            db.execute("DELETE FROM session_plan WHERE session_id = ?", (session_id,))
+            for position, (learner, parts) in enumerate(learners):
+                files = []
+                for part, paths in sorted(parts.items()):
+                    for answer, source in enumerate(paths, start=1):
+                        kept = self._keep(source, Path(str(session_id), "plan", str(position),
+                                                       f"part{part}_{answer}{Path(source).suffix.lower()}"))
+                        files.append({"part": int(part), "answer": answer, "name": Path(source).name,
+                                      "sha256": file_sha256(source), "kept": kept})
+                db.execute("INSERT INTO session_plan (session_id, position, learner, files) VALUES (?, ?, ?, ?)",
+                           (session_id, position, learner, json.dumps(files)))
+
+    def planned(self, session_id: int) -> list[PlannedLearner]:
+        """The learners a class run set out to assess, in order, each marked done when a result of that
+        name is saved in the session; [] for a session saved without a plan (before plans were kept)."""
+        self.session(session_id)
+        with self._connect() as db:
+            rows = db.execute("SELECT learner, files FROM session_plan WHERE session_id = ? ORDER BY position",
+                              (session_id,)).fetchall()
+            done = {name for (name,) in db.execute("SELECT learner FROM results WHERE session_id = ?", (session_id,))}
+        out = []
+        for learner, files in rows:
+            planned = tuple(PlannedFile(f["part"], f["answer"], f["name"], f["sha256"],
+                                        self.audio_dir / f["kept"] if f["kept"] and (self.audio_dir / f["kept"]).is_file()
+                                        else None) for f in json.loads(files))
+            out.append(PlannedLearner(learner, planned, learner in done))
+        return out
+
+    def release_plan(self, session_id: int, learner: str) -> None:
+        """Delete the plan's copies of a learner now assessed: their result keeps its own (or, by the
+        retention setting, none); the hashes stay, so the plan still says who was expected."""
+        with self._connect() as db:
+            rows = db.execute("SELECT position, files FROM session_plan WHERE session_id = ? AND learner = ?",
+                              (session_id, learner)).fetchall()
+            for position, files in rows:
+                files = json.loads(files)
+                for f in files:
+                    if f.get("kept"):
+                        (self.audio_dir / f["kept"]).unlink(missing_ok=True)
+                        f["kept"] = None
+                db.execute("UPDATE session_plan SET files = ? WHERE session_id = ? AND position = ?",
+                           (json.dumps(files), session_id, position))
+        for position, _ in rows:
+            shutil.rmtree(self.audio_dir / str(session_id) / "plan" / str(position), ignore_errors=True)
+
+    def _keep(self, source: str | Path, rel: Path) -> str | None:
+        """Copy `source` to the audio folder at `rel` (owner-only); its relative path, or None if not kept."""
+        if not self.keep_audio:
+            return None
+        try:
+            _private_dir(self.audio_dir)
+            for k in range(1, len(rel.parts)):
+                _private_dir(self.audio_dir.joinpath(*rel.parts[:k]))
+            shutil.copyfile(source, self.audio_dir / rel)
+            (self.audio_dir / rel).chmod(FILE_MODE)
+        except OSError as e:
+            log.warning("could not keep %s: %s", source, e)
+            return None
+        return rel.as_posix()
+
     def sessions(self) -> list[SessionInfo]:
         """This owner's sessions (all, when unbound), newest first, with their result counts."""
         mine, args = self._mine("s")
@@ -280,6 +387,20 @@ class ResultStore:
                 (self.audio_dir / rel).unlink(missing_ok=True)
                 db.execute("DELETE FROM result_audio WHERE result_id = ? AND part = ? AND answer = ?",
                            (result_id, part, answer))
+            # The copies a class plan kept for a resume go by the same rule (the hashes stay: a resume asks again).
+            plans = db.execute("SELECT p.session_id, p.position, p.files FROM session_plan p JOIN sessions s ON "
+                               "s.id = p.session_id WHERE s.created <= ?", (cutoff,)).fetchall()
+            for session_id, position, files in plans:
+                files = json.loads(files)
+                for f in files:
+                    if f.get("kept"):
+                        (self.audio_dir / f["kept"]).unlink(missing_ok=True)
+                        f["kept"] = None
+                db.execute("UPDATE session_plan SET files = ? WHERE session_id = ? AND position = ?",
+                           (json.dumps(files), session_id, position))
+        for plan_dir in self.audio_dir.glob("*/plan/*") if self.audio_dir.is_dir() else ():
+            if plan_dir.is_dir() and not any(plan_dir.iterdir()):
+                plan_dir.rmdir()
         for folder in sorted(self.audio_dir.glob("*/*"), reverse=True) if self.audio_dir.is_dir() else ():
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -327,4 +448,5 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-__all__ = ["DIR_MODE", "FILE_MODE", "ResultStore", "SessionInfo", "default_db_path", "submission_audio", "SESSION_KINDS"]
+__all__ = ["DIR_MODE", "FILE_MODE", "PlannedFile", "PlannedLearner", "ResultStore", "SessionInfo", "default_db_path",
+           "file_sha256", "submission_audio", "SESSION_KINDS"]

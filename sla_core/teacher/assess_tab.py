@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 from datetime import date
@@ -11,12 +12,14 @@ import gradio as gr
 import pandas as pd
 
 from ..assessment import Assessment
+from ..audio import AudioIssue, load_checked
+from ..parts import part_info
 from ..data import PartResponses, Response, Submission
 from ..parts import part_info
 from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
-from .base import SLOTS, HandlerBase, Workspace, explained
+from .base import SLOTS, HandlerBase, Workspace, explained, log
 
 
 class AssessTab(HandlerBase):
@@ -36,7 +39,7 @@ class AssessTab(HandlerBase):
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
-                    *(gr.skip() for _ in range(10)))  # the other 9 panel values and the sessions
+                    *(gr.skip() for _ in range(11)))  # the other 10 panel values and the sessions
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
@@ -45,8 +48,33 @@ class AssessTab(HandlerBase):
         self.sweep()
         return (*self.render(assessment, ws), self.sessions_update(request=request))
 
+    def check_answer(self, path: str | None, part: int, answer: int) -> str:
+        """One answer, checked the moment it is uploaded or recorded: its problem (or its length) beside it.
+
+        The same checks the assessment makes (sla_core.audio.load_checked), so a text file renamed .wav
+        or an 8-minute answer is named at once, not after Assess; the answer is not scored here.
+        """
+        if not path:
+            return ""
+        try:
+            _, stats = load_checked(path, part=part, answer=answer, max_seconds=self.max_seconds)
+        except AudioIssue as issue:
+            return f'<span class="sla-answer-bad" role="alert">✖ {html.escape(str(issue))} {ui_text.ANSWER_FIX}</span>'
+        except Exception as e:  # noqa: BLE001  a check must never break the page: say it, Assess still runs
+            log.exception("checking %s failed", path)
+            return f'<span class="sla-answer-bad" role="alert">✖ {ui_text.error_text(e)}</span>'
+        notes = [ui_text.ANSWER_OK.format(seconds=stats.duration_s, speech=stats.speech_s)]
+        expected = part_info(part).answer_seconds
+        if stats.duration_s > 3 * expected:
+            notes.append(ui_text.ANSWER_LONG.format(expected=expected))
+        if stats.heavily_clipped:
+            notes.append(ui_text.ANSWER_CLIPPED)
+        warn = len(notes) > 1
+        return (f'<span class="{"sla-answer-warn" if warn else "sla-answer-ok"}" role="status">'
+                f'{"⚠" if warn else "✔"} {html.escape(" ".join(notes))}</span>')
+
     def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
-        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file): the result panel."""
+        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text)."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
@@ -64,5 +92,5 @@ class AssessTab(HandlerBase):
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
-            shown, str(path),
+            shown, str(path), report.charts_text_html(a),
         )

@@ -22,6 +22,7 @@ from typing import Any
 import gradio as gr
 
 from ..assessment import Assessment, GraderInfo
+from ..audio import DEFAULT_MAX_SECONDS
 from ..data import Submission
 from ..parts import PARTS, part_info
 from ..results.retention import Retention
@@ -64,12 +65,14 @@ class HandlerBase:
 
     def __init__(self, assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
                  workdir: str | Path | None = None, calibration: CalibrationDesk | None = None,
-                 login: bool = False, retention: Retention = Retention(), caches: Sequence[Path] = ()) -> None:
+                 login: bool = False, retention: Retention = Retention(), caches: Sequence[Path] = (),
+                 max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         """
         Args:
             login: the app runs with login: a call without a user name is refused (never the shared "").
             retention: how long recordings and what derives from them are kept; `caches` are the folders
                 (transcripts, calibration embeddings) it covers besides the store and the work folder.
+            max_seconds: the assessor's cap on one answer: uploads are checked against it on arrival.
         """
         self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
@@ -77,6 +80,7 @@ class HandlerBase:
         self.calibration = calibration
         self.login = login
         self.retention, self.caches = retention, tuple(Path(c) for c in caches)
+        self.max_seconds = max_seconds
 
     def sweep(self) -> None:
         """Apply the retention setting to every copy (called after each assessment and at start-up)."""

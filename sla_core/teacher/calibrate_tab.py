@@ -95,7 +95,8 @@ class CalibrateTab(HandlerBase):
         except ValueError as e:
             raise gr.Error(ui_text.error_text(e)) from e
         verdict = ("✔ " if result.applies else "✖ ") + _md_escape(result.reason)
-        return (result, heard, name, describe(result), evidence_figure(result.evidence), f"**{verdict}**")
+        return (result, heard, name, describe(result), evidence_figure(result.evidence),
+                f"**{verdict}**\n\n{ui_text.VERDICT_NOT_IN_USE}")
 
     @explained("Save profile")
     def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool, request=None) -> tuple:

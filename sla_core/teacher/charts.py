@@ -16,14 +16,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ..assessment import UNTRAINED, Assessment
 from ..delivery.measures import LONG_PAUSE_SECONDS
 from ..cefr import FUSION_EDGES, GRID, LABELS, N_INTERVALS, SCORE_MAX, SCORE_MIN
 from ..parts import PARTS, part_info
+from .result_view import provisional
 
 COLORS = {"speech": "#2563eb", "mllm": "#d97706", "fused": "#059669", "part": "#6366f1", "muted": "#94a3b8"}
 PART_COLORS = {1: "#2563eb", 3: "#d97706", 4: "#059669", 5: "#db2777"}
+# Colour never carries a meaning alone: each part also has its own marker and bar pattern, and its label.
+PART_SYMBOLS = {1: "circle", 3: "square", 4: "diamond", 5: "triangle-up"}
+PART_PATTERNS = {1: "", 3: "/", 4: ".", 5: "x"}
 HEIGHT = 340
 NOT_LOADED_MLLM = "Multimodal grader not loaded"
 _LABEL_SPOTS = ("top center", "bottom center", "middle left", "middle right")
@@ -174,7 +179,8 @@ def fusion_weights_figure(weights: Sequence[float] | None, assessment: Assessmen
         x=[pa.mllm.score for _, pa in used], y=[pa.fusion_weight for _, pa in used], mode="markers+text",
         name="parts", text=[f"P{p}" for p, _ in used],
         textposition=[_LABEL_SPOTS[k % len(_LABEL_SPOTS)] for k in range(len(used))],  # parts often coincide
-        marker={"size": 12, "color": [PART_COLORS[p] for p, _ in used], "line": {"width": 1, "color": "white"}},
+        marker={"size": 12, "color": [PART_COLORS[p] for p, _ in used], "line": {"width": 1, "color": "white"},
+                "symbol": [PART_SYMBOLS[p] for p, _ in used]},
         hovertemplate="%{text}: multimodal %{x:.2f} → w = %{y:.2f}<extra></extra>",
     )
     _scale_axis(fig, "x")
@@ -195,12 +201,18 @@ def prototype_figure(assessment: Assessment, title: str = "Speech grader: simila
             z[r, GRID.index(float(level))] = sim
     text = [[("" if np.isnan(v) else f"{v:.2f}") for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(LABELS), y=_part_names([p for p, _ in rows]), text=text, texttemplate="%{text}",
-        colorscale="Blues", zmin=0.0, zmax=max(float(np.nanmax(z)), 1e-6), colorbar={"title": "similarity"},
-        hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+        # Short row names and the colour bar underneath: the cells keep the width, so the numbers stay
+        # readable on a phone (the part names are in the hover and in "The charts as text").
+        z=z, x=list(LABELS), y=[f"P{p}" for p, _ in rows], text=text, texttemplate="%{text}",
+        customdata=[[part_info(p).title] * len(GRID) for p, _ in rows],
+        colorscale="Blues", zmin=0.0, zmax=max(float(np.nanmax(z)), 1e-6),
+        colorbar={"title": "similarity", "orientation": "h", "y": -0.32, "thickness": 10, "len": 0.6},
+        hovertemplate="%{customdata} · %{x}: %{z:.3f}<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title)
+    fig = _layout(fig, title)
+    fig.update_layout(margin={"b": 100})  # room for the colour bar under the levels
+    return fig
 
 
 def mllm_distribution_figure(assessment: Assessment,
@@ -213,7 +225,7 @@ def mllm_distribution_figure(assessment: Assessment,
     fig = go.Figure()
     for p, score in rows:
         fig.add_bar(name=f"P{p}", x=[f"{g:.1f} {lab}" for g, lab in zip(GRID, LABELS)], y=list(score.distribution),
-                    marker_color=PART_COLORS[p],
+                    marker={"color": PART_COLORS[p], "pattern": {"shape": PART_PATTERNS[p]}},
                     hovertemplate=f"P{p}" + " · %{x}: %{y:.2f}<extra></extra>")
     fig.update_layout(barmode="group", bargap=0.2)
     fig.update_yaxes(title="probability", range=[0, 1], gridcolor="#e2e8f0")
@@ -221,23 +233,41 @@ def mllm_distribution_figure(assessment: Assessment,
 
 
 def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overall score per learner") -> go.Figure:
-    """Horizontal bars of each learner's overall score, best first; partial overalls hatched."""
+    """Each learner's overall score (bars, best first; provisional ones hatched and labelled), and under it
+    how many learners reached each overall level: the class's distribution at a glance."""
     done = [a for a in assessments if a.overall is not None]
     if not done:
         return message_figure(title, "No learner has an overall score yet.")
     done.sort(key=lambda a: a.overall)
     graded = all(a.graded for a in done)
-    fig = go.Figure(go.Bar(
-        x=[a.overall for a in done], y=[a.learner or "?" for a in done], orientation="h",
-        marker={"color": COLORS["fused"] if graded else COLORS["muted"],
-                "pattern": {"shape": ["" if a.complete else "/" for a in done]}},
-        text=[f"{a.overall:.2f} {a.overall_cefr}" + ("" if a.complete else " (partial)") for a in done],
-        textposition="outside", hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    ))
-    _scale_axis(fig, "x")
+    color = COLORS["fused"] if graded else COLORS["muted"]
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=0.16,
+                        subplot_titles=("", "Learners at each overall level (hatched: provisional)"))
+    complete = {id(a): provisional(a) is None for a in done}  # every part and every answer the test asks for
+    fig.add_bar(
+        x=[a.overall for a in done], y=[a.learner or "?" for a in done], orientation="h", name="overall",
+        marker={"color": color, "pattern": {"shape": ["" if complete[id(a)] else "/" for a in done]}},
+        text=[f"{a.overall:.2f} {a.overall_cefr}" + ("" if complete[id(a)] else " (provisional)") for a in done],
+        textposition="outside", hovertemplate="%{y}: %{x:.2f}<extra></extra>", showlegend=False, row=1, col=1,
+    )
+    for whole, label, shape in ((True, "complete", ""), (False, "provisional", "/")):
+        counts = [sum(1 for a in done if a.overall_cefr == level and complete[id(a)] == whole) for level in LABELS]
+        fig.add_bar(x=list(LABELS), y=counts, name=label, marker={"color": color, "pattern": {"shape": shape}},
+                    text=[str(c) if c else "" for c in counts], textposition="inside",
+                    hovertemplate="%{x}: %{y} " + label + "<extra></extra>", showlegend=False, row=2, col=1)
+    fig.update_layout(barmode="stack")
+    ticks = {"tickvals": list(GRID), "ticktext": [f"{g:.1f} {lab}" for g, lab in zip(GRID, LABELS)],
+             "range": list(Y_RANGE), "gridcolor": "#e2e8f0"}
+    fig.update_xaxes(**ticks, row=1, col=1)
+    fig.update_yaxes(title="learners", dtick=1, gridcolor="#e2e8f0", row=2, col=1)
     if not graded:
         title += " (untrained models: not grades)"
-    return _layout(fig, title, height=max(HEIGHT, 60 + 28 * len(done)))
+    return _layout(fig, title, height=max(HEIGHT, 60 + 28 * len(done)) + 220)
+
+
+def level_counts(assessments: Sequence[Assessment]) -> dict[str, int]:
+    """How many learners have each overall CEFR level (the distribution the class chart draws)."""
+    return {level: sum(1 for a in assessments if a.overall_cefr == level) for level in LABELS}
 
 
 DELIVERY_COLORS = {"speech": "#10b981", "pause": "#f59e0b", "long": "#dc2626", "nucleus": "#1e293b"}

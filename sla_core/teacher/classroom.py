@@ -157,9 +157,10 @@ def extract_zip(path: str | Path, dest: str | Path, dropped: list[Skipped] | Non
         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
         budget = MAX_UNZIPPED_BYTES
         for m in members:
-            where = f"{path.name}: {m.filename}"
-            name = Path(m.filename.replace("\\", "/"))
-            if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", m.filename):
+            filename = member_name(m)
+            where = f"{path.name}: {filename}"
+            name = Path(filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", filename):
                 dropped.append(Skipped(where, "the entry's path leads outside the zip's folder; it was not unpacked"))
                 continue
             if stat.S_ISLNK(m.external_attr >> 16):
@@ -177,6 +178,22 @@ def extract_zip(path: str | Path, dest: str | Path, dropped: list[Skipped] | Non
                 target.unlink(missing_ok=True)
                 dropped.append(Skipped(where, f"the entry is damaged or protected and could not be unpacked ({e})"))
     return dest
+
+
+def member_name(member: zipfile.ZipInfo) -> str:
+    """A zip entry's name as its maker wrote it, whether or not the zip flags it as UTF-8.
+
+    Without the UTF-8 flag (bit 11) Python reads names as CP437, the old DOS code page; but Linux `zip`,
+    macOS and many tools write UTF-8 bytes without setting the flag, so "Fatima Ö" would come out as
+    "Fatima ├û". Such a name is read back as UTF-8 when its bytes are valid UTF-8; a real CP437 name
+    (an old Windows zip) is not valid UTF-8 once it has a non-ASCII letter, and is kept as CP437.
+    """
+    if member.flag_bits & 0x800:
+        return member.filename
+    try:
+        return member.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return member.filename
 
 
 class _TooBig(Exception):

@@ -6,6 +6,7 @@ import html
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import gradio as gr
 import pandas as pd
 
 from ..assessment import Assessment
-from ..results.store import submission_audio
+from ..data import PartResponses, Response, Submission
+from ..results.store import file_sha256, submission_audio
 from . import charts, ui_text
 from . import result_view as report
 from .base import HandlerBase, Workspace, _md_escape, explained, log, request_of
@@ -39,10 +41,7 @@ class ClassroomTab(HandlerBase):
 
     def _assess_upload(self, ws: Workspace, files: Sequence[str], name: str | None, upload: Path,
                        progress) -> Iterator[tuple]:
-        try:
-            batch = load_upload(files, upload)
-        except (ValueError, FileNotFoundError) as e:
-            raise gr.Error(ui_text.error_text(e)) from e
+        batch = self._read_upload(files, upload)
         skipped = self._skipped_md(batch.skipped)
         if not batch.submissions:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in batch.skipped)
@@ -50,28 +49,104 @@ class ClassroomTab(HandlerBase):
         name = (name or "").strip() or ui_text.DEFAULT_CLASS_NAME.format(date=date.today().isoformat())
         source = ", ".join(Path(f).name for f in files)
         session = ws.store.new_session(name, "class", source)
-        n, done, failed = len(batch.submissions), [], []
-        for k, sub in enumerate(batch.submissions):
-            progress(k / n, desc=ui_text.CLASS_PROGRESS.format(k=k + 1, n=n, learner=sub.submission_id))
+        # The plan first: an interrupted run then shows expected vs done and resumes on the rest.
+        ws.store.plan(session, [(sub.submission_id, submission_audio(sub)) for sub in batch.submissions])
+        yield from self._run_class(ws, session, name, list(batch.submissions), [], skipped, progress)
+
+    @staticmethod
+    def _read_upload(files: Sequence[str], upload: Path):
+        try:
+            return load_upload(files, upload)
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(ui_text.error_text(e)) from e
+
+    def _run_class(self, ws: Workspace, session: int, name: str, todo: list[Submission], done: list[Assessment],
+                   notes: str, progress) -> Iterator[tuple]:
+        """Assess `todo` into `session` learner by learner (each saved as it comes), after the `done` ones."""
+        n, failed, first = len(done) + len(todo), [], len(done)
+        for k, sub in enumerate(todo, start=first):
+            progress((k - first) / max(len(todo), 1),
+                     desc=ui_text.CLASS_PROGRESS.format(k=k + 1, n=n, learner=sub.submission_id))
             try:
-                a = self._assess(ws, sub, lambda f, m, k=k: progress((k + f) / n, desc=f"{sub.submission_id}: {m}"))
+                a = self._assess(ws, sub, lambda f, m, k=k: progress((k - first + f) / len(todo),
+                                                                     desc=f"{sub.submission_id}: {m}"))
             except Exception as e:  # one broken learner must not lose the rest of the class
                 log.exception("assessment of %s failed", sub.submission_id)
                 failed.append(ui_text.CLASS_FAILED_LEARNER.format(learner=_md_escape(sub.submission_id),
                                                                    error=ui_text.error_text(e)))
                 continue
+            a = replace(a, learner=sub.submission_id)  # the plan's name: a resume knows who is done
             ws.store.add(session, a, audio=submission_audio(sub))
+            ws.store.release_plan(session, sub.submission_id)  # its result keeps the recordings now
             done.append(a)
-            status = ui_text.CLASS_RUNNING.format(k=k + 1, n=n)
-            yield (status + skipped, self._class_table(done), gr.update(), charts.class_overview_figure(done),
+            status = ui_text.CLASS_RUNNING.format(k=len(done), n=n)
+            yield (status + notes, self._class_table(done), gr.update(), charts.class_overview_figure(done),
                    gr.update(), gr.update())
         unscored = [_md_escape(a.learner or "?") for a in done if a.overall is None]
         if unscored:
             failed.append(ui_text.CLASS_NO_SCORE.format(learners=", ".join(unscored)))
         status = ui_text.CLASS_DONE.format(n=len(done), name=_md_escape(name)) + "".join(f"\n\n⚠ {f}" for f in failed)
-        yield (status + skipped, self._class_table(done), self._csv(ws, session),
+        status += self._progress_md(ws, session)
+        yield (status + notes, self._class_table(done), self._csv(ws, session),
                charts.class_overview_figure(done, ui_text.CLASS_CHART),
                self.sessions_update(selected=session, request=request_of(ws)), self._learner_choices(done))
+
+    @explained("Resume the class")
+    def resume_class(self, session_id: int | None, files: Sequence[str] | None = None,
+                     progress=gr.Progress(), request=None) -> Iterator[tuple]:
+        """Assess exactly the planned learners with no saved result: from the kept copies of their recordings,
+        or, where none were kept, from the files uploaded again (matched by content, whatever their names)."""
+        ws = self.workspace(request)
+        if session_id is None:
+            raise gr.Error(ui_text.RESUME_NO_SESSION)
+        try:
+            info, planned = ws.store.session(int(session_id)), ws.store.planned(int(session_id))
+        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
+        if not planned:
+            raise gr.Error(html.escape(ui_text.RESUME_NO_PLAN.format(name=info.name)))
+        todo = [p for p in planned if not p.done]
+        if not todo:
+            raise gr.Error(html.escape(ui_text.RESUME_NOTHING.format(name=info.name, n=len(planned))))
+        upload = Path(tempfile.mkdtemp(prefix="resume-", dir=ws.workdir))
+        try:
+            by_hash: dict[str, Path] = {}
+            if files:
+                for sub in self._read_upload(files, upload).submissions:
+                    for paths in submission_audio(sub).values():
+                        by_hash.update({file_sha256(f): Path(f) for f in paths})
+            ready, missing = [], []
+            for p in todo:
+                paths = [f.kept or by_hash.get(f.sha256) for f in p.files]
+                if any(path is None for path in paths):
+                    names = ", ".join(f.name for f, path in zip(p.files, paths) if path is None)
+                    missing.append(f"{_md_escape(p.learner)} ({_md_escape(names)})")
+                    continue
+                parts: dict[int, list] = {}
+                for f, path in zip(p.files, paths):
+                    parts.setdefault(f.part, []).append(path)
+                ready.append(Submission(p.learner, tuple(
+                    PartResponses(part, tuple(Response(audio_path=x) for x in xs)) for part, xs in sorted(parts.items()))))
+            if not ready:
+                raise gr.Error(html.escape(ui_text.RESUME_UPLOAD_AGAIN.format(learners="; ".join(missing))))
+            notes = "" if not missing else "\n\n⚠ " + ui_text.RESUME_STILL_MISSING.format(learners="; ".join(missing))
+            yield from self._run_class(ws, info.id, info.name, ready, ws.store.load(info.id), notes, progress)
+        finally:
+            shutil.rmtree(upload, ignore_errors=True)
+            self.sweep()
+
+    @staticmethod
+    def _progress_md(ws: Workspace, session_id: int) -> str:
+        """Expected vs done for a planned class ("" when all are done, or the session has no plan)."""
+        planned = ws.store.planned(session_id)
+        left = [p.learner for p in planned if not p.done]
+        if not left:
+            return ""
+        kept = all(f.kept for p in planned if not p.done for f in p.files)
+        return "\n\n⚠ " + ui_text.CLASS_NOT_DONE.format(
+            done=len(planned) - len(left), n=len(planned), left=len(left),
+            learners=", ".join(_md_escape(x) for x in left),
+            how=ui_text.RESUME_FROM_COPIES if kept else ui_text.RESUME_NEEDS_UPLOAD)
 
     @explained("Open the session")
     def open_session(self, session_id: int | None, request=None) -> tuple:
@@ -85,6 +160,7 @@ class ClassroomTab(HandlerBase):
         except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
             raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         status = f"**{_md_escape(info.name)}** · {info.created[:16].replace('T', ' ')} UTC · {len(results)} learner(s)"
+        status += self._progress_md(ws, info.id)
         return (status, self._class_table(results), self._csv(ws, info.id), charts.class_overview_figure(results,
                 ui_text.CLASS_CHART), self._learner_choices(results))
 
@@ -101,6 +177,49 @@ class ClassroomTab(HandlerBase):
         if not 0 <= int(index) < len(results):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
         return self.render(results[int(index)], ws)
+
+    @explained("Recordings")
+    def learner_recordings(self, session_id: int | None, index: int | None, request=None) -> tuple:
+        """The kept recordings of one learner, listed beside their part scores: (recording picker, player).
+
+        Read through the teacher's own workspace: another teacher's session is "no session".
+        """
+        ws = self.workspace(request)
+        if session_id is None or index is None:
+            return gr.update(choices=[], value=None, interactive=False), None
+        try:
+            results, audio = ws.store.load(int(session_id)), ws.store.audio(int(session_id))
+        except (KeyError, ValueError, TypeError) as e:
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
+        if not 0 <= int(index) < len(results):
+            raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
+        a, files = results[int(index)], audio[int(index)]
+        choices = []
+        for part, paths in sorted(files.items()):
+            pa = a.part(part)
+            score = f" · part score {pa.score:.2f} {pa.cefr}" if pa is not None and pa.ok else ""
+            choices += [(ui_text.RECORDING_CHOICE.format(part=part, n=k + 1, of=len(paths), score=score),
+                         f"{part}:{k}") for k in range(len(paths))]
+        if not choices:
+            return gr.update(choices=[], value=None, interactive=False, info=ui_text.NO_RECORDINGS_KEPT), None
+        return (gr.update(choices=choices, value=choices[0][1], interactive=True, info=None),
+                str(files[int(choices[0][1].split(":")[0])][0]))
+
+    @explained("Play")
+    def play_recording(self, session_id: int | None, index: int | None, key: str | None,
+                       request=None) -> str | None:
+        """The file of one kept recording ("part:answer" of the picker), found again through the store."""
+        ws = self.workspace(request)
+        if session_id is None or index is None or not key:
+            return None
+        try:
+            part, answer = (int(x) for x in str(key).split(":"))
+            files = ws.store.audio(int(session_id))[int(index)].get(part, ())
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
+        if not 0 <= answer < len(files):
+            raise gr.Error(ui_text.NO_RECORDINGS_KEPT)
+        return str(files[answer])
 
     @explained("Sort")
     def sort_class(self, session_id: int | None, order: str | None, request=None):

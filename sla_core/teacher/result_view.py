@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
-from ..cefr import GRID, LEVEL_NAMES, cefr_label
+from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
 from ..delivery.measures import PartDelivery
@@ -324,6 +324,37 @@ def delivery_numbers(delivery: PartDelivery) -> str:
         wpm=f" · {wpm:.0f} words per minute (transcript)" if wpm is not None else "")
 
 
+def charts_text_html(assessment: Assessment) -> str:
+    """What the four result charts show, as text and small tables: their alternative for a screen reader,
+    a printout or a phone too narrow to read a heat map."""
+    e = html.escape
+    done = [(p, pa) for p in PARTS if (pa := assessment.part(p)) and pa.ok]
+    if not done:
+        return f"<p>{e(ui_text.NO_OVERALL)}</p>"
+    lines = []
+    for p, pa in done:
+        graders = [f"{name} grader {s.score:.2f}" for name, s in (("speech", pa.speech), ("multimodal", pa.mllm)) if s]
+        weight = "" if pa.fusion_weight is None else f", fusion weight on the multimodal grader {pa.fusion_weight:.2f}"
+        lines.append(f"<li>{e(part_info(p).title)}: part score {pa.score:.2f} ({e(pa.cefr or DASH)}); "
+                     f"{e(', '.join(graders))}{e(weight)}.</li>")
+    text = f"<p><b>{e(ui_text.CHART_PARTS)}</b></p><ul>{''.join(lines)}</ul>"
+    for heading, pick, levels in ((ui_text.CHART_PROTOTYPES, "speech", None), (ui_text.CHART_MLLM, "mllm", GRID)):
+        rows = [(p, getattr(pa, pick)) for p, pa in done if getattr(pa, pick) is not None]
+        values = {p: dict(zip(s.prototype_levels or GRID, s.similarities)) if pick == "speech" else
+                  dict(zip(levels, s.distribution)) for p, s in rows
+                  if (s.similarities if pick == "speech" else s.distribution) is not None}
+        if not values:
+            continue
+        head = "".join(f"<th>{e(LABELS[i])}</th>" for i in range(len(GRID)))
+        body = "".join(f"<tr><td>Part {p}</td>" + "".join(
+            f"<td>{values[p][g]:.2f}</td>" if g in values[p] else f"<td>{DASH}</td>" for g in GRID) + "</tr>"
+            for p in values)
+        best = "; ".join(f"Part {p}: {LABELS[GRID.index(max(v, key=v.get))]}" for p, v in values.items())
+        text += (f"<p><b>{e(heading)}</b>: the level with the highest value is {e(best)}.</p>"
+                 f"<table><tr><th>Part</th>{head}</tr>{body}</table>")
+    return text
+
+
 def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = None) -> str:
     """The model-status panel: what is loaded, its state and where it came from, plus a plain headline."""
     e = html.escape
@@ -336,11 +367,19 @@ def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = Non
     else:
         headline = f'<div class="sla-banner" role="alert">{e(ui_text.NOTHING_TRAINED)}</div>'
     items = []
+    graders_trained = any_grader_trained(infos)
     for i in infos:
         loaded = not i.note.startswith("not loaded")
         state = ui_text.STATE_TEXT.get(i.state, i.state) if loaded else "not loaded"
         cls = {TRAINED: "ok", UNTRAINED: "bad"}.get(i.state, "warn") if loaded else "off"
         parts = f" · {ui_text.TRAINED_PARTS.format(parts=_parts_list(i.parts))}" if i.parts else ""
+        if i.name in ("calibration", "fusion") and loaded and i.state == TRAINED:
+            # Fitted to marks, not trained graders: never a green "trained" over graders that are not.
+            state = ui_text.CALIBRATION_IN_USE if i.name == "calibration" else ui_text.FUSION_FITTED
+            if not graders_trained:
+                state, cls = f"{state} {ui_text.OVER_UNTRAINED}", "warn"
+            if i.name == "calibration" and i.parts:
+                parts = f" · {ui_text.CALIBRATION_PARTS.format(parts=_parts_list(i.parts))}"
         note = f" · {e(i.note)}" if i.note else ""
         items.append(
             f'<li data-grader="{e(i.name)}"><span class="sla-state sla-state-{cls}">{e(state)}</span> '

@@ -27,7 +27,13 @@ TAB_HELP = "Help"
 
 LEARNER_LABEL = "Learner name or id (optional)"
 LEARNER_PLACEHOLDER = "e.g. Maria S."
-ANSWER_LABEL = "Answer {n}: {question}"
+ANSWER_LABEL = "Part {part}, answer {n} of {of}: {question}"
+SKIP_TO_ASSESS = "Skip to the Assess button"
+ANSWER_OK = "{seconds:.0f} s, about {speech:.0f} s of speech."
+ANSWER_LONG = "That is much longer than the about {expected:.0f} s this answer should take: is it the right file?"
+ANSWER_CLIPPED = "It is distorted (recorded too loud); the score may be lower than the learner deserves."
+ANSWER_FIX = "Upload or record this answer again; the other answers are still assessed."
+CHARTS_AS_TEXT = "The charts as text"
 ASSESS_BUTTON = "Assess"
 CLEAR_BUTTON = "Clear"
 EXAMPLES_LABEL = "Try an example (synthetic speech made with espeak-ng, not a real learner)"
@@ -40,6 +46,9 @@ NO_RESULT_YET = "Record or upload at least one answer, then press <b>Assess</b>.
 NO_LEARNER_YET = "Assess a class or open a saved session, then choose a learner to see their details here."
 CHART_PLACEHOLDER = "The chart appears after an assessment."
 NOTHING_TO_ASSESS = "Nothing to assess"
+API_NO_AUDIO = ("No recording was given: pass at least one of part1 (a list of up to 6 files), part3, part4 "
+                "or part5 (up to 5 files), each made with gradio_client.handle_file(path).")
+API_NO_CLASS = "The class was not assessed, so there is no CSV: no learner could be read from the upload."
 NO_AUDIO = ("No recording was given, so nothing was assessed. Record or upload at least one answer "
             "in the parts above, then press <b>Assess</b> again.")
 
@@ -115,6 +124,11 @@ NOTHING_TRAINED = (
 )
 SOME_TRAINED = "Trained artifacts are loaded for: {what}."
 TRAINED_PARTS = "trained for part(s) {parts}"
+CALIBRATION_IN_USE = "in use"
+FUSION_FITTED = "fitted"
+OVER_UNTRAINED = "(over untrained graders: not grades)"
+CALIBRATION_PARTS = "changes part(s) {parts} only"
+VERDICT_NOT_IN_USE = ("Not in use yet: save the profile, then choose it below and press “Use this profile”.")
 
 # Classroom mode.
 CLASS_INTRO = """\
@@ -134,7 +148,7 @@ CLASS_FILES_LABEL = "Class recordings (.zip, audio files, or a CSV manifest with
 SESSION_NAME_LABEL = "Session name"
 SESSION_NAME_PLACEHOLDER = "e.g. 3B speaking test, March"
 ASSESS_CLASS_BUTTON = "Assess the class"
-CLASS_TABLE_LABEL = "Class results (change the order with “Sort by”; the table scrolls sideways on a small screen)"
+CLASS_TABLE_LABEL = "Class results"
 SORT_LABEL = "Sort by"
 SORT_ORDERS = {  # key -> what the teacher reads; the key is what result_view.class_rows sorts by
     "assessed": "Order assessed",
@@ -151,6 +165,19 @@ NO_LEARNERS = "No learner could be found in the upload. {skipped}"
 CLASS_PROGRESS = "Learner {k} of {n}: {learner}"
 CLASS_RUNNING = "Assessed {k} of {n} learners…"
 CLASS_DONE = "Assessed {n} learners. Session “{name}” is saved."
+CLASS_NOT_DONE = ("Assessed {done} of {n} learners: {left} not yet assessed ({learners}). "
+                  "The run was interrupted. {how}")
+RESUME_FROM_COPIES = "Their recordings were kept: choose this session and press “Resume this class”."
+RESUME_NEEDS_UPLOAD = ("Some of their recordings were not kept: upload the class again (the same files, any names) "
+                       "and press “Resume this class”; nobody is assessed twice.")
+RESUME_BUTTON = "Resume this class"
+RESUME_NO_SESSION = "Choose the interrupted session in “Saved sessions” first, then press “Resume this class”."
+RESUME_NO_PLAN = ("“{name}” was saved before class runs kept their list of learners, so it cannot be resumed: "
+                  "assess the learners it lacks as a new class.")
+RESUME_NOTHING = "Every learner of “{name}” ({n}) is already assessed: there is nothing to resume."
+RESUME_UPLOAD_AGAIN = ("The recordings of the learners not yet assessed were not kept: upload the class again "
+                       "(the same files) in the box above, then press “Resume this class”. Missing: {learners}")
+RESUME_STILL_MISSING = "Still not assessed, their files were not in the upload: {learners}. Upload them to resume."
 CLASS_NO_SCORE = "{learners}: no part could be assessed, so there is no score (the table says why)."
 CLASS_FAILED_LEARNER = "{learner}: could not be assessed ({error})."
 SKIPPED_HEADING = "Files skipped"
@@ -158,6 +185,10 @@ SAVED_SESSIONS_LABEL = "Saved sessions"
 SAVED_SESSIONS_EMPTY = "No saved sessions yet."
 REFRESH_BUTTON = "Refresh"
 LEARNER_PICK_LABEL = "Show one learner's details"
+RECORDINGS_LABEL = "This learner's recordings"
+RECORDING_CHOICE = "Part {part}, answer {n} of {of}{score}"
+PLAYER_LABEL = "Listen"
+NO_RECORDINGS_KEPT = "No recordings were kept for this learner (retention setting, or saved before recordings were kept)."
 SESSION_CHOICE = "{name} · {created} · {n} learner(s)"
 SINGLE_SESSION_NAME = "Individual assessments {date}"
 DEFAULT_CLASS_NAME = "Class session {date}"
@@ -226,7 +257,8 @@ HELP = """\
   still assessed.
 
 * **Calibration** (Calibrate tab) adjusts the speech grader's level prototypes, each grader's score and the
-  fusion weight to a teacher's own marks, and is applied only when a held-out check shows it helps.
+  fusion weight to a teacher's own marks, for the parts the teacher marked and no others. It is saved only when
+  a held-out check shows it helps (or the teacher insists), and it changes scores only once it is in use.
 
 ### Privacy: what is kept, where, and for how long
 

@@ -183,3 +183,20 @@ def test_the_csv_names_a_local_model_by_its_folder_name_only(store, tmp_path):
     store.add(session, a)
     row = next(csv.DictReader(store.export_csv(session, tmp_path / "out.csv").open(encoding="utf-8-sig")))
     assert "speech=local: w2v-graders (trained)" in row["model_sources"] and "/srv" not in row["model_sources"]
+
+
+def test_a_class_plan_keeps_hashes_and_copies_until_the_retention_purge(tmp_path):
+    from sla_core.results.store import file_sha256
+
+    answer = tmp_path / "tom_part3.wav"
+    answer.write_bytes(b"RIFF-not-really-audio")
+    store = ResultStore(tmp_path / "r.sqlite")
+    session = store.new_session("3B", "class")
+    store.plan(session, [("tom", {3: [answer]}), ("ann", {3: [answer]})])
+    tom, ann = store.planned(session)
+    assert (tom.learner, tom.done, ann.done) == ("tom", False, False)
+    assert tom.files[0].sha256 == file_sha256(answer) and tom.files[0].kept.read_bytes() == answer.read_bytes()
+    assert tom.files[0].kept.is_relative_to(store.audio_dir)
+    assert store.purge_recordings(0) == 0  # no result recordings; the plan's copies go too
+    assert store.planned(session)[0].files[0].kept is None and store.planned(session)[0].files[0].sha256
+    assert ResultStore(tmp_path / "r.sqlite").as_owner("someone else").sessions() == []

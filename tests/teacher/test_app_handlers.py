@@ -39,7 +39,8 @@ def example_slots(silent_part4: bool = False) -> list[str | None]:
 def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handlers, assessor):
     slots = example_slots()
     out = handlers.assess_one("Ana", *slots)
-    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, sessions = out
+    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, charts_text, \
+        sessions = out
     expected = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in PARTS}, learner="Ana")
     assert f">{expected.overall:.2f}<" in summary and raw["overall"] == expected.overall
     assert list(table["Part score"]) == [f"{expected.part(p).score:.2f}" for p in PARTS]
@@ -52,6 +53,10 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     assert len(saved) == 1 and saved[0].kind == "single" and saved[0].n_results == 1
     assert handlers.store.load(saved[0].id)[0].overall == expected.overall
     assert Path(json_path).read_text().startswith("{") and sessions["choices"][0][1] == saved[0].id
+    # The charts as text: every assessed part's score, and each heat-map row as a table row.
+    assert all(f"part score {expected.part(p).score:.2f}" in charts_text for p in PARTS)
+    assert "<tr><td>Part 1</td>" + "".join(f"<td>{v:.2f}</td>" for v in expected.part(1).speech.similarities) \
+        in charts_text
 
 
 def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handlers):
@@ -65,7 +70,7 @@ def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handler
 def test_assess_one_without_any_audio_asks_for_a_recording_in_the_card_and_leaves_the_panels(handlers):
     summary, *rest = handlers.assess_one("Ana", *([None] * len(app.SLOTS)))
     assert "No recording was given" in summary and "press <b>Assess</b> again" in summary
-    assert len(rest) == 10 and all(r == gr.skip() for r in rest)  # the 9 other panel values + sessions: no error pills
+    assert len(rest) == 11 and all(r == gr.skip() for r in rest)  # the 10 other panel values + sessions: no error pills
     assert handlers.store.sessions() == []
 
 
@@ -163,7 +168,11 @@ def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
     calls = []
     demo = app.build_demo(lambda s, p=None: calls.append(s), assessor.status, ResultStore(tmp_path / "r.sqlite"))
     names = {d.api_name for d in demo.fns.values()}
-    assert {"assess", "assess_class", "open_session", "show_learner"} <= names
+    assert {"assess_learner", "assess_class", "open_session", "show_learner", "resume_class"} <= names
+    api = demo.get_api_info()["named_endpoints"]
+    assert "/assess" not in api and "/page_assess" not in api and "/page_assess_class" not in api
+    assert [p["parameter_name"] for p in api["/assess_learner"]["parameters"]] == [
+        "part1", "part3", "part4", "part5", "learner"]
     assert calls == []
 
 
@@ -175,7 +184,7 @@ def test_the_class_table_gives_every_column_a_width(assessor, tmp_path):
     table = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "class-table")
     widths = table.column_widths
     assert widths is not None and len(widths) == len(report.CLASS_COLUMNS)
-    assert sum(float(w.rstrip("%")) for w in widths) == 100 and min(float(w.rstrip("%")) for w in widths) >= 6
+    assert all(w.endswith("px") for w in widths) and min(int(w[:-2]) for w in widths) >= 70  # scrolls, never squeezes
 
 
 def test_cli_flags_mirror_the_assessor_config():
@@ -203,3 +212,68 @@ def test_a_learner_with_no_assessable_part_is_named_in_the_class_status(handlers
     status, table, *_ = list(handlers.assess_class([archive], "mixed"))[-1]
     assert "Assessed 2 learners" in status and "dora: no part could be assessed" in status
     assert "emil:" not in status and list(table["Learner"]) == ["dora", "emil"]
+
+
+def test_each_answer_is_checked_when_it_arrives_and_its_problem_shown_beside_it(handlers, tmp_path):
+    import numpy as np
+
+    from sla_core.testing.audio import write_wav
+
+    fake = tmp_path / "answer.wav"
+    fake.write_text("this is a text file renamed .wav")
+    bad = handlers.check_answer(str(fake), 3, 0)
+    assert bad.startswith('<span class="sla-answer-bad" role="alert">✖') and "answer.wav" in bad
+    assert ui_text.ANSWER_FIX in bad
+    long = write_wav(tmp_path / "long.wav", np.zeros(8 * 60 * 16000, dtype=np.float32))  # an 8-minute answer
+    too_long = handlers.check_answer(str(long), 3, 0)
+    assert "✖" in too_long and "180" in too_long
+    good = handlers.check_answer(str(EXAMPLE / "part3.wav"), 3, 0)
+    assert good.startswith('<span class="sla-answer-ok" role="status">✔') and " s of speech." in good
+    assert handlers.check_answer(None, 3, 0) == ""  # cleared: nothing to say
+
+
+def test_an_interrupted_class_shows_expected_vs_done_and_resumes_on_the_rest_only(assessor, tmp_path):
+    zipped = [str(ROOT / "assets" / "example_class.zip")]
+    for keep in (True, False):  # recordings kept (resume from the copies), or not (upload again)
+        store = ResultStore(tmp_path / f"keep{keep}.sqlite", keep_audio=keep)
+        h = app.Handlers(assessor.assess_submission, assessor.status, store, workdir=tmp_path / f"w{keep}")
+        run = h.assess_class(zipped, "3B")
+        next(run)  # amira is assessed and saved ...
+        run.close()  # ... then the run is interrupted (the browser closed, the server stopped)
+        session = store.sessions()[0].id
+        status = h.open_session(session)[0]
+        assert "Assessed 1 of 3 learners: 2 not yet assessed (ben, chloe)" in status
+        assert [p.learner for p in store.planned(session) if not p.done] == ["ben", "chloe"]
+        assessed = []
+        h.assess_fn = lambda sub, progress=None: assessed.append(sub.submission_id) or assessor.assess_submission(sub)
+        if not keep:
+            with pytest.raises(gr.Error, match="upload the class again"):
+                list(h.resume_class(session))
+        *_, (status, table, csv_update, *_) = h.resume_class(session, None if keep else zipped)
+        assert assessed == ["ben", "chloe"]  # nobody twice
+        assert list(table["Learner"]) == ["amira", "ben", "chloe"] and "not yet assessed" not in status
+        assert [a.learner for a in store.load(session)] == ["amira", "ben", "chloe"]
+        with pytest.raises(gr.Error, match="nothing to resume"):
+            list(h.resume_class(session))
+
+
+def test_a_learners_kept_recordings_play_beside_their_scores_for_their_teacher_only(handlers):
+    *_, (status, table, csv_update, chart, sessions, learners) = handlers.assess_class(
+        [str(ROOT / "assets" / "example_class.zip")], "3B")
+    session = sessions["value"]
+    picker, first = handlers.learner_recordings(session, 2)  # chloe: Parts 1, 3, 5
+    labels = [label for label, _ in picker["choices"]]
+    score = handlers.store.load(session)[2].part(1).score
+    assert labels[0].startswith("Part 1, answer 1 of ") and f"part score {score:.2f}" in labels[0]
+    assert not any(label.startswith("Part 4") for label in labels)
+    assert Path(first).is_relative_to(handlers.store.audio_dir)
+    key = picker["choices"][-1][1]
+    assert Path(handlers.play_recording(session, 2, key)).read_bytes() == Path(
+        handlers.store.audio(session)[2][int(key.split(":")[0])][-1]).read_bytes()
+    from types import SimpleNamespace
+
+    another = SimpleNamespace(username="another teacher")
+    with pytest.raises(gr.Error, match="not among your saved sessions"):
+        handlers.play_recording(session, 2, key, request=another)
+    with pytest.raises(gr.Error, match="not among your saved sessions"):
+        handlers.learner_recordings(session, 2, request=another)

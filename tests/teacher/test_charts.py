@@ -85,11 +85,16 @@ def test_mllm_distribution_has_one_bar_group_per_part_and_a_message_without_it()
 
 
 def test_class_overview_sorts_learners_and_marks_partial_overalls():
-    a, b = sample_assessment("Ana"), sample_assessment("Ben", missing=(5,))
+    a = sample_assessment("Ana", answers={1: 6, 3: 1, 4: 1, 5: 5})
+    b = sample_assessment("Ben", missing=(5,))
     fig = charts.class_overview_figure([a, b])
     bar = fig.data[0]
     assert sorted(bar.x) == list(bar.x)
-    assert any("(partial)" in t for t in bar.text)
+    assert any("(provisional)" in t for t in bar.text)
+    complete, provisional = fig.data[1], fig.data[2]  # the class's distribution of overall levels
+    assert list(complete.x) == ["A2", "A2+", "B1", "B1+", "B2", "B2+", "C1", "C1+"]
+    assert sum(complete.y) == 1 and sum(provisional.y) == 1 and provisional.marker.pattern.shape == "/"
+    assert list(provisional.y)[list(provisional.x).index(b.overall_cefr)] == 1
     assert "No learner" in _texts(charts.class_overview_figure([]))
 
 

@@ -119,3 +119,29 @@ def test_bad_uploads_raise_clear_errors(tmp_path):
         load_class(tmp_path / "x.pdf")
     with pytest.raises(FileNotFoundError):
         load_class(tmp_path / "nothing")
+
+
+class _NoUtf8Flag(zipfile.ZipInfo):
+    """A zip entry written the way Linux `zip` writes it: UTF-8 bytes, but no UTF-8 flag (bit 11)."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("utf-8"), self.flag_bits & ~0x800
+
+
+class _Cp437(zipfile.ZipInfo):
+    """A zip entry as old DOS/Windows tools wrote it: CP437 bytes, no UTF-8 flag."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("cp437"), self.flag_bits & ~0x800
+
+
+def test_accented_names_decode_right_with_or_without_the_utf8_flag(tmp_path):
+    wav = (Path(__file__).resolve().parents[2] / "assets" / "example_learner" / "part3.wav").read_bytes()
+    path = tmp_path / "class.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(_NoUtf8Flag("Fatima Ö/part3.wav"), wav)  # no flag, as Linux zip makes it
+        z.writestr("Zoë/part3.wav", wav)  # Python sets the flag itself
+        z.writestr(_Cp437("Jürgen/part3.wav"), wav)  # an old DOS/Windows zip: CP437 bytes, no flag
+    raw = {i.filename for i in zipfile.ZipFile(path).infolist()}
+    assert "Fatima ├û/part3.wav" in raw  # what Python alone makes of it: the bug a teacher saw
+    assert load_class(path).learners == ("Fatima Ö", "Jürgen", "Zoë")

@@ -79,6 +79,10 @@ def test_fitted_fusion_or_a_calibration_over_untrained_graders_is_still_no_grade
     html = report.status_html(infos)
     assert ui_text.NOTHING_TRAINED in html and "Trained artifacts are loaded" not in html
     assert not report.any_grader_trained(infos)
+    calibration = html.split('data-grader="calibration"')[1].split("</li>")[0]
+    assert 'sla-state-warn">in use (over untrained graders: not grades)<' in calibration
+    assert ">trained<" not in calibration and "changes part(s) 1, 3 only" in calibration
+    assert 'sla-state-warn">fitted (over untrained graders: not grades)<' in html
     with_speech = (GraderInfo("speech", "/models/w2v", "trained", parts=PARTS), *infos[1:])
     assert "Trained artifacts are loaded for: Speech grader (wav2vec 2.0), Score fusion" in report.status_html(with_speech)
 

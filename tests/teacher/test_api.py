@@ -1,0 +1,113 @@
+"""The app's API as a program uses it: `gradio_client` against a running `python app.py` on loopback.
+
+`assess_learner` must take named, optional inputs and return the same Assessment JSON as
+`python -m sla_core assess --json` for the same files; `assess_class` must return the CSV as a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+EXAMPLE = ASSETS / "example_learner"
+FLAGS = ["--tiny", "--asr", "none"]  # the same models for the app and the CLI
+
+pytestmark = pytest.mark.timeout(400)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python app.py` on 127.0.0.1 (never another interface), a temp database; yields its URL."""
+    tmp = tmp_path_factory.mktemp("api")
+    port, log = _free_port(), (tmp / "app.log").open("w")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "SLA_DATA_DIR": str(tmp)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *FLAGS, "--no-warmup", "--host", "127.0.0.1",
+                             "--port", str(port), "--db", str(tmp / "r.sqlite")], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 240
+        while True:
+            assert proc.poll() is None, (tmp / "app.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                assert time.time() < deadline, "the app did not start"
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def _without_time(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "created"}
+
+
+def test_assess_learner_has_named_optional_inputs(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert "/assess_learner" in api and "/assess" not in api  # the page's 13 unnamed slots are not the API
+    params = {p["parameter_name"]: p for p in api["/assess_learner"]["parameters"]}
+    assert list(params) == ["part1", "part3", "part4", "part5", "learner"]
+    assert not any(p["parameter_has_default"] is False for p in params.values())
+
+
+def test_assess_learner_returns_what_the_cli_prints_for_the_same_files(client, tmp_path):
+    from gradio_client import handle_file
+
+    part1 = [EXAMPLE / "part1_1.wav", EXAMPLE / "part1_2.wav"]
+    got = client.predict(part1=[handle_file(str(f)) for f in part1], part3=handle_file(str(EXAMPLE / "part3.wav")),
+                         learner="Ana", api_name="/assess_learner")
+    cli = subprocess.run([sys.executable, "-m", "sla_core", "assess", *FLAGS, "--json", "--learner", "Ana",
+                          *(a for f in part1 for a in ("--part1", str(f))), "--part3", str(EXAMPLE / "part3.wav")],
+                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert cli.returncode == 0, cli.stderr
+    expected = json.loads(cli.stdout)
+    assert got["overall"] == expected["overall"] and got["covered_parts"] == [1, 3]
+    assert [p["score"] for p in got["parts"]] == [p["score"] for p in expected["parts"]]
+    assert _without_time(got) == _without_time(expected)
+
+
+def test_a_part_may_be_one_file_or_a_list_and_no_file_at_all_says_what_to_send(client):
+    from gradio_client import handle_file
+
+    one = client.predict(part4=handle_file(str(EXAMPLE / "part4.wav")), api_name="/assess_learner")
+    listed = client.predict(part4=[handle_file(str(EXAMPLE / "part4.wav"))], api_name="/assess_learner")
+    assert one["covered_parts"] == listed["covered_parts"] == [4] and one["overall"] == listed["overall"]
+    with pytest.raises(Exception, match="No recording was given: pass at least one of part1"):
+        client.predict(learner="nobody", api_name="/assess_learner")
+
+
+def test_assess_class_returns_the_csv_as_a_file(client):
+    from gradio_client import handle_file
+
+    path = client.predict(files=[handle_file(str(ASSETS / "example_class.zip"))], session_name="3B api",
+                          api_name="/assess_class")
+    assert isinstance(path, str) and path.endswith(".csv")
+    rows = list(csv.DictReader(open(path, encoding="utf-8-sig")))
+    assert [r["learner"] for r in rows] == ["amira", "ben", "chloe"] and all(r["overall"] for r in rows)
