@@ -242,7 +242,7 @@ def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overa
     graded = all(a.graded for a in done)
     color = COLORS["fused"] if graded else COLORS["muted"]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=0.16,
-                        subplot_titles=("", "Learners at each overall level (hatched: provisional)"))
+                        subplot_titles=("", "Learners per level (hatched: provisional)"))
     complete = {id(a): provisional(a) is None for a in done}  # every part and every answer the test asks for
     fig.add_bar(
         x=[a.overall for a in done], y=[a.learner or "?" for a in done], orientation="h", name="overall",
