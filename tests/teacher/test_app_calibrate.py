@@ -161,7 +161,7 @@ def test_a_saved_profile_is_offered_and_used_by_the_next_assessment(handlers, gr
     assert "calibrated with profile 'class-7b'" in parts.loc[1, "Notes"]
 
     handlers.calibration_use(app.NO_PROFILE)
-    raw = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])[6]
+    *_, raw, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
     assert raw["calibration"] is None and handlers.profiles_update()["value"] == app.NO_PROFILE
 
 
