@@ -15,7 +15,6 @@ from ..assessment import Assessment
 from ..audio import AudioIssue, load_checked
 from ..parts import part_info
 from ..data import PartResponses, Response, Submission
-from ..parts import part_info
 from ..results.store import submission_audio
 from . import charts, ui_text
 from . import result_view as report
@@ -32,10 +31,12 @@ class AssessTab(HandlerBase):
         if len(audio) != len(SLOTS):
             raise ValueError(f"{len(audio)} audio values; the page has {len(SLOTS)} answer slots")
         answers: dict[int, list[Response]] = {}
-        for (part, index), path in zip(SLOTS, audio):
-            if path:  # the page shows each slot's question (app._answer_label): the prompt names it too
-                question = part_info(part).questions[index] if index < len(part_info(part).questions) else None
-                answers.setdefault(part, []).append(Response(audio_path=Path(path), question=question))
+        for (part, _), path in zip(SLOTS, audio):
+            if path:
+                # No question in the prompt: the slot labels show the demo test's questions, but the same recording
+                # uploaded through the CLI, the Classroom, the API or the batch job carries none, and one recording
+                # must get one score whichever way it arrives (issue 18). "Question: not known" is the honest prompt.
+                answers.setdefault(part, []).append(Response(audio_path=Path(path)))
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
