@@ -84,7 +84,7 @@ class CalibrateTab(HandlerBase):
             if heard and heard.get("key") == key:
                 data = heard["data"]
             else:
-                submissions = self.calibration.submissions(graded)
+                submissions = self.calibration.submissions(graded, rows)
                 progress(0.0, desc=ui_text.FIT_LISTENING.format(n=len(graded)))
                 data = self.calibration.listen(submissions, lambda f, m: progress(0.9 * f, desc=m))
                 heard = {"key": key, "data": data}

@@ -62,6 +62,7 @@ class MarkRow:
     audio: tuple[Path, ...]  # the part's answers, in order
     system: float | None = None  # the system's score when it was assessed (a saved session)
     mark: float | None = None  # the mark the table starts with (the manifest's, or the system's rounded)
+    questions: tuple[str | None, ...] = ()  # the manifest's question per answer: the multimodal prompt names it
 
     def cells(self) -> list:
         """The row as the table shows it (MARK_COLUMNS)."""
@@ -76,7 +77,8 @@ def table(rows: Sequence[MarkRow]) -> list[list]:
 
 def upload_rows(batch: ClassBatch) -> list[MarkRow]:
     """Rows of an uploaded class, with the manifest's marks (None when the upload has no marks)."""
-    return [MarkRow(s.submission_id, pr.part, tuple(r.audio_path for r in pr.responses), None, pr.mark)
+    return [MarkRow(s.submission_id, pr.part, tuple(r.audio_path for r in pr.responses), None, pr.mark,
+                    tuple(r.question for r in pr.responses))
             for s in batch.submissions for pr in s.parts]
 
 
@@ -214,10 +216,18 @@ class CalibrationDesk:
             self._loaded[(owner, name)] = (stamp, calibration)
         return calibration
 
-    def submissions(self, graded: Sequence[tuple[str, int, Sequence[Path], float]]) -> list[Submission]:
+    def submissions(self, graded: Sequence[tuple[str, int, Sequence[Path], float]],
+                    rows: Sequence[MarkRow] = ()) -> list[Submission]:
+        """The graded parts as Submissions, each answer with the question its row brought (a manifest's), if any."""
         if not graded:
             raise ValueError("no part has a mark: enter your mark (2.0 to 5.5) for the parts you graded")
-        return graded_submissions(graded)
+        questions = {str(a): q for r in rows for a, q in zip(r.audio, r.questions) if q}
+        subs = graded_submissions(graded)
+        if not questions:
+            return subs
+        return [replace(s, parts=tuple(replace(pr, responses=tuple(
+            replace(r, question=questions.get(str(r.audio_path), r.question)) for r in pr.responses))
+            for pr in s.parts)) for s in subs]
 
     def listen(self, submissions: Sequence[Submission], progress: Progress | None = None) -> ExemplarData:
         """Run the graders once over the graded parts (cached on disk by audio content), uncalibrated."""
