@@ -276,8 +276,10 @@ def _calibrate(page, expected, profiles: Path) -> None:
     page.click("#assess")
     page.wait_for_selector("[data-testid=overall-score]", timeout=120000)
     assert page.inner_text("[data-testid=overall-score]") == f"{calibrated.overall:.2f}"
+    from sla_core.teacher.result_view import PART_COLUMNS
+
     rows = _table(page, "one-parts", 4 * 9)
-    assert "calibrated with profile 'class-7c'" in rows[1][8]
+    assert "calibrated with profile 'class-7c'" in rows[1][PART_COLUMNS.index("Notes")]
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "browser_6_calibrated_result.png"))
 
