@@ -276,15 +276,19 @@ class ResultStore:
             rows = db.execute("SELECT position, files FROM session_plan WHERE session_id = ? AND learner = ?",
                               (session_id, learner)).fetchall()
             for position, files in rows:
-                files = json.loads(files)
-                for f in files:
-                    if f.get("kept"):
-                        (self.audio_dir / f["kept"]).unlink(missing_ok=True)
-                        f["kept"] = None
-                db.execute("UPDATE session_plan SET files = ? WHERE session_id = ? AND position = ?",
-                           (json.dumps(files), session_id, position))
+                self._drop_plan_copies(db, session_id, position, files)
         for position, _ in rows:
             shutil.rmtree(self.audio_dir / str(session_id) / "plan" / str(position), ignore_errors=True)
+
+    def _drop_plan_copies(self, db, session_id: int, position: int, files_json: str) -> None:
+        """Delete one plan row's kept recordings and record that they are gone (the content hashes stay)."""
+        files = json.loads(files_json)
+        for f in files:
+            if f.get("kept"):
+                (self.audio_dir / f["kept"]).unlink(missing_ok=True)
+                f["kept"] = None
+        db.execute("UPDATE session_plan SET files = ? WHERE session_id = ? AND position = ?",
+                   (json.dumps(files), session_id, position))
 
     def _keep(self, source: str | Path, rel: Path) -> str | None:
         """Copy `source` to the audio folder at `rel` (owner-only); its relative path, or None if not kept."""
@@ -391,13 +395,7 @@ class ResultStore:
             plans = db.execute("SELECT p.session_id, p.position, p.files FROM session_plan p JOIN sessions s ON "
                                "s.id = p.session_id WHERE s.created <= ?", (cutoff,)).fetchall()
             for session_id, position, files in plans:
-                files = json.loads(files)
-                for f in files:
-                    if f.get("kept"):
-                        (self.audio_dir / f["kept"]).unlink(missing_ok=True)
-                        f["kept"] = None
-                db.execute("UPDATE session_plan SET files = ? WHERE session_id = ? AND position = ?",
-                           (json.dumps(files), session_id, position))
+                self._drop_plan_copies(db, session_id, position, files)
         for plan_dir in self.audio_dir.glob("*/plan/*") if self.audio_dir.is_dir() else ():
             if plan_dir.is_dir() and not any(plan_dir.iterdir()):
                 plan_dir.rmdir()
