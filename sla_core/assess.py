@@ -218,7 +218,12 @@ class Assessor:
             # Words per minute only from words someone can trust: given ones, or a real (not random) ASR's.
             words = result.transcripts if self._asr_trusted() else given[p]
             result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], words))
-            if calibrated is not None:
+            if calibrated is not None:  # a profile that uses delivery measures corrects the combined score by them
+                shift, said = self.calibration.delivery_correction(p, result.delivery)
+                if shift:
+                    score = clip_score(result.score + shift)
+                    result = replace(result, score=round(score, 4), cefr=cefr_label(score))
+                calibrated = calibrated if said is None else f"{calibrated}; {said}"
                 result = replace(result, basis=f"{result.basis}; {calibrated}")
             result = replace(result, interval=self._part_interval(result, *systems[p]))
             part_results.append(replace(result, review=part_review(result, answers_dropped=p in dropped)))

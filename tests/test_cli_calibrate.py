@@ -35,6 +35,7 @@ def test_calibrate_saves_a_profile_that_helps_and_assess_uses_it(folders, capsys
     assert _calibrate(folders, "graded", "--name", "class-7b") == 0
     out = capsys.readouterr().out
     assert "typical error (RMSE" in out and "Verdict: lowered the error" in out
+    assert "Delivery measures did not help (held-out error" in out and "): not used." in out
     assert (folders["profiles"] / "class-7b" / "profile.json").is_file()
 
     assert main(["calibrate", "--list", "--profiles", str(folders["profiles"])]) == 0

@@ -5,7 +5,9 @@ profile dropdown call it). It refuses a profile fitted for other graders: protot
 encoder, and the evidence to one combination of graders, so applying it elsewhere would be a guess.
 
 A calibrated score stays visible as such: the PartScore carries the mapped score, and the part's
-`basis` says "calibrated ..." with each grader's score before and after. Grader states do not
+`basis` says "calibrated ..." with each grader's score before and after. A profile that uses delivery
+measures then adds its correction to the part's combined score (`delivery_correction`), and the basis
+gives the correction and the measures it came from. Grader states do not
 change: an untrained speech grader calibrated on 20 exemplars is still labelled untrained (its
 numbers come from 20 recordings, not from a trained model), and the basis says what it rests on.
 """
@@ -21,9 +23,11 @@ from pathlib import Path
 from ..assessment import TRAINED, GraderInfo, PartScore, ScoreInterval
 from ..fusion import FusionWeights
 from ..intervals import bound_interval, conformal_quantile, min_items
+from ..delivery.measures import PartDelivery
+from .delivery_fit import delivery_values
 from .features import assessor_identities
 from .fit import MLLM, SPEECH, prototype_score
-from .profile import IDENTITY, CalibrationProfile, load_profile, resolve_profile
+from .profile import DELIVERY_WORDS, IDENTITY, CalibrationProfile, load_profile, resolve_profile
 
 _NAMES = {SPEECH: "speech", MLLM: "multimodal"}
 
@@ -92,6 +96,23 @@ class Calibration:
             note += " - this profile did not help on its own evidence"
         return out[SPEECH], out[MLLM], note
 
+    def delivery_correction(self, part: int, delivery: PartDelivery | None) -> tuple[float, str | None]:
+        """(score points to add to the part's calibrated score, a note for its basis) from its delivery measures.
+
+        (0.0, None) when the profile uses no delivery measures or does not cover the part; a part without
+        measures (none were made, e.g. an answer re-read from an old result) gets no correction, and the
+        note says so.
+        """
+        fit = self.profile.delivery
+        if fit is None or not fit.used or not self.covers(part):
+            return 0.0, None
+        values = delivery_values(delivery)
+        shift = fit.correction(values)
+        if shift is None:
+            return 0.0, f"no delivery measures for this part: no delivery correction ({fit.names})"
+        shown = ", ".join(f"{DELIVERY_WORDS[m]} {values[m]:.2f}" for m in fit.measures if values.get(m) is not None)
+        return shift, f"delivery measures {shift:+.2f} ({shown})"
+
     def part_interval(self, part: int, score: float) -> ScoreInterval:
         """The profile's interval around a calibrated part score (its leave-one-out widths, pooled over parts)."""
         p, w = self.profile, self.profile.widths
@@ -124,6 +145,8 @@ class Calibration:
         if not p.applies:
             verdict = f"in use although it did not help on its own evidence ({verdict})"
         note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {verdict}"
+        if p.delivery is not None:
+            note += f"; {p.delivery.words}"
         return GraderInfo(name="calibration", source=str(self.path or p.name), state=TRAINED,
                           parts=tuple(sorted(p.n_by_part)), note=f"profile '{p.name}': {note}")
 

@@ -1,8 +1,10 @@
-"""What calibration learns from: each graded part's mark, the graders' scores, the speech embedding.
+"""What calibration learns from: each graded part's mark, the graders' scores, the speech embedding,
+and the part's delivery measures (speech rate, pauses, runs: calibration.delivery_fit).
 
 The expensive step is listening: the speech grader's encoder (and the multimodal model) run once per
 graded part. Their outputs are cached on disk, keyed by the audio files' content, the part and a
-fingerprint of the model weights, so fitting again (another name, one more recording) is instant.
+fingerprint of the model weights, so fitting again (another name, one more recording) is instant. The
+delivery measures depend on the audio alone, so their key is the audio's content only.
 
 What the cache keeps is independent of calibration: the speech grader's pooled vector x is computed
 before the prototypes, and the multimodal score is mapped only after the grader. So exemplars can
@@ -28,10 +30,13 @@ from ..audio import AudioIssue, load_checked
 from ..cefr import GRID, clip_score, round_to_grid
 from ..data import PartInput, PartResponses, Response, Submission
 from ..fusion import FusionWeights
+from ..delivery.analyse import measure_part
 from ..parts import PARTS, part_info
+from .delivery_fit import MEASURES, delivery_values
 
 Progress = Callable[[float, str], None]
 CACHE_FORMAT = "v1"  # part of every cache key: bump it when what is cached changes meaning
+DELIVERY_CACHE = "delivery-v1"  # part of the delivery measures' key: bump it when their definitions change
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Exemplar:
     scores: Mapping[str, float]  # grader slot ("speech", "mllm") -> its score now, on the scale 2.0..5.5
     states: Mapping[str, str]  # grader slot -> TRAINED / ZERO_SHOT / UNTRAINED for this part
     embedding: np.ndarray | None = None  # (H,) the speech grader's pooled vector x; None without one
+    delivery: Mapping[str, float | None] | None = None  # delivery_fit.delivery_values of the part; None: not measured
 
 
 @dataclass(frozen=True)
@@ -289,7 +295,8 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
         if isinstance(loaded, str):
             skipped.append(loaded)
             continue
-        part_input, digests = loaded
+        part_input, digests, segments = loaded
+        delivery = _delivery(part_input, digests, segments, cache)
         scores, states, embedding = {}, {}, None
         if speech is not None:
             p = part.part
@@ -308,33 +315,48 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
         for slot, grader in others:
             scores[slot], states[slot] = _generic_score(assessor, grader, identities[slot], part_input, digests, cache)
         exemplars.append(Exemplar(learner=sub.submission_id, part=part.part, mark=round_to_grid(float(part.mark)),
-                                  scores=scores, states=states, embedding=embedding))
+                                  scores=scores, states=states, embedding=embedding, delivery=delivery))
     report(1.0, f"Listened to {len(exemplars)} graded part(s)" + (f"; {len(skipped)} left out" if skipped else ""))
     return ExemplarData(exemplars=exemplars, speech_parts=speech_parts, graders=identities, fusion=fusion,
                         skipped=skipped)
 
 
-def _load_part(assessor, sub: Submission, part, who: str) -> tuple[PartInput, list[str]] | str:
-    """The part's checked audio and file digests, or why it cannot be used (one bad answer spoils the mark)."""
+def _load_part(assessor, sub: Submission, part, who: str) -> tuple[PartInput, list[str], list] | str:
+    """The part's checked audio, file digests and speech segments, or why it cannot be used (one bad answer
+    spoils the mark)."""
     limit = part_info(part.part).max_answers
     if not part.responses:
         return f"{who}: no recording"
     if len(part.responses) > limit:
         return f"{who}: {len(part.responses)} recordings, but this part takes at most {limit}"
-    waves, digests = [], []
+    waves, digests, segments = [], [], []
     for i, response in enumerate(part.responses):
         if response.audio_path is None:
             return f"{who}, answer {i + 1}: no audio file"
         try:
-            wav, _ = load_checked(response.audio_path, part=part.part, answer=i, max_seconds=assessor.max_seconds)
+            wav, stats = load_checked(response.audio_path, part=part.part, answer=i, max_seconds=assessor.max_seconds)
         except AudioIssue as issue:
             return f"{who}: {issue}"
         waves.append(wav)
         digests.append(file_digest(response.audio_path))
+        segments.append(stats.segments)
     part_input = PartInput(part=part.part, waveforms=tuple(waves),
                            questions=tuple(r.question for r in part.responses),
                            transcripts=tuple(r.transcript for r in part.responses), submission_id=sub.submission_id)
-    return part_input, digests
+    return part_input, digests, segments
+
+
+def _delivery(part_input: PartInput, digests: list[str], segments: list, cache: EmbeddingCache
+              ) -> dict[str, float | None]:
+    """The part's delivery measures by the pipeline's own code (delivery.analyse.measure_part), cached by the
+    audio's content: they depend on nothing else (no grader, no transcript: words per minute is not used)."""
+    key = EmbeddingCache.key("delivery", DELIVERY_CACHE, *digests)
+    hit = cache.get(key)
+    if hit is not None:
+        return {m: None if np.isnan(v) else float(v) for m, v in zip(MEASURES, hit["values"])}
+    values = delivery_values(measure_part(part_input.waveforms, segments))
+    cache.put(key, values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
+    return values
 
 
 def _generic_score(assessor, grader, identity: dict, part_input: PartInput, digests: list[str],

@@ -17,9 +17,12 @@ What is fitted (all on CPU, in milliseconds once the exemplars are collected):
 3. Fusion: one weight for every interval (fusion.fit_fusion with min_count above the number of
    exemplars, so all intervals take the global weight): 10-40 items cannot support 8 weights. Fitted
    only when both graders contribute (the Assessor never lets an untrained grader dilute a real one).
+4. Delivery measures (delivery_fit): a small ridge correction of the calibrated score from the part's
+   speech rate, pauses and runs, kept only when a nested leave-one-out shows it lowers the held-out error.
 
 Evidence: leave-one-out. Each exemplar is scored by a calibration fitted on all the others (steps
-1-3 again) and compared with the uncalibrated system's score of it. The verdict says the calibration
+1-3 again) and compared with the uncalibrated system's score of it; when delivery measures are used,
+each held-out score also comes from a delivery choice and correction made without it. The verdict says the calibration
 helps only when there are enough exemplars, the held-out error drops by >= MIN_RMSE_GAIN and the
 calibrated scores still follow the marks (held-out Pearson >= MIN_PCC). It never says "applied": a
 profile is applied (in use) only once a teacher or a flag puts it in use (`apply.use_calibration`).
@@ -38,6 +41,7 @@ from ..assessment import TRAINED, UNTRAINED
 from ..cefr import clip_score
 from ..fusion import FusionWeights, fit_fusion, fuse
 from ..parts import PARTS
+from .delivery_fit import fit_delivery
 from .features import ExemplarData, SpeechPart
 from .profile import IDENTITY, CalibrationProfile, Evidence, LinearMap, PrototypeFit, check_profile_name
 
@@ -223,6 +227,11 @@ def leave_one_out(data: ExemplarData) -> Evidence:
     everyone = np.arange(n)
     before = np.array([combine(e.scores, e.states, data.fusion) for e in data.exemplars])
     after = np.array([_predict(data, _fit(data, np.delete(everyone, i)), i) for i in range(n)])
+    return _evidence(data, before, after)
+
+
+def _evidence(data: ExemplarData, before: np.ndarray, after: np.ndarray) -> Evidence:
+    """Evidence from (n,) uncalibrated and (n,) held-out calibrated scores."""
     marks, parts = data.marks, np.array([e.part for e in data.exemplars])
     by_part = {int(p): {"before": metrics.score_report(before[parts == p], marks[parts == p]),
                         "after": metrics.score_report(after[parts == p], marks[parts == p])}
@@ -281,12 +290,18 @@ def fit_calibration(data: ExemplarData, name: str = "calibration", created: str 
         raise ValueError(f"no usable graded responses to calibrate with{why}")
     levels = len(set(data.marks.tolist()))
     evidence = leave_one_out(data) if n >= 3 else None
+    delivery = None
+    if evidence is not None:  # 4. delivery measures, when held-out responses say they help (delivery_fit)
+        delivery, after = fit_delivery([e.delivery for e in data.exemplars], np.array(evidence.after), data.marks,
+                                       MIN_RMSE_GAIN, MIN_EXEMPLARS)
+        if delivery is not None and delivery.used:
+            evidence = _evidence(data, np.array(evidence.before), after)
     applies, reason = verdict(n, levels, evidence)
     fit = _fit(data, np.arange(n))
     profile = CalibrationProfile(
         name=name, created=created or datetime.now(timezone.utc).isoformat(timespec="seconds"), n_exemplars=n,
         n_by_part={p: n for p in PARTS if (n := sum(e.part == p for e in data.exemplars))},
         graders=data.graders, maps=fit.maps, prototypes=fit.prototypes, fusion=fit.fusion, evidence=evidence,
-        applies=applies, reason=reason,
+        applies=applies, reason=reason, delivery=delivery,
     )
     return CalibrationResult(profile=profile, skipped=tuple(data.skipped))

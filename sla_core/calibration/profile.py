@@ -3,6 +3,9 @@
     <profiles root>/<name>/profile.json            what was fitted, on what, when, and the evidence
     <profiles root>/<name>/prototypes.safetensors  the speech grader's re-estimated prototypes, per part
 
+profile.json's "delivery" (absent in profiles saved before it) holds the delivery-measure correction:
+which measures, their standardisation and coefficients, and the held-out figures behind the choice.
+
 The root is $SLA_DATA_DIR/profiles, else $XDG_DATA_HOME/sla-demo/profiles (~/.local/share/...).
 """
 
@@ -61,6 +64,60 @@ class PrototypeFit:
     kind: str  # which speech score is calibrated: "head" (trained grader) | "prototypes" (untrained: see fit.py)
 
 
+DELIVERY_WORDS = {  # measure (PartDelivery / calibration.delivery_fit) -> how a teacher reads it
+    "speech_rate": "speech rate", "articulation_rate": "articulation rate", "phonation_ratio": "phonation-time ratio",
+    "mean_length_of_run": "mean length of run", "long_pauses_per_min": "long pauses per minute",
+}
+Z_LIMIT = 3.0  # a standardised measure is clipped to +-3 sd: an outlier recording cannot swing the score far
+
+
+@dataclass(frozen=True)
+class DeliveryFit:
+    """A correction of the calibrated score from the part's delivery measures, and whether it is used.
+
+    correction = sum_k coefficients[k] * clip((value_k - mean_k) / scale_k, +-Z_LIMIT), in score points,
+    added to the part's calibrated score (then clipped to the scale). A missing measure adds nothing.
+    See calibration.delivery_fit for how it is fitted and checked.
+    """
+
+    measures: tuple[str, ...]  # (k,) names, keys of DELIVERY_WORDS
+    mean: tuple[float, ...]  # (k,) standardisation, over the exemplars
+    scale: tuple[float, ...]  # (k,)
+    coefficients: tuple[float, ...]  # (k,) score points per standard deviation (ridge)
+    ridge: float  # the ridge penalty it was fitted with
+    n: int  # exemplars with delivery measures
+    used: bool  # the held-out check says it helps: the profile applies it
+    rmse_without: float  # held-out error of the calibration without delivery measures
+    rmse_with: float  # held-out error with them (each response: chosen and fitted without it)
+    note: str = ""  # why it is not used, in words
+
+    def correction(self, values: Mapping[str, float | None] | None) -> float | None:
+        """Score points to add for one part's measures; None when the part has none of them."""
+        if not values or all(values.get(m) is None for m in self.measures):
+            return None
+        total = 0.0
+        for m, mu, sd, c in zip(self.measures, self.mean, self.scale, self.coefficients):
+            v = values.get(m)
+            if v is not None:
+                total += c * float(np.clip((float(v) - mu) / sd, -Z_LIMIT, Z_LIMIT))
+        return total
+
+    @property
+    def names(self) -> str:
+        """e.g. "speech rate, phonation-time ratio"."""
+        return ", ".join(DELIVERY_WORDS.get(m, m) for m in self.measures)
+
+    @property
+    def words(self) -> str:
+        """The decision in one sentence, with the held-out figures behind it."""
+        if self.used:
+            return (f"uses delivery measures ({self.names}): held-out error {self.rmse_without:.2f} -> "
+                    f"{self.rmse_with:.2f}")
+        why = f"; {self.note}" if self.note else ""
+        return (f"delivery measures did not help (held-out error {self.rmse_without:.2f} without them vs "
+                f"{self.rmse_with:.2f} with them{why}): not used")
+
+
 @dataclass(frozen=True)
 class Evidence:
     """Held-out check of a calibration: every exemplar scored by a fit that did not see it."""
@@ -112,6 +169,7 @@ class CalibrationProfile:
     reason: str  # the verdict in words
     coverage: float = DEFAULT_COVERAGE  # of the score intervals the profile gives
     widths: Widths | None = None  # conformal widths from the leave-one-out residuals (widths_from_evidence)
+    delivery: DeliveryFit | None = None  # the delivery-measure check; None: not tried (profiles saved before it)
 
     def __post_init__(self) -> None:
         check_profile_name(self.name)
@@ -146,13 +204,16 @@ class ProfileInfo:
     rmse_before: float | None
     rmse_after: float | None
     graders: tuple[str, ...]
+    uses_delivery: bool = False  # its scores are corrected by delivery measures
 
     @property
     def label(self) -> str:
-        """e.g. "my-class - 24 responses, 2026-11-23, error 0.82 -> 0.41"."""
+        """e.g. "my-class - 24 responses, 2026-11-23, error 0.82 -> 0.41, uses delivery measures"."""
         text = f"{self.name} - {self.n_exemplars} responses, {self.created[:10]}"
         if self.rmse_before is not None and self.rmse_after is not None:
             text += f", error {self.rmse_before:.2f} -> {self.rmse_after:.2f}"
+        if self.uses_delivery:
+            text += ", uses delivery measures"
         return text + ("" if self.applies else " (did not help)")
 
 
@@ -255,6 +316,7 @@ def list_profiles(root: str | Path | None = None) -> list[ProfileInfo]:
                 name=doc["name"], path=folder, created=doc["created"], n_exemplars=int(doc["n_exemplars"]),
                 applies=bool(doc["applies"]), rmse_before=(overall.get("before") or {}).get("rmse"),
                 rmse_after=(overall.get("after") or {}).get("rmse"), graders=tuple(doc["graders"]),
+                uses_delivery=bool((doc.get("delivery") or {}).get("used")),
             ))
         except (OSError, ValueError, KeyError, TypeError) as e:
             warnings.warn(f"skipping calibration profile folder {folder}: {e!r}", stacklevel=2)
@@ -277,6 +339,7 @@ def _to_json(profile: CalibrationProfile) -> dict:
         "fusion": None if profile.fusion is None else asdict(profile.fusion),
         "evidence": None if profile.evidence is None else profile.evidence.to_dict(),
         "intervals": {"coverage": profile.coverage, **asdict(profile.widths)} if profile.widths else None,
+        "delivery": None if profile.delivery is None else asdict(profile.delivery),
     }
 
 
@@ -299,7 +362,18 @@ def _from_json(doc: dict, tensors: dict[str, np.ndarray]) -> CalibrationProfile:
         prototypes=prototypes, fusion=fusion,
         evidence=None if doc["evidence"] is None else Evidence.from_dict(doc["evidence"]),
         applies=bool(doc["applies"]), reason=doc["reason"], **_intervals_from_json(doc.get("intervals")),
+        delivery=_delivery_from_json(doc.get("delivery")),
     )
+
+
+def _delivery_from_json(doc: dict | None) -> DeliveryFit | None:
+    """Profiles saved before delivery measures have none: they apply exactly as before."""
+    if not doc:
+        return None
+    values = {f.name: doc[f.name] for f in fields(DeliveryFit) if f.name in doc}
+    for name in ("measures", "mean", "scale", "coefficients"):
+        values[name] = tuple(values[name])
+    return DeliveryFit(**values)
 
 
 def _intervals_from_json(doc: dict | None) -> dict:

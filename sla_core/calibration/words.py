@@ -6,7 +6,7 @@ import math
 
 from ..parts import part_info
 from .fit import CalibrationResult
-from .profile import Evidence
+from .profile import DELIVERY_WORDS, DeliveryFit, Evidence
 
 
 def _pcc(v: float) -> str:
@@ -29,6 +29,16 @@ def evidence_lines(evidence: Evidence) -> list[str]:
     return lines
 
 
+_UNITS = {"speech_rate": " syl/s", "articulation_rate": " syl/s", "phonation_ratio": "",
+          "mean_length_of_run": " syllables", "long_pauses_per_min": " per minute"}
+
+
+def _coefficient(fit: DeliveryFit, k: int) -> str:
+    """e.g. "speech rate +0.21 per 0.48 syl/s more": score points per standard deviation of the measure."""
+    m = fit.measures[k]
+    return f"{DELIVERY_WORDS[m]} {fit.coefficients[k]:+.2f} per {fit.scale[k]:.3g}{_UNITS.get(m, '')} more"
+
+
 def describe(result: CalibrationResult) -> str:
     """What was fitted, the evidence and the verdict, as a few lines of text."""
     p = result.profile
@@ -47,8 +57,13 @@ def describe(result: CalibrationResult) -> str:
             fitted.append(f"a linear map of the {grader} score ({' / '.join(scopes)})")
     if p.fusion is not None:
         fitted.append(f"one fusion weight ({p.fusion.global_weight:.2f} on the multimodal score)")
+    if p.delivery is not None and p.delivery.used:
+        fitted.append(f"a correction from delivery measures ({', '.join(_coefficient(p.delivery, k) for k in range(len(p.delivery.measures)))})")
     if fitted:
         lines.append("Fitted: " + "; ".join(fitted) + ".")
+    if p.delivery is not None:
+        words = p.delivery.words
+        lines.append(f"{words[0].upper()}{words[1:]}.")
     lines.append(("Verdict: " if p.applies else "Verdict: DOES NOT HELP - ") + p.reason)
     covered = ", ".join(str(k) for k in sorted(p.n_by_part))
     lines.append(f"In use, it changes part(s) {covered} only: the parts it has marks for.")

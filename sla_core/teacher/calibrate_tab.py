@@ -95,6 +95,8 @@ class CalibrateTab(HandlerBase):
         except ValueError as e:
             raise gr.Error(ui_text.error_text(e)) from e
         verdict = ("✔ " if result.applies else "✖ ") + _md_escape(result.reason)
+        if result.profile.delivery is not None:  # whether the profile uses delivery measures, with the figures
+            verdict += "; " + _md_escape(result.profile.delivery.words)
         return (result, heard, name, describe(result), evidence_figure(result.evidence),
                 f"**{verdict}**\n\n{ui_text.VERDICT_NOT_IN_USE}")
 

@@ -121,6 +121,10 @@ def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor,
     expected = fit_calibration(collect_exemplars(assessor, read_manifest(graded["good"]),
                                                  cache=EmbeddingCache(graded["cache"])), "class-7b")
     assert text == describe(expected) and result.applies and verdict.startswith("**✔ lowered the error")
+    # The pauses the teacher marks are already heard by the re-estimated prototypes: delivery measures add nothing.
+    fit = expected.profile.delivery
+    assert not fit.used and (f"delivery measures did not help (held-out error {fit.rmse_without:.2f} without them vs "
+                             f"{fit.rmse_with:.2f} with them") in verdict
     scatter = {t.name: t for t in figure.data if t.type == "scatter" and t.name}
     assert tuple(scatter["after calibration"].y) == pytest.approx(expected.evidence.after)
     # Fitting again with another name reuses what was heard (no second listen).
