@@ -278,6 +278,8 @@ def _class_tab(examples: bool) -> dict:
         c["delete_session"] = gr.Button(ui_text.DELETE_SESSION_BUTTON, variant="stop", size="sm",
                                         elem_id="delete-session")
     c["chart"] = gr.Plot(show_label=False, elem_id="class-chart")
+    with gr.Accordion(ui_text.CHART_AS_TEXT, open=False, elem_id="class-chart-text-box"):
+        c["chart_text"] = gr.HTML(elem_id="class-chart-text", elem_classes=["sla-chart-text"])
     c["learner_pick"] = gr.Dropdown(label=ui_text.LEARNER_PICK_LABEL, choices=[], interactive=False,
                                     elem_id="learner-pick")
     with gr.Row(equal_height=True):
@@ -307,21 +309,22 @@ def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown, model_concurrenc
 def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Classroom tab."""
     c["assess"].click(h.assess_class, [c["files"], c["name"]],
-                      [c["status"], c["table"], c["csv"], c["chart"], c["sessions"], c["learner_pick"]],
+                      [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["sessions"], c["learner_pick"]],
                       api_name="page_assess_class", api_visibility="undocumented", concurrency_id="model",
                       concurrency_limit=model_concurrency)
     gr.api(h.handlers.assess_class_csv, api_name="assess_class", concurrency_id="model",
            concurrency_limit=model_concurrency)
     c["resume"].click(h.resume_class, [c["sessions"], c["files"]],
-                      [c["status"], c["table"], c["csv"], c["chart"], c["sessions"], c["learner_pick"]],
+                      [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["sessions"], c["learner_pick"]],
                       api_name="resume_class", concurrency_id="model", concurrency_limit=model_concurrency)
-    panel = [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"], c["sessions"]]
+    panel = [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["learner_pick"], c["sessions"]]
     c["delete_learner"].click(h.delete_learner, [c["sessions"], c["learner_pick"]], panel, api_name="delete_learner",
                               js=_confirm(ui_text.CONFIRM_DELETE_LEARNER, 2))
     c["delete_session"].click(h.delete_session, [c["sessions"]], panel, api_name="delete_session",
                               js=_confirm(ui_text.CONFIRM_DELETE_SESSION, 1))
     c["sessions"].input(h.open_session, [c["sessions"]],
-                        [c["status"], c["table"], c["csv"], c["chart"], c["learner_pick"]], api_name="open_session")
+                        [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["learner_pick"]],
+                        api_name="open_session")
     c["sort"].input(h.sort_class, [c["sessions"], c["sort"]], [c["table"]], api_visibility="private")
     c["refresh"].click(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     c["learner_pick"].input(h.show_learner, [c["sessions"], c["learner_pick"]], c["panel"],
@@ -360,6 +363,8 @@ def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
                                max_lines=30, interactive=False, elem_id="calib-evidence", elem_classes=["sla-mono"])
     c["chart"] = gr.Plot(charts.message_figure("", ui_text.EVIDENCE_PLACEHOLDER), show_label=False,
                          elem_id="calib-chart")
+    with gr.Accordion(ui_text.CHART_AS_TEXT, open=False, elem_id="calib-chart-text-box"):
+        c["chart_text"] = gr.HTML(elem_id="calib-chart-text", elem_classes=["sla-chart-text"])
     with gr.Row(equal_height=True):
         c["anyway"] = gr.Checkbox(label=ui_text.SAVE_ANYWAY_LABEL, elem_id="calib-anyway")
         c["overwrite"] = gr.Checkbox(label=ui_text.OVERWRITE_LABEL, elem_id="calib-overwrite")
@@ -380,7 +385,7 @@ def _wire_calibrate(h: Handlers, c: dict, tab: gr.Tab, status_html: gr.HTML, sta
     c["files"].change(h.calibration_upload, [c["files"]], loaded, api_name="calibration_upload")
     c["load_session"].click(h.calibration_session, [c["sessions"]], loaded, api_name="calibration_session")
     c["fit"].click(h.calibration_fit, [c["rows"], c["marks"], c["name"], c["heard"]],
-                   [c["result"], c["heard"], c["name"], c["evidence"], c["chart"], c["verdict"]],
+                   [c["result"], c["heard"], c["name"], c["evidence"], c["chart"], c["chart_text"], c["verdict"]],
                    api_name="calibration_fit", concurrency_id="model", concurrency_limit=model_concurrency)
     c["save"].click(h.calibration_save, [c["result"], c["name"], c["anyway"], c["overwrite"]],
                     [c["saved"], c["profiles"]], api_name="calibration_save")

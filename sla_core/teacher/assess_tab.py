@@ -16,7 +16,7 @@ from ..audio import AudioIssue, load_checked
 from ..parts import part_info
 from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
-from . import charts, ui_text
+from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import SLOTS, HandlerBase, Workspace, explained, log
 
@@ -75,7 +75,8 @@ class AssessTab(HandlerBase):
                 f'{"⚠" if warn else "✔"} {html.escape(" ".join(notes))}</span>')
 
     def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
-        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text)."""
+        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text:
+        the four charts' words and the timeline's)."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
@@ -93,5 +94,5 @@ class AssessTab(HandlerBase):
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
-            shown, str(path), report.charts_text_html(a),
+            shown, str(path), report.charts_text_html(a) + chart_text.timeline_html(a),
         )

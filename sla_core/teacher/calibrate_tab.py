@@ -21,6 +21,7 @@ from . import result_view as report
 from . import ui_text
 from .base import ACTIVE_PROFILE, NO_PROFILE, HandlerBase, _md_escape, explained
 from .calibration_chart import evidence_figure
+from .chart_text import evidence_html
 
 
 class CalibrateTab(HandlerBase):
@@ -69,7 +70,8 @@ class CalibrateTab(HandlerBase):
                         progress=gr.Progress(), request=None) -> tuple:
         """Listen (or reuse what was heard for the same marks) and fit.
 
-        Returns (result, heard, name, evidence text, chart, verdict); `heard` = {"key", "data": ExemplarData}.
+        Returns (result, heard, name, evidence text, chart, the chart as text, verdict);
+        `heard` = {"key", "data": ExemplarData}.
         """
         self.workspace(request)  # with login on, only a teacher may make the graders listen
         if not rows:
@@ -98,7 +100,7 @@ class CalibrateTab(HandlerBase):
         if result.profile.delivery is not None:  # whether the profile uses delivery measures, with the figures
             verdict += "; " + _md_escape(result.profile.delivery.words)
         return (result, heard, name, describe(result), evidence_figure(result.evidence),
-                f"**{verdict}**\n\n{ui_text.VERDICT_NOT_IN_USE}")
+                evidence_html(result.evidence), f"**{verdict}**\n\n{ui_text.VERDICT_NOT_IN_USE}")
 
     @explained("Save profile")
     def calibration_save(self, result, name: str | None, anyway: bool, overwrite: bool, request=None) -> tuple:

@@ -13,13 +13,14 @@ A grader that did not run gives a figure that says so, never an empty axis.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..assessment import UNTRAINED, Assessment
-from ..delivery.measures import LONG_PAUSE_SECONDS
+from ..delivery.measures import LONG_PAUSE_SECONDS, AnswerDelivery
 from ..cefr import FUSION_EDGES, GRID, LABELS, N_INTERVALS, SCORE_MAX, SCORE_MIN
 from ..parts import PARTS, part_info
 from .result_view import provisional
@@ -35,12 +36,22 @@ _LABEL_SPOTS = ("top center", "bottom center", "middle left", "middle right")
 Y_RANGE = (SCORE_MIN - 0.25, SCORE_MAX + 0.25)  # half a step of air around the 2.0..5.5 scale
 
 
+TITLE_CHARS = 40  # a 15 px title longer than this is cut off on a 390 px phone: it wraps at its colon
+
+
+def wrap_title(title: str) -> str:
+    """A long "Subject: what" title on two lines (plotly never wraps a title; a phone would cut it)."""
+    head, sep, tail = title.partition(": ")
+    return f"{head}:<br>{tail}" if len(title) > TITLE_CHARS and sep else title
+
+
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    title = wrap_title(title)
     fig.update_layout(
         title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top", "font": {"size": 15}},
         template="plotly_white",
-        height=height,
-        margin={"l": 56, "r": 16, "t": 76, "b": 40},
+        height=height + 20 * title.count("<br>"),
+        margin={"l": 56, "r": 16, "t": 76 + 20 * title.count("<br>"), "b": 40},
         # Under the title, left-aligned: a legend beside the title collides with it on narrow charts.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0.0},
         font={"family": "Inter, system-ui, sans-serif", "size": 12},
@@ -232,26 +243,50 @@ def mllm_distribution_figure(assessment: Assessment,
     return _layout(fig, title)
 
 
+NO_OVERALL_YET = "No learner has an overall score yet."
+
+
+@dataclass(frozen=True)
+class ClassLevels:
+    """What the class chart draws, and its text alternative words (chart_text.class_overview_html)."""
+
+    learners: tuple[tuple[Assessment, bool], ...]  # (result, complete?) with an overall, lowest overall first
+    unscored: tuple[str, ...]  # learners without an overall score: not in the chart
+    graded: bool  # every score drawn comes from trained graders
+
+    def count(self, level: str, complete: bool | None = None) -> int:
+        """Learners at an overall CEFR level (complete ones, provisional ones, or both with None)."""
+        return sum(1 for a, whole in self.learners if a.overall_cefr == level and complete in (None, whole))
+
+
+def class_levels(assessments: Sequence[Assessment]) -> ClassLevels:
+    """The class's overall scores, sorted, each marked complete or provisional (see result_view.provisional)."""
+    done = sorted((a for a in assessments if a.overall is not None), key=lambda a: a.overall)
+    return ClassLevels(tuple((a, provisional(a) is None) for a in done),
+                       tuple(a.learner or "?" for a in assessments if a.overall is None),
+                       all(a.graded for a in done))
+
+
 def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overall score per learner") -> go.Figure:
     """Each learner's overall score (bars, best first; provisional ones hatched and labelled), and under it
     how many learners reached each overall level: the class's distribution at a glance."""
-    done = [a for a in assessments if a.overall is not None]
-    if not done:
-        return message_figure(title, "No learner has an overall score yet.")
-    done.sort(key=lambda a: a.overall)
-    graded = all(a.graded for a in done)
-    color = COLORS["fused"] if graded else COLORS["muted"]
+    data = class_levels(assessments)
+    if not data.learners:
+        return message_figure(title, NO_OVERALL_YET)
+    done = [a for a, _ in data.learners]
+    complete = [whole for _, whole in data.learners]  # every part and every answer the test asks for
+    color = COLORS["fused"] if data.graded else COLORS["muted"]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=0.16,
                         subplot_titles=("", "Learners per level (hatched: provisional)"))
-    complete = {id(a): provisional(a) is None for a in done}  # every part and every answer the test asks for
     fig.add_bar(
         x=[a.overall for a in done], y=[a.learner or "?" for a in done], orientation="h", name="overall",
-        marker={"color": color, "pattern": {"shape": ["" if complete[id(a)] else "/" for a in done]}},
-        text=[f"{a.overall:.2f} {a.overall_cefr}" + ("" if complete[id(a)] else " (provisional)") for a in done],
+        marker={"color": color, "pattern": {"shape": ["" if whole else "/" for whole in complete]}},
+        text=[f"{a.overall:.2f} {a.overall_cefr}" + ("" if whole else " (provisional)")
+              for a, whole in zip(done, complete)],
         textposition="outside", hovertemplate="%{y}: %{x:.2f}<extra></extra>", showlegend=False, row=1, col=1,
     )
     for whole, label, shape in ((True, "complete", ""), (False, "provisional", "/")):
-        counts = [sum(1 for a in done if a.overall_cefr == level and complete[id(a)] == whole) for level in LABELS]
+        counts = [data.count(level, whole) for level in LABELS]
         fig.add_bar(x=list(LABELS), y=counts, name=label, marker={"color": color, "pattern": {"shape": shape}},
                     text=[str(c) if c else "" for c in counts], textposition="inside",
                     hovertemplate="%{x}: %{y} " + label + "<extra></extra>", showlegend=False, row=2, col=1)
@@ -260,52 +295,54 @@ def class_overview_figure(assessments: Sequence[Assessment], title: str = "Overa
              "range": list(Y_RANGE), "gridcolor": "#e2e8f0"}
     fig.update_xaxes(**ticks, row=1, col=1)
     fig.update_yaxes(title="learners", dtick=1, gridcolor="#e2e8f0", row=2, col=1)
-    if not graded:
+    if not data.graded:
         title += " (untrained models: not grades)"
     return _layout(fig, title, height=max(HEIGHT, 60 + 28 * len(done)) + 220)
 
 
-def level_counts(assessments: Sequence[Assessment]) -> dict[str, int]:
-    """How many learners have each overall CEFR level (the distribution the class chart draws)."""
-    return {level: sum(1 for a in assessments if a.overall_cefr == level) for level in LABELS}
-
-
 DELIVERY_COLORS = {"speech": "#10b981", "pause": "#f59e0b", "long": "#dc2626", "nucleus": "#1e293b"}
+NO_ANSWER_MEASURED = "No answer was measured."
+
+
+def timeline_rows(assessment: Assessment) -> list[tuple[str, AnswerDelivery]]:
+    """(row name, answer) per measured answer, in test order: the rows of the delivery timeline and of its text."""
+    return [(f"P{p} answer {i + 1}" if len(pa.delivery.answers) > 1 else f"P{p} {part_info(p).name}", ans)
+            for p in PARTS if (pa := assessment.part(p)) and pa.ok and pa.delivery
+            for i, ans in enumerate(pa.delivery.answers)]
 
 
 def delivery_figure(assessment: Assessment, title: str = "Delivery: speech, pauses and syllables") -> go.Figure:
-    """A timeline per answer: speech segments, silent pauses (long ones red) and syllable nuclei.
+    """A timeline per answer: speech segments, silent pauses (long ones red and crossed) and syllable nuclei.
 
     One row per answer (Part 1 and Part 5 have several), top to bottom in test order; x is seconds into
     that answer's recording, so "the longest pause at 0:31" can be found by ear.
     """
-    rows = [(f"P{p} answer {i + 1}" if len(pa.delivery.answers) > 1 else f"P{p} {part_info(p).name}", p, ans)
-            for p in PARTS if (pa := assessment.part(p)) and pa.ok and pa.delivery
-            for i, ans in enumerate(pa.delivery.answers)]
+    rows = timeline_rows(assessment)
     if not rows:
-        return message_figure(title, "No answer was measured.")
+        return message_figure(title, NO_ANSWER_MEASURED)
     fig = go.Figure()
-    names = [name for name, _, _ in rows]
+    names = [name for name, _ in rows]
     shown = set()
 
     def bar(kind: str, label: str, name: str, start: float, length: float, hover: str) -> None:
+        # A long pause is crossed as well as red: colour alone never tells it from a short one.
         fig.add_bar(x=[length], base=[start], y=[name], orientation="h", name=label, legendgroup=kind,
-                    showlegend=kind not in shown, marker={"color": DELIVERY_COLORS[kind]}, width=0.5,
-                    hovertemplate=hover + "<extra></extra>")
+                    showlegend=kind not in shown, width=0.5, hovertemplate=hover + "<extra></extra>",
+                    marker={"color": DELIVERY_COLORS[kind], "pattern": {"shape": "x" if kind == "long" else ""}})
         shown.add(kind)
 
-    for name, _, ans in rows:
+    for name, ans in rows:
         for a, b in ans.segments:
             bar("speech", "speech", name, a, b - a, f"{name}<br>speech {a:.1f}–{b:.1f} s")
         for start, length in ans.pauses:
             kind = "long" if length >= LONG_PAUSE_SECONDS else "pause"
             label = f"pause ≥ {LONG_PAUSE_SECONDS:g} s" if kind == "long" else "pause"
             bar(kind, label, name, start, length, f"{name}<br>{label} of {length:.2f} s at {start:.1f} s")
-    xs = [t for _, _, ans in rows for t in ans.nuclei]
-    ys = [name for name, _, ans in rows for _ in ans.nuclei]
+    xs = [t for _, ans in rows for t in ans.nuclei]
+    ys = [name for name, ans in rows for _ in ans.nuclei]
     fig.add_scatter(x=xs, y=ys, mode="markers", name="syllable", marker={"symbol": "line-ns-open", "size": 14,
                     "color": DELIVERY_COLORS["nucleus"]}, hovertemplate="syllable at %{x:.2f} s<extra></extra>")
-    longest = max(ans.duration_s for _, _, ans in rows)
+    longest = max(ans.duration_s for _, ans in rows)
     fig.update_layout(barmode="overlay", bargap=0.4)
     fig.update_xaxes(title="seconds into the answer", range=[0, longest], gridcolor="#e2e8f0")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(names)))

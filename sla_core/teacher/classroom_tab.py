@@ -16,7 +16,7 @@ import pandas as pd
 from ..assessment import Assessment
 from ..data import PartResponses, Response, Submission
 from ..results.store import file_sha256, submission_audio
-from . import charts, ui_text
+from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import HandlerBase, Workspace, _md_escape, explained, log, request_of
 from .classroom import load_upload
@@ -80,15 +80,14 @@ class ClassroomTab(HandlerBase):
             ws.store.release_plan(session, sub.submission_id)  # its result keeps the recordings now
             done.append(a)
             status = ui_text.CLASS_RUNNING.format(k=len(done), n=n)
-            yield (status + notes, self._class_table(done), gr.update(), charts.class_overview_figure(done),
-                   gr.update(), gr.update())
+            yield (status + notes, self._class_table(done), gr.update(), *self._class_chart(done), gr.update(),
+                   gr.update())
         unscored = [_md_escape(a.learner or "?") for a in done if a.overall is None]
         if unscored:
             failed.append(ui_text.CLASS_NO_SCORE.format(learners=", ".join(unscored)))
         status = ui_text.CLASS_DONE.format(n=len(done), name=_md_escape(name)) + "".join(f"\n\n⚠ {f}" for f in failed)
         status += self._progress_md(ws, session)
-        yield (status + notes, self._class_table(done), self._csv(ws, session),
-               charts.class_overview_figure(done, ui_text.CLASS_CHART),
+        yield (status + notes, self._class_table(done), self._csv(ws, session), *self._class_chart(done),
                self.sessions_update(selected=session, request=request_of(ws)), self._learner_choices(done))
 
     @explained("Resume the class")
@@ -150,10 +149,10 @@ class ClassroomTab(HandlerBase):
 
     @explained("Open the session")
     def open_session(self, session_id: int | None, request=None) -> tuple:
-        """A saved session, as it was saved: status, table, CSV, chart, learner picker."""
+        """A saved session, as it was saved: status, table, CSV, chart, the chart as text, learner picker."""
         if session_id is None:
             return ("", self._class_table([]), gr.update(value=None, interactive=False),
-                    charts.class_overview_figure([]), self._learner_choices([]))
+                    *self._class_chart([]), self._learner_choices([]))
         ws = self.workspace(request)
         try:
             info, results = ws.store.session(int(session_id)), ws.store.load(int(session_id))
@@ -161,8 +160,8 @@ class ClassroomTab(HandlerBase):
             raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         status = f"**{_md_escape(info.name)}** · {info.created[:16].replace('T', ' ')} UTC · {len(results)} learner(s)"
         status += self._progress_md(ws, info.id)
-        return (status, self._class_table(results), self._csv(ws, info.id), charts.class_overview_figure(results,
-                ui_text.CLASS_CHART), self._learner_choices(results))
+        return (status, self._class_table(results), self._csv(ws, info.id), *self._class_chart(results),
+                self._learner_choices(results))
 
     @explained("Show the learner")
     def show_learner(self, session_id: int | None, index: int | None, request=None) -> tuple:
@@ -235,10 +234,11 @@ class ClassroomTab(HandlerBase):
 
     @explained("Delete the learner")
     def delete_learner(self, session_id: int | None, index: int | None, request=None) -> tuple:
-        """Delete one learner's result and recordings: (status, table, CSV, chart, learner picker, sessions)."""
+        """Delete one learner's result and recordings: (status, table, CSV, chart, chart text, learner picker,
+        sessions)."""
         ws = self.workspace(request)
         if session_id is None or index is None:  # nothing chosen, or "Cancel" in the browser's question
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         try:
             results, ids = ws.store.load(int(session_id)), ws.store.result_ids(int(session_id))
             if not 0 <= int(index) < len(ids):
@@ -253,10 +253,11 @@ class ClassroomTab(HandlerBase):
 
     @explained("Delete the session")
     def delete_session(self, session_id: int | None, request=None) -> tuple:
-        """Delete a whole session with its recordings: (status, table, CSV, chart, learner picker, sessions)."""
+        """Delete a whole session with its recordings: (status, table, CSV, chart, chart text, learner picker,
+        sessions)."""
         ws = self.workspace(request)
         if session_id is None:  # nothing chosen, or "Cancel" in the browser's question
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         try:
             info = ws.store.session(int(session_id))
             ws.store.delete_session(info.id)
@@ -273,6 +274,11 @@ class ClassroomTab(HandlerBase):
         if selected is not None or cleared:
             return gr.update(choices=choices, value=selected)
         return gr.update(choices=choices)
+
+    @staticmethod
+    def _class_chart(results: Sequence[Assessment]) -> tuple:
+        """The class chart and its text alternative, from the same results: (figure, html)."""
+        return charts.class_overview_figure(results, ui_text.CLASS_CHART), chart_text.class_overview_html(results)
 
     def _class_table(self, results: Sequence[Assessment], order: str | None = None) -> pd.DataFrame:
         return pd.DataFrame(report.class_rows(results, order), columns=report.CLASS_COLUMNS)

@@ -34,6 +34,34 @@ ANSWER_LONG = "That is much longer than the about {expected:.0f} s this answer s
 ANSWER_CLIPPED = "It is distorted (recorded too loud); the score may be lower than the learner deserves."
 ANSWER_FIX = "Upload or record this answer again; the other answers are still assessed."
 CHARTS_AS_TEXT = "The charts as text"
+CHART_AS_TEXT = "The chart as text"
+# The text alternatives of the class chart, the calibration chart and the delivery timeline (chart_text.py).
+CLASS_TEXT_SPREAD = "{n} learner{s} with an overall score: {spread}."
+CLASS_TEXT_RANGE = "Highest {high}; lowest {low}."
+CLASS_TEXT_PROVISIONAL = ("{k} of them provisional (not every part or answer was assessed): hatched in the chart, "
+                          "counted at their level.")
+CLASS_TEXT_UNSCORED = "{k} learner{s} without an overall score, not in the chart: {learners}."
+CLASS_TEXT_NOT_GRADES = "Untrained models: these scores are not grades."
+CLASS_TEXT_LEVELS = "Learners per level"
+CLASS_TEXT_LEARNERS = "Each learner, highest overall first"
+EVIDENCE_TEXT_N = ("{n} graded responses from {learners} learner{s} ({parts}), each scored by a calibration "
+                   "fitted without it.")
+EVIDENCE_TEXT_METRIC = "{label}: {before} before, {after} after calibration"
+EVIDENCE_TEXT_LABELS = {"rmse": "RMSE (the typical error; lower is better)",  # calibration_chart.METRICS keys
+                        "pcc": "Pearson correlation (higher is better)",
+                        "within_0_5": "share within half a band of your mark (1.00 = all)"}
+EVIDENCE_TEXT_NA = "n/a means undefined: all the marks, or all the scores, are the same."
+EVIDENCE_TEXT_CLOSER = "Closer to your mark after calibration: {closer} of {n}; further: {further}; unchanged: {same}."
+EVIDENCE_TEXT_TABLE = "Your marks and the system's scores, lowest mark first"
+TIMELINE_ANSWER = "{name} ({duration} recorded): {steps}."
+TIMELINE_SPOKE = "spoke {start}–{end}"
+TIMELINE_PAUSE = "pause {length:.1f} s"
+TIMELINE_MORE = "… then {k} more stretches of speech, to {end}"
+TIMELINE_NO_SPEECH = "{name} ({duration} recorded): no speech was found."
+TIMELINE_PAUSES = "{n} pause{s} of {short:g} s or more, {long} of at least {long_s:g} s"
+TIMELINE_NO_PAUSE = "No pause of {short:g} s or more"
+TIMELINE_LONGEST = "longest {length:.1f} s at {at}"
+TIMELINE_SYLLABLES = "{n} syllables."
 ASSESS_BUTTON = "Assess"
 CLEAR_BUTTON = "Clear"
 EXAMPLES_LABEL = "Try an example (synthetic speech made with espeak-ng, not a real learner)"

@@ -117,7 +117,7 @@ def test_the_evidence_chart_draws_when_pearson_is_undefined_before_and_after():
 
 def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor, graded):
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
-    result, heard, _, text, figure, verdict = handlers.calibration_fit(rows, table, "class-7b", None)
+    result, heard, _, text, figure, chart_text, verdict = handlers.calibration_fit(rows, table, "class-7b", None)
     expected = fit_calibration(collect_exemplars(assessor, read_manifest(graded["good"]),
                                                  cache=EmbeddingCache(graded["cache"])), "class-7b")
     assert text == describe(expected) and result.applies and verdict.startswith("**✔ lowered the error")
@@ -127,6 +127,10 @@ def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor,
                              f"{fit.rmse_with:.2f} with them") in verdict
     scatter = {t.name: t for t in figure.data if t.type == "scatter" and t.name}
     assert tuple(scatter["after calibration"].y) == pytest.approx(expected.evidence.after)
+    # The chart as text: the same held-out numbers, one table row per graded response.
+    ev = expected.evidence
+    assert f"{ev.n} graded responses" in chart_text and chart_text.count("<tr><td>") == ev.n
+    assert f"{ev.overall['before']['rmse']:.2f} before, {ev.overall['after']['rmse']:.2f} after" in chart_text
     # Fitting again with another name reuses what was heard (no second listen).
     handlers.calibration.listen = lambda *a, **k: pytest.fail("listened again")
     assert handlers.calibration_fit(rows, table, "other", heard)[0].profile.name == "other"

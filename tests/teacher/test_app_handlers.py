@@ -57,6 +57,9 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     assert all(f"part score {expected.part(p).score:.2f}" in charts_text for p in PARTS)
     assert "<tr><td>Part 1</td>" + "".join(f"<td>{v:.2f}</td>" for v in expected.part(1).speech.similarities) \
         in charts_text
+    # ... and the delivery timeline, one line per answer (6 + 1 + 1 + 5), with its times.
+    assert charts_text.count("<li>P1 answer ") == 6 and charts_text.count("<li>P5 answer ") == 5
+    assert "P3 Opinion (0:" in charts_text and "syllables.</li>" in charts_text
 
 
 def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handlers):
@@ -99,7 +102,7 @@ def test_an_unexpected_failure_says_what_happened_and_what_to_do_never_a_bare_er
 
 
 def test_the_class_table_sorts_as_the_sort_menu_says(handlers):
-    *_, (status, table, csv_update, chart, sessions, learners) = handlers.assess_class(
+    *_, (status, table, csv_update, chart, chart_text, sessions, learners) = handlers.assess_class(
         [str(ROOT / "assets" / "example_class.zip")], "3B")
     results = handlers.store.load(sessions["value"])
     high = handlers.sort_class(sessions["value"], "overall_high")
@@ -112,8 +115,13 @@ def test_the_class_table_sorts_as_the_sort_menu_says(handlers):
 def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
     steps = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
     assert len(steps) == 4  # one update per learner, then the final state
-    status, table, csv_update, chart, sessions, learners = steps[-1]
+    status, table, csv_update, chart, chart_text, sessions, learners = steps[-1]
     assert "Assessed 3 learners" in status and "README.txt" in status
+    # The chart as text, from the same results: how many learners, at which levels, who is provisional
+    # (the example class answers fewer questions than the test asks; chloe has no Part 4).
+    assert "3 learners with an overall score" in chart_text and "3 of them provisional" in chart_text
+    assert "<td>chloe</td>" in chart_text and "provisional: 3 of 4 parts" in chart_text
+    assert all("learner" in step[4] for step in steps)  # each update brings the chart and its text together
     assert list(table["Learner"]) == ["amira", "ben", "chloe"]
     session = handlers.store.sessions()[0]
     assert (session.name, session.n_results) == ("3B", 3) and sessions["value"] == session.id
@@ -158,8 +166,10 @@ def test_a_saved_session_reopens_with_its_table_and_learner_details(handlers, tm
     session = handlers.store.sessions()[0].id
     # A new Handlers on the same file: what a restarted app sees.
     again = app.Handlers(handlers.assess_fn, handlers.status_fn, ResultStore(handlers.store.path), workdir=tmp_path)
-    status, table, csv_update, chart, learners = again.open_session(session)
+    status, table, csv_update, chart, chart_text, learners = again.open_session(session)
     assert "3B" in status and list(table["Learner"]) == ["amira", "ben", "chloe"]
+    results = again.store.load(session)
+    assert all(f"<td>{a.learner}</td><td>{a.overall:.2f}</td>" in chart_text for a in results)
     summary, *_ = again.show_learner(session, 2)
     assert "chloe" in summary and "Part 4 could not be assessed" in summary
 
@@ -258,7 +268,7 @@ def test_an_interrupted_class_shows_expected_vs_done_and_resumes_on_the_rest_onl
 
 
 def test_a_learners_kept_recordings_play_beside_their_scores_for_their_teacher_only(handlers):
-    *_, (status, table, csv_update, chart, sessions, learners) = handlers.assess_class(
+    *_, (status, table, csv_update, chart, chart_text, sessions, learners) = handlers.assess_class(
         [str(ROOT / "assets" / "example_class.zip")], "3B")
     session = sessions["value"]
     picker, first = handlers.learner_recordings(session, 2)  # chloe: Parts 1, 3, 5

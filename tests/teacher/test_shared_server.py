@@ -94,9 +94,10 @@ def test_each_teacher_sees_and_changes_only_their_own_classes(server, tmp_path):
     zipped = class_zip(tmp_path, {"amy": "part3.wav", "=HYPERLINK(\"evil.example\",\"x\")": "part4.wav",
                                   "@SUM(1+1)": "part5_1.wav"})
     # The page's own class event (it also fills this client's session list, which the deletions below use).
-    status, table, csv_file, _, sessions, _ = ana.predict([handle_file(str(zipped))], "ana's 3B",
-                                                          api_name="/page_assess_class")
+    status, table, csv_file, _, chart_text, sessions, _ = ana.predict([handle_file(str(zipped))], "ana's 3B",
+                                                                      api_name="/page_assess_class")
     assert "Assessed 3 learners" in status
+    assert "3 learners with an overall score" in chart_text and "not grades" in chart_text  # the chart as text
     session = sessions["value"] if isinstance(sessions, dict) else sessions
     mine = server["store"].as_owner("ana")
     assert [s.name for s in mine.sessions()] == ["ana's 3B", "saved before login"]  # old data went to ana
