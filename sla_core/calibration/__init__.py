@@ -8,7 +8,8 @@
     use_calibration(assessor, "my-class")                            # every Assessment now records it
 
 Modules: `features` (exemplars, embedding cache), `fit` (prototypes, linear maps, fusion weight,
-evidence, verdict), `profile` (the saved folder), `apply` (binding a profile to an Assessor),
+evidence, verdict), `delivery_fit` (delivery measures as extra features, used only when held out
+responses say they help), `profile` (the saved folder), `apply` (binding a profile to an Assessor),
 `words` (the evidence in words). The chart is `sla_core.teacher.calibration_chart` (plotly).
 """
 
@@ -29,6 +30,7 @@ from .fit import (
 )
 from .profile import (
                   CalibrationProfile,
+                  DeliveryFit,
                   Evidence,
                   LinearMap,
                   ProfileInfo,
@@ -42,7 +44,7 @@ from .profile import (
 from .words import describe, evidence_lines
 
 __all__ = [
-    "Calibration", "calibrated", "load_calibration", "CalibrationProfile", "CalibrationResult", "EmbeddingCache", "Evidence", "Exemplar",
+    "Calibration", "calibrated", "load_calibration", "CalibrationProfile", "CalibrationResult", "DeliveryFit", "EmbeddingCache", "Evidence", "Exemplar",
     "ExemplarData", "LinearMap", "ProfileInfo", "PrototypeFit", "check_compatible", "check_profile_name",
     "collect_exemplars", "default_cache_dir", "default_profiles_root", "graded_submissions", "describe",
     "evidence_lines", "fit_calibration", "fit_linear", "leave_one_out", "list_profiles", "load_profile",

@@ -13,13 +13,13 @@ sys.path.insert(0, str(ROOT))
 app = importlib.import_module("app")
 
 from sla_core.teacher import ui_text  # noqa: E402
-from sla_core.assess import AssessorConfig, load_assessor  # noqa: E402
+from sla_core.assess import Assessor, AssessorConfig, load_assessor  # noqa: E402
 from sla_core.calibration import EmbeddingCache, collect_exemplars, describe, fit_calibration  # noqa: E402
 from sla_core.teacher.calibration_desk import CalibrationDesk, graded_rows, parse_mark  # noqa: E402
 from sla_core.manifest import read_manifest  # noqa: E402
 from sla_core.results.store import ResultStore  # noqa: E402
 from sla_core.testing.assessments import sample_assessment  # noqa: E402
-from sla_core.testing.calibration import write_graded_manifest  # noqa: E402
+from sla_core.testing.calibration import PauseBlindGrader, write_graded_manifest  # noqa: E402
 
 MARKS = (2.5, 3.5, 4.5) * 4  # 12 responses whose pauses follow the mark: calibration helps (see testing.calibration)
 
@@ -136,6 +136,24 @@ def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor,
     assert handlers.calibration_fit(rows, table, "other", heard)[0].profile.name == "other"
     with pytest.raises(gr.Error, match="profile name &#x27;my class&#x27; is not allowed"):
         handlers.calibration_fit(rows, table, "my class", heard)
+
+
+def test_the_verdict_says_when_the_profile_uses_delivery_measures(graded, tmp_path):
+    # A grader that hears no pauses, a teacher who marks them: only the delivery measures follow the marks.
+    blind = Assessor(mllm=PauseBlindGrader())
+    desk = CalibrationDesk(blind, profiles_root=tmp_path / "profiles", cache=EmbeddingCache(graded["cache"]))
+    handlers = app.Handlers(blind.assess_submission, blind.status, ResultStore(tmp_path / "r.sqlite"),
+                            workdir=tmp_path, calibration=desk)
+    rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
+    result, _, _, text, _, verdict = handlers.calibration_fit(rows, table, "fluency", None)
+    fit = result.profile.delivery
+    said = (f"uses delivery measures (speech rate, articulation rate, phonation-time ratio, mean length of run, "
+            f"long pauses per minute): held-out error {fit.rmse_without:.2f} -> {fit.rmse_with:.2f}")
+    assert fit.used and result.applies and verdict.startswith("**✔ lowered the error")
+    assert said.replace(">", "\\>") in verdict  # markdown-escaped
+    assert said[1:] in text  # the evidence text: "Uses delivery measures (...)"
+    _, profiles = handlers.calibration_save(result, "fluency", False, False)
+    assert profiles["choices"][1][0].endswith(", uses delivery measures")
 
 
 def test_a_profile_that_did_not_help_is_saved_only_when_asked(handlers, graded, tmp_path):
