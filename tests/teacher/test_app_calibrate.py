@@ -145,7 +145,7 @@ def test_the_verdict_says_when_the_profile_uses_delivery_measures(graded, tmp_pa
     handlers = app.Handlers(blind.assess_submission, blind.status, ResultStore(tmp_path / "r.sqlite"),
                             workdir=tmp_path, calibration=desk)
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
-    result, _, _, text, _, verdict = handlers.calibration_fit(rows, table, "fluency", None)
+    result, _, _, text, *_, verdict = handlers.calibration_fit(rows, table, "fluency", None)
     fit = result.profile.delivery
     said = (f"uses delivery measures (speech rate, articulation rate, phonation-time ratio, mean length of run, "
             f"long pauses per minute): held-out error {fit.rmse_without:.2f} -> {fit.rmse_with:.2f}")
