@@ -50,6 +50,8 @@ EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # table body; fixed widths keep every column readable and the table scrolls sideways instead (Problems widest).
 CLASS_COLUMN_WIDTHS = ("120px", "80px", "90px", "190px", "70px", "70px", "70px", "70px", "76px", "200px", "80px",
                        "90px", "90px", "120px", "300px")
+CHART_MIN_WIDTH = 320  # px; narrower, a chart's axes and labels leave no room for the plot itself
+FIELD_MIN_WIDTH = 240  # px; a field with a button beside it: on a phone they stack, so the field's text is not cut
 PART_COLUMN_WIDTHS = ("170px", "150px", "90px", "100px", "86px", "80px", "100px", "200px", "260px", "300px")
 
 
@@ -105,12 +107,18 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
                          wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts",
                          column_widths=list(PART_COLUMN_WIDTHS))
+    # Two charts side by side only where each gets CHART_MIN_WIDTH: on a phone they stack (a heat map squeezed to
+    # half a phone has no room left for its cells, and plotly cannot draw it at all).
     with gr.Row(equal_height=True):
-        parts_plot = gr.Plot(empty, label=ui_text.CHART_PARTS, show_label=False, elem_id=f"{prefix}-chart-parts")
-        fusion_plot = gr.Plot(empty, label=ui_text.CHART_FUSION, show_label=False, elem_id=f"{prefix}-chart-fusion")
+        parts_plot = gr.Plot(empty, label=ui_text.CHART_PARTS, show_label=False, elem_id=f"{prefix}-chart-parts",
+                             min_width=CHART_MIN_WIDTH)
+        fusion_plot = gr.Plot(empty, label=ui_text.CHART_FUSION, show_label=False, elem_id=f"{prefix}-chart-fusion",
+                              min_width=CHART_MIN_WIDTH)
     with gr.Row(equal_height=True):
-        proto_plot = gr.Plot(empty, label=ui_text.CHART_PROTOTYPES, show_label=False, elem_id=f"{prefix}-chart-prototypes")
-        mllm_plot = gr.Plot(empty, label=ui_text.CHART_MLLM, show_label=False, elem_id=f"{prefix}-chart-mllm")
+        proto_plot = gr.Plot(empty, label=ui_text.CHART_PROTOTYPES, show_label=False,
+                             elem_id=f"{prefix}-chart-prototypes", min_width=CHART_MIN_WIDTH)
+        mllm_plot = gr.Plot(empty, label=ui_text.CHART_MLLM, show_label=False, elem_id=f"{prefix}-chart-mllm",
+                            min_width=CHART_MIN_WIDTH)
     delivery = gr.HTML(elem_id=f"{prefix}-delivery")
     delivery_plot = gr.Plot(empty, label=ui_text.CHART_DELIVERY, show_label=False, elem_id=f"{prefix}-chart-delivery")
     with gr.Accordion(ui_text.CHARTS_AS_TEXT, open=False, elem_id=f"{prefix}-charts-text-box"):
@@ -286,7 +294,7 @@ def _class_tab(examples: bool) -> dict:
         c["recording"] = gr.Dropdown(label=ui_text.RECORDINGS_LABEL, choices=[], interactive=False, scale=2,
                                      elem_id="class-recording")
         c["player"] = gr.Audio(label=ui_text.PLAYER_LABEL, type="filepath", interactive=False, scale=3,
-                               elem_id="class-player")
+                               min_width=FIELD_MIN_WIDTH, elem_id="class-player")
     c["panel"] = _results_panel("class", ui_text.NO_LEARNER_YET)
     return c
 
@@ -356,7 +364,7 @@ def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
                               wrap=True, max_height=420, elem_id="calib-marks", elem_classes=["sla-table"])
     with gr.Row(equal_height=True):
         c["name"] = gr.Textbox(label=ui_text.PROFILE_NAME_LABEL, placeholder=ui_text.PROFILE_NAME_PLACEHOLDER,
-                               max_lines=1, scale=3, elem_id="calib-name")
+                               max_lines=1, scale=3, min_width=FIELD_MIN_WIDTH, elem_id="calib-name")
         c["fit"] = gr.Button(ui_text.FIT_BUTTON, variant="primary", scale=1, elem_id="calib-fit")
     c["verdict"] = gr.Markdown(elem_id="calib-verdict")
     c["evidence"] = gr.Textbox(label=ui_text.EVIDENCE_LABEL, placeholder=ui_text.EVIDENCE_PLACEHOLDER, lines=10,
@@ -372,7 +380,7 @@ def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
     c["saved"] = gr.Markdown(elem_id="calib-saved")
     with gr.Row(equal_height=True):
         c["profiles"] = gr.Dropdown(label=ui_text.PROFILES_LABEL, choices=[(ui_text.NO_PROFILE, NO_PROFILE)],
-                                    value=NO_PROFILE, scale=3, elem_id="calib-profiles")
+                                    value=NO_PROFILE, scale=3, min_width=FIELD_MIN_WIDTH, elem_id="calib-profiles")
         c["use"] = gr.Button(ui_text.USE_PROFILE_BUTTON, variant="primary", scale=1, elem_id="calib-use")
     c["using"] = gr.Markdown(elem_id="calib-using")
     return c

@@ -12,6 +12,7 @@ A grader that did not run gives a figure that says so, never an empty axis.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ _LABEL_SPOTS = ("top center", "bottom center", "middle left", "middle right")
 Y_RANGE = (SCORE_MIN - 0.25, SCORE_MAX + 0.25)  # half a step of air around the 2.0..5.5 scale
 
 
+MESSAGE_CHARS = 40  # a 14 px message line that fits a 390 px phone
 TITLE_CHARS = 40  # a 15 px title longer than this is cut off on a 390 px phone: it wraps at its colon
 
 
@@ -62,7 +64,9 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
 def message_figure(title: str, message: str) -> go.Figure:
     """A chart frame that says in words why there is nothing to plot."""
     fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+    # Plotly never wraps an annotation: in lines short enough for a phone, or it runs off both sides.
+    fig.add_annotation(text="<br>".join(textwrap.wrap(message, MESSAGE_CHARS)), x=0.5, y=0.5, xref="paper",
+                       yref="paper", showarrow=False,
                        font={"size": 14, "color": "#64748b"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

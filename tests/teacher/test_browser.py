@@ -175,6 +175,11 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         assert len({y for t in timeline if t["name"] == "speech" for y in t["y"]}) == 13
         page.locator("#one-delivery").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "browser_2b_delivery.png"))
+        # The charts as text, right under the timeline: every answer's speech and pauses with their times.
+        page.click("#one-charts-text-box button")
+        page.wait_for_selector("#one-charts-text li")
+        words = page.inner_text("#one-charts-text")
+        assert words.count("P1 answer ") == 6 and "P3 Opinion (0:" in words and "syllables." in words
 
         # 2. Classroom: upload the class zip, assess everybody, check the table and the CSV download.
         page.get_by_role("tab", name="Classroom").click()
@@ -194,6 +199,12 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
                                ".map(th => th.getBoundingClientRect().width)")
         assert len(widths) == CLASS_COLUMNS and min(widths) > 60  # no header squeezed to a letter per line
         assert table[2][9] == str(len(klass["chloe"].review)) != "0"  # Review: chloe's partial overall is flagged
+        # The class chart as text, beside it: the same learners and levels in words and tables.
+        page.click("#class-chart-text-box button")
+        page.wait_for_selector("#class-chart-text table")
+        words = page.inner_text("#class-chart-text")
+        assert "3 learners with an overall score" in words and "provisional: 3 of 4 parts" in words
+        assert all(f"{klass[n].overall:.2f}" in words for n in ("amira", "ben", "chloe"))
         with page.expect_download() as download:
             page.click("#class-csv")
         rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))
@@ -247,6 +258,11 @@ def _calibrate(page, expected, profiles: Path) -> None:
     traces = {t["name"]: t for t in _plot_data(page, "calib-chart")}
     assert traces["after calibration"]["y"] == pytest.approx(list(calibration.evidence.after))
     assert traces["before calibration"]["y"] == pytest.approx(list(calibration.evidence.before))
+    page.click("#calib-chart-text-box button")  # the chart as text: n, errors before and after, every mark
+    page.wait_for_selector("#calib-chart-text table")
+    words = page.inner_text("#calib-chart-text")
+    assert f"{calibration.evidence.n} graded responses" in words
+    assert f"{calibration.evidence.overall['after']['rmse']:.2f} after calibration" in words
     verdict = page.inner_text("#calib-verdict")
     assert verdict.startswith("✔" if calibration.applies else "✖")
     page.locator("#calib-evidence").scroll_into_view_if_needed()
@@ -338,6 +354,8 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
                 assert page.get_by_role("tab", name=name).is_visible(), f"{size}: tab {name} hidden"
             assert not page.locator(".overflow-menu button").is_visible()
             if size == "phone":
+                # The page uses the phone's width: an 8 px side margin, not gradio's 32 px.
+                assert page.evaluate("document.querySelector('#tabs').getBoundingClientRect().left") <= 12
                 # Keyboard: the skip link is the first stop, and Enter on it puts the focus on Assess.
                 page.keyboard.press("Tab")
                 assert page.evaluate("document.activeElement.innerText") == "Skip to the Assess button"
@@ -375,6 +393,10 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
                     assert min(widths) > 50, f"{size}: a class-table column squeezed to {min(widths):.0f} px"
                     assert min(cells) > 50, f"{size}: a class-table cell squeezed to {min(cells):.0f} px"
                     assert "provisional: 3 of 4 parts" in page.inner_text("#class-table")
+                    page.click("#class-chart-text-box button")
+                    page.wait_for_selector("#class-chart-text table")
+                    words = page.inner_text("#class-chart-text")
+                    assert "3 learners with an overall score" in words and "2 of them provisional" in words
                     page.locator("#learner-pick input").click()
                     page.get_by_role("option", name="Chloé").click()
                     page.wait_for_function("document.querySelector('#class-summary').innerText.includes('Chloé')",
@@ -387,6 +409,11 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
                         const t = p.querySelector('.gtitle')?.getBoundingClientRect(), m = p.querySelector('.modebar')?.getBoundingClientRect();
                         return !!(t && m && m.width && t.right > m.left && m.right > t.left && t.bottom > m.top && m.bottom > t.top); })""")
                     assert not any(overlap), overlap
+                    # Every chart's title fits inside its chart (the heat map's long one wraps on a phone).
+                    cut = page.evaluate("""() => Array.from(document.querySelectorAll('[id^=class-chart] .js-plotly-plot')).filter(p => {
+                        const t = p.querySelector('.gtitle')?.getBoundingClientRect(), r = p.getBoundingClientRect();
+                        return !t || t.right > r.right + 1; }).map(p => p.closest('[id]').id)""")
+                    assert not cut, f"{size}: title cut off or chart not drawn: {cut}"
                     page.locator("#class-chart-prototypes").scroll_into_view_if_needed()
                     page.screenshot(path=str(SHOTS / f"{size}_2b_learner_charts.png"))
                 page.screenshot(path=str(SHOTS / f"{size}_{k + 1}_{name.split()[0].lower()}.png"), full_page=True)

@@ -125,3 +125,7 @@ def test_a_long_chart_title_wraps_on_a_phone_and_gets_room_above_the_plot():
     assert fig.layout.title.text == "Speech grader:<br>similarity to each CEFR level"
     assert fig.layout.margin.t == 96
     assert charts.part_scores_figure(sample_assessment(), "Scores per part").layout.title.text == "Scores per part"
+    # A chart's "why nothing is drawn" message is in phone-wide lines, not one line running off both sides.
+    note = charts.message_figure("", "Press Fit: the before/after numbers and the verdict appear here.")
+    lines = note.layout.annotations[0].text.split("<br>")
+    assert len(lines) == 2 and max(map(len, lines)) <= 40
