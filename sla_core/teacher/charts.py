@@ -49,11 +49,15 @@ def wrap_title(title: str) -> str:
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
     title = wrap_title(title)
+    extra = title.count("<br>")  # lines after the first: each needs 20 px more room above the plot
+    height += 20 * extra
     fig.update_layout(
-        title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top", "font": {"size": 15}},
+        # 7 px from the top; plotly lifts a title of several lines by part of a line even when it is anchored
+        # at its top, so each extra line is placed 14 px lower or the first one is cut off.
+        title={"text": title, "x": 0.01, "y": 1 - (7 + 14 * extra) / height, "yanchor": "top", "font": {"size": 15}},
         template="plotly_white",
-        height=height + 20 * title.count("<br>"),
-        margin={"l": 56, "r": 16, "t": 76 + 20 * title.count("<br>"), "b": 40},
+        height=height,
+        margin={"l": 56, "r": 16, "t": 76 + 20 * extra, "b": 40},
         # Under the title, left-aligned: a legend beside the title collides with it on narrow charts.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0.0},
         font={"family": "Inter, system-ui, sans-serif", "size": 12},

@@ -412,7 +412,7 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
                     # Every chart's title fits inside its chart (the heat map's long one wraps on a phone).
                     cut = page.evaluate("""() => Array.from(document.querySelectorAll('[id^=class-chart] .js-plotly-plot')).filter(p => {
                         const t = p.querySelector('.gtitle')?.getBoundingClientRect(), r = p.getBoundingClientRect();
-                        return !t || t.right > r.right + 1; }).map(p => p.closest('[id]').id)""")
+                        return !t || t.right > r.right + 1 || t.top < r.top - 1; }).map(p => p.closest('[id]').id)""")
                     assert not cut, f"{size}: title cut off or chart not drawn: {cut}"
                     page.locator("#class-chart-prototypes").scroll_into_view_if_needed()
                     page.screenshot(path=str(SHOTS / f"{size}_2b_learner_charts.png"))

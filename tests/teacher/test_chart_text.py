@@ -123,7 +123,7 @@ def test_no_text_alternative_carries_meaning_by_colour():
 def test_a_long_chart_title_wraps_on_a_phone_and_gets_room_above_the_plot():
     fig = charts.prototype_figure(sample_assessment(), "Speech grader: similarity to each CEFR level")
     assert fig.layout.title.text == "Speech grader:<br>similarity to each CEFR level"
-    assert fig.layout.margin.t == 96
+    assert fig.layout.margin.t == 96 and fig.layout.title.y * fig.layout.height == pytest.approx(fig.layout.height - 21)
     assert charts.part_scores_figure(sample_assessment(), "Scores per part").layout.title.text == "Scores per part"
     # A chart's "why nothing is drawn" message is in phone-wide lines, not one line running off both sides.
     note = charts.message_figure("", "Press Fit: the before/after numbers and the verdict appear here.")
