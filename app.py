@@ -76,7 +76,8 @@ def _confirm(question: str, n_inputs: int) -> str:
 
 
 # Gradio's upload and record buttons all read "Upload file" / "Record": give each the name of its slot
-# ("Part 1, answer 2: ...", the component's label) so a screen reader can tell thirteen of them apart.
+# ("Part 1, answer 2: ...", the component's label) so a screen reader can tell thirteen of them apart;
+# and name each chart, pointing to its text alternative.
 NAME_CONTROLS = """<script>
 (() => {
   const name = () => document.querySelectorAll('[id^=audio-p], #class-files, #calib-files').forEach(box => {
@@ -87,9 +88,21 @@ NAME_CONTROLS = """<script>
       if (!b.dataset.slaNamed) { b.setAttribute('aria-label', `${what}: ${label}`); b.dataset.slaNamed = '1'; }
     });
   });
-  new MutationObserver(name).observe(document.documentElement, {childList: true, subtree: true});
+  // A chart is one image to a screen reader, named by its title and pointing to its words just below it
+  // (the accordion "The chart as text"; the one-learner panel's charts share "The charts as text").
+  const charts = () => document.querySelectorAll('[id*=chart] .js-plotly-plot').forEach(plot => {
+    const t = plot.querySelector('.gtitle');
+    const lines = t ? Array.from(t.querySelectorAll('tspan.line')).map(x => x.textContent) : [];
+    const title = (lines.length ? lines.join(' ') : t?.textContent || '').trim();
+    if (!title || plot.dataset.slaTitle === title) return;
+    const words = /-chart-/.test(plot.closest('[id*=chart]').id) ? CHARTS_AS_TEXT : CHART_AS_TEXT;
+    plot.setAttribute('role', 'img');
+    plot.setAttribute('aria-label', `Chart: ${title}. In words and tables: “${words}”, below it.`);
+    plot.dataset.slaTitle = title;
+  });
+  new MutationObserver(() => { name(); charts(); }).observe(document.documentElement, {childList: true, subtree: true});
 })();
-</script>"""
+</script>""".replace("CHARTS_AS_TEXT", repr(ui_text.CHARTS_AS_TEXT)).replace("CHART_AS_TEXT", repr(ui_text.CHART_AS_TEXT))
 
 
 def _scroll_to(elem_id: str) -> str:

@@ -414,6 +414,14 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
                         const t = p.querySelector('.gtitle')?.getBoundingClientRect(), r = p.getBoundingClientRect();
                         return !t || t.right > r.right + 1 || t.top < r.top - 1; }).map(p => p.closest('[id]').id)""")
                     assert not cut, f"{size}: title cut off or chart not drawn: {cut}"
+                    # A screen reader hears each chart as one image named by its title, pointing to its words.
+                    page.wait_for_function("document.querySelector('#class-chart-prototypes .js-plotly-plot')"
+                                           ".getAttribute('aria-label')?.includes('Speech grader: similarity')")
+                    assert "“The charts as text”, below it" in page.get_attribute(
+                        "#class-chart-prototypes .js-plotly-plot", "aria-label")
+                    label = page.get_attribute("#class-chart .js-plotly-plot", "aria-label")
+                    assert label.startswith("Chart: Overall score per learner") and label.endswith(
+                        "In words and tables: “The chart as text”, below it."), label
                     page.locator("#class-chart-prototypes").scroll_into_view_if_needed()
                     page.screenshot(path=str(SHOTS / f"{size}_2b_learner_charts.png"))
                 page.screenshot(path=str(SHOTS / f"{size}_{k + 1}_{name.split()[0].lower()}.png"), full_page=True)
