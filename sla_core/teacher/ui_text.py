@@ -283,6 +283,8 @@ HELP = """\
   development data, and the part score is (1 − *w*) × speech + *w* × multimodal.
 * **Bad recordings** (silent, too short, unreadable, too long) are reported on their part; the other parts are
   still assessed.
+* **Every chart in words.** Under each chart, “The chart as text” (for one learner's charts, “The charts as
+  text”) says what it shows in sentences and small tables: for a screen reader, a printout or a small screen.
 
 * **Calibration** (Calibrate tab) adjusts the speech grader's level prototypes, each grader's score and the
   fusion weight to a teacher's own marks, for the parts the teacher marked and no others. It is saved only when
