@@ -57,6 +57,8 @@ WHISPER_SIZES = {  # the published architectures (openai/whisper-*/config.json)
                  decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536),
 }
 WHISPER_VOCAB = 51865  # multilingual vocabulary: the output layer is a real part of each decoding step
+WHISPER_TEXT_TOKENS = 50257  # ids below <|endoftext|> in the real tokenizer
+WHISPER_PROMPT = ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")  # English transcription
 
 
 SPEECH = ("I think living in a city is better than living in the country, because there are more jobs, more "
@@ -152,7 +154,9 @@ def alternative_encoders(encoder, waves: list[np.ndarray], folder: Path) -> dict
             return self.enc(x).last_hidden_state
 
     path = folder / "encoder.onnx"
-    torch.onnx.export(LastHidden(encoder), (normalised[0],), str(path), input_names=["x"], output_names=["h"],
+    # .eval(): export restores the wrapper's mode, and a new module is in training mode: without it the
+    # shared encoder came back with dropout on
+    torch.onnx.export(LastHidden(encoder).eval(), (normalised[0],), str(path), input_names=["x"], output_names=["h"],
                       dynamic_axes={"x": {0: "b", 1: "n"}, "h": {0: "b", 1: "t"}}, dynamo=False, opset_version=17)
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
@@ -166,13 +170,33 @@ def alternative_encoders(encoder, waves: list[np.ndarray], folder: Path) -> dict
     return found
 
 
+def whisper_processor():
+    """A tokenizer with the real Whisper's layout: 50257 text tokens, then the special and timestamp tokens.
+
+    Built in code (the real one is not reachable); the text tokens past the byte alphabet are placeholders.
+    The layout matters to CTranslate2, which takes every id from <|0.00|> on as a timestamp: with the
+    byte-level tokenizer of the tests, a random model's tokens would nearly all be timestamps there.
+    """
+    from tokenizers import pre_tokenizers
+    from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
+
+    from sla_core.asr import N_TIMESTAMPS, WHISPER_SPECIALS
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {t: i for i, t in enumerate(alphabet)} | {f"tok{i}": i for i in range(len(alphabet), WHISPER_TEXT_TOKENS)}
+    tok = WhisperTokenizer(vocab=vocab, merges=[])
+    tok.add_tokens(["<|endoftext|>", *WHISPER_SPECIALS], special_tokens=True)
+    tok.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(N_TIMESTAMPS)], special_tokens=True)
+    return WhisperProcessor(feature_extractor=WhisperFeatureExtractor(), tokenizer=tok)
+
+
 def whisper_model(size: str, dtype: torch.dtype):
     """A random Whisper of a published size, with the generation config a hub checkpoint carries."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    from sla_core.asr import WHISPER_SPECIALS, tiny_whisper_processor
+    from sla_core.asr import WHISPER_SPECIALS
 
-    processor = tiny_whisper_processor()  # byte-level tokenizer built in code: the real one is not reachable
+    processor = whisper_processor()
     tok = processor.tokenizer
     ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", *WHISPER_SPECIALS)}
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
@@ -189,19 +213,35 @@ def whisper_model(size: str, dtype: torch.dtype):
     return model, processor
 
 
-def whisper_timings(model, processor, window: np.ndarray, tokens: int) -> tuple[float, float]:
-    """(prefill s, s per token) of one 30 s window: generate() forced to 1 and to 1 + `tokens` new tokens."""
+def whisper_timings(model, processor, window: np.ndarray, tokens: int, warm_up: bool = False) -> tuple[float, float]:
+    """(prefill s, s per token) of one 30 s window, greedy decoding step by step as generate() does it.
+
+    prefill: the encoder plus the decoder's pass over the 4-token prompt; per token: the median of
+    `tokens` single decoding steps over the growing KV cache. A median of steps stays put when other
+    processes load the machine, where a difference of two generate() calls did not (it came out negative).
+    warm_up: one untimed pass first (a model's first call allocates and is slower)."""
     features = processor(window, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features.to(model.dtype)
+    tok = processor.tokenizer
+    prompt = torch.tensor([[tok.convert_tokens_to_ids(t) for t in WHISPER_PROMPT]])
 
-    def run(n: int) -> float:
+    @torch.inference_mode()
+    def run(n: int) -> tuple[float, list[float]]:
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            model.generate(features, language="en", task="transcribe", min_new_tokens=n, max_new_tokens=n)
-        return time.perf_counter() - t0
+        encoded = (model.model.encoder(features).last_hidden_state,)
+        out = model(encoder_outputs=encoded, decoder_input_ids=prompt, use_cache=True)
+        prefill, steps = time.perf_counter() - t0, []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            next_id = out.logits[:, -1].argmax(-1, keepdim=True)
+            out = model(encoder_outputs=encoded, decoder_input_ids=next_id, past_key_values=out.past_key_values,
+                        use_cache=True)
+            steps.append(time.perf_counter() - t0)
+        return prefill, steps
 
-    one = run(1)
-    many = run(1 + tokens)
-    return one, max(many - one, 0.0) / tokens
+    if warm_up:
+        run(2)
+    prefill, steps = run(tokens)
+    return prefill, median(steps)
 
 
 def learner_asr_seconds(prefill: float, per_token: float, scale: float) -> tuple[float, int, int]:
@@ -212,8 +252,9 @@ def learner_asr_seconds(prefill: float, per_token: float, scale: float) -> tuple
     return windows * prefill + tokens * per_token, windows, tokens
 
 
-def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path) -> tuple[float, float] | str:
-    """CTranslate2 on the same random model converted locally; a sentence when it cannot run."""
+def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path) -> dict[str, tuple[float, float]] | str:
+    """CTranslate2 on the same random model converted locally, in fp32 and int8 (its CPU formats on AVX2):
+    compute type -> (prefill s, s per token); a sentence when it cannot run."""
     try:
         import ctranslate2
         from ctranslate2.converters import TransformersConverter
@@ -222,25 +263,46 @@ def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path)
     src, out = folder / "hf", folder / "ct2"
     model.float().save_pretrained(src)
     processor.save_pretrained(src)
-    try:
+    try:  # the converter pads the byte-level vocabulary to the model's size with timestamp tokens
         TransformersConverter(str(src)).convert(str(out), force=True)
     except Exception as e:  # the converter raises many types; the sentence says which
         return f"not measured: conversion failed ({type(e).__name__}: {str(e)[:160]})"
-    ct = ctranslate2.models.Whisper(str(out), device="cpu", compute_type="float32", intra_threads=torch.get_num_threads())
     feats = processor(window, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features
     features = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats, dtype=np.float32))
     tok = processor.tokenizer
-    prompt = [[tok.convert_tokens_to_ids(t) for t in ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")]]
+    prompt = [[tok.convert_tokens_to_ids(t) for t in WHISPER_PROMPT]]
     eot = tok.convert_tokens_to_ids("<|endoftext|>")
+    found = {}
+    for compute_type in ("float32", "int8"):
+        ct = ctranslate2.models.Whisper(str(out), device="cpu", compute_type=compute_type,
+                                        intra_threads=torch.get_num_threads())
 
-    def run(n: int) -> float:
-        t0 = time.perf_counter()
-        ct.generate(features, prompt, beam_size=1, max_length=len(prompt[0]) + n, suppress_tokens=[eot], suppress_blank=False)
-        return time.perf_counter() - t0
+        def run(encoded, max_length: int) -> tuple[float, int]:
+            t0 = time.perf_counter()
+            got = ct.generate(encoded, prompt, beam_size=1, max_length=max_length, suppress_tokens=[eot],
+                              suppress_blank=False)
+            return time.perf_counter() - t0, len(got[0].sequences_ids[0])
 
-    one = run(1)
-    many = run(1 + tokens)
-    return one, max(many - one, 0.0) / tokens
+        # The encoder is timed alone, then decoding from its output (generate() accepts it), so the noise of
+        # a busy machine on the encoder does not land in the per-token figure. max_length does not map one to
+        # one onto new tokens with these random weights (measured: 4 prompt tokens, max_length 4 -> 1 new,
+        # 5 -> 2, 8 -> 4, 20 -> 10), so the per-token time divides by the tokens actually returned: if
+        # CTranslate2 ran steps it did not return, this overstates its cost.
+        first = len(prompt[0])
+        encoded = ct.encode(features)  # warm-up: the first calls allocate
+        run(encoded, first)
+        got = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            encoded = ct.encode(features)
+            encode = time.perf_counter() - t0
+            one, made_one = run(encoded, first)
+            many, made_many = run(encoded, first + 2 * tokens)
+            if made_one != 1 or made_many <= made_one:
+                raise RuntimeError(f"ctranslate2 returned {made_one} and {made_many} tokens; expected 1 and more")
+            got.append((encode + one, max(many - one, 0.0) / (made_many - made_one)))
+        found[compute_type] = (median([g[0] for g in got]), median([g[1] for g in got]))
+    return found
 
 
 def median(values: list[float]) -> float:
@@ -329,7 +391,7 @@ def main() -> None:
         for size in [s for s in args.asr.split(",") if s]:
             for dtype in [torch.float32] + ([torch.bfloat16] if args.asr_bf16 else []):
                 model, processor = whisper_model(size, dtype)
-                got = [whisper_timings(model, processor, window, args.asr_tokens) for _ in range(args.repeats)]
+                got = [whisper_timings(model, processor, window, args.asr_tokens, warm_up=not i) for i in range(args.repeats)]
                 rows.append((f"whisper-{size} {str(dtype).removeprefix('torch.')}", median([g[0] for g in got]),
                              median([g[1] for g in got])))
                 if args.ct2 and dtype == torch.float32:
@@ -338,13 +400,18 @@ def main() -> None:
                     if isinstance(got, str):
                         print(f"whisper-{size} ctranslate2: {got}")
                     else:
-                        rows.append((f"whisper-{size} ctranslate2 fp32", *got))
+                        rows += [(f"whisper-{size} ctranslate2 {kind}", *t) for kind, t in got.items()]
                 del model
         if rows:
-            print(f"\n{'ASR (forced tokens)':32s} {'prefill s':>9s} {'s/token':>8s} {'learner s':>10s} {'RTF':>7s}")
+            print(f"\n{'ASR (forced tokens)':32s} {'prefill s':>9s} {'s/token':>8s} {'learner s':>10s} {'RTF':>7s}"
+                  f"  vs transformers fp32 of that size (prefill, per token)")
+            fp32_of = {name.split()[0]: (prefill, per_token) for name, prefill, per_token in rows
+                       if name.endswith(" float32") and "ctranslate2" not in name}
             for name, prefill, per_token in rows:
                 total, windows, tokens = learner_asr_seconds(prefill, per_token, args.scale)
-                print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}")
+                ref = fp32_of.get(name.split()[0])
+                vs = f"  {prefill / ref[0]:.2f}x, {per_token / ref[1]:.2f}x" if ref and ref[0] and ref[1] else ""
+                print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}{vs}")
             print(f"(learner = {windows} windows x prefill + {tokens} tokens x s/token, "
                   f"at {ASSUMED_TOKENS_PER_SECOND} tokens per second of speech)")
         print(f"load average at end {os.getloadavg()}")
