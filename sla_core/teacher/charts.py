@@ -42,9 +42,15 @@ TITLE_CHARS = 40  # a 15 px title longer than this is cut off on a 390 px phone:
 
 
 def wrap_title(title: str) -> str:
-    """A long "Subject: what" title on two lines (plotly never wraps a title; a phone would cut it)."""
+    """A long title on two lines (plotly never wraps a title; a phone would cut it): an aside in brackets goes
+    on the second line ("... per learner<br>(untrained models: not grades)"), else what follows the colon."""
+    if len(title) <= TITLE_CHARS:
+        return title
+    if " (" in title:
+        head, _, tail = title.partition(" (")
+        return f"{head}<br>({tail}"
     head, sep, tail = title.partition(": ")
-    return f"{head}:<br>{tail}" if len(title) > TITLE_CHARS and sep else title
+    return f"{head}:<br>{tail}" if sep else "<br>".join(textwrap.wrap(title, TITLE_CHARS))
 
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:

@@ -120,6 +120,16 @@ def test_no_text_alternative_carries_meaning_by_colour():
         assert not COLOUR_WORDS.search(_text(html)), _text(html)
 
 
+@pytest.mark.parametrize("title, shown", [
+    ("Scores per part", "Scores per part"),
+    ("Speech grader: similarity to each CEFR level", "Speech grader:<br>similarity to each CEFR level"),
+    ("Overall score per learner (untrained models: not grades)",
+     "Overall score per learner<br>(untrained models: not grades)"),
+])
+def test_long_chart_titles_wrap_where_a_reader_would_pause(title, shown):
+    assert charts.wrap_title(title) == shown
+
+
 def test_a_long_chart_title_wraps_on_a_phone_and_gets_room_above_the_plot():
     fig = charts.prototype_figure(sample_assessment(), "Speech grader: similarity to each CEFR level")
     assert fig.layout.title.text == "Speech grader:<br>similarity to each CEFR level"
