@@ -31,6 +31,8 @@ PART_COLORS = {1: "#2563eb", 3: "#d97706", 4: "#059669", 5: "#db2777"}
 # Colour never carries a meaning alone: each part also has its own marker and bar pattern, and its label.
 PART_SYMBOLS = {1: "circle", 3: "square", 4: "diamond", 5: "triangle-up"}
 PART_PATTERNS = {1: "", 3: "/", 4: ".", 5: "x"}
+# The graders' bars in "Scores per part": (trained, untrained) pattern; the part score is solid.
+GRADER_PATTERNS = {"speech": (".", "/"), "mllm": ("-", "\\")}
 HEIGHT = 340
 NOT_LOADED_MLLM = "Multimodal grader not loaded"
 _LABEL_SPOTS = ("top center", "bottom center", "middle left", "middle right")
@@ -95,7 +97,8 @@ def _part_names(parts: Sequence[int]) -> list[str]:
 
 
 def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -> go.Figure:
-    """Grouped bars per part: speech grader, multimodal grader, part score; untrained bars hatched.
+    """Grouped bars per part: speech grader (dotted), multimodal grader (lined), part score (solid); untrained
+    grader bars hatched diagonally, so neither the grader nor its state is told by colour alone.
 
     Parts that could not be assessed get a label in place of bars, so a gap is never mistaken for a zero.
     """
@@ -112,7 +115,7 @@ def part_scores_figure(assessment: Assessment, title: str = "Scores per part") -
         untrained = [bool((pa := assessment.part(p)) and pick(pa) and pick(pa).state == UNTRAINED) for p in PARTS]
         fig.add_bar(
             name=label + (" (untrained)" if any(untrained) else ""), x=names, y=scores,
-            marker={"color": COLORS[key], "pattern": {"shape": ["/" if u else "" for u in untrained]},
+            marker={"color": COLORS[key], "pattern": {"shape": [GRADER_PATTERNS[key][u] for u in untrained]},
                     "opacity": 0.85},
             text=[f"{s:.2f}" if s is not None else "" for s in scores], textposition="outside",
             hovertemplate="%{x}<br>" + label + ": %{y:.2f}<extra></extra>",

@@ -29,6 +29,11 @@ def test_untrained_scores_are_labelled_not_grades_and_hatched():
     names = [t.name for t in fig.data]
     assert "Speech grader (untrained)" in names and "Part score (not a grade)" in names
     assert list(fig.data[0].marker.pattern.shape) == ["/"] * 4
+    trained = charts.part_scores_figure(sample_assessment())
+    shapes = {t.name: t.marker.pattern.shape for t in trained.data}
+    # colour never tells the bars apart alone: each grader has its own pattern, the part score none
+    assert list(shapes["Speech grader"]) != list(shapes["Multimodal grader"])
+    assert not shapes["Part score"] and "" not in list(shapes["Speech grader"]) + list(shapes["Multimodal grader"])
 
 
 def test_a_missing_part_is_marked_not_assessed_instead_of_a_zero_bar():
