@@ -75,10 +75,13 @@ def export(encoder, x: np.ndarray, path: Path) -> Path:
     return path
 
 
-def ort_session(path: Path, threads: int):
+def ort_session(path: Path, threads: int, spin: bool = True):
+    """spin: ONNX Runtime's threads busy-wait between operators (its default); fast alone, slow on a busy CPU."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -97,6 +100,7 @@ def onnx_paths(encoder, x: np.ndarray, folder: Path, threads: int, conv_int8: bo
     fp32 = export(encoder, x, folder / "encoder.onnx")
     print(f"  export: {time.perf_counter() - t0:.0f} s, {fp32.stat().st_size / 2**20:.0f} MiB", flush=True)
     paths["ort fp32 (ORT_ENABLE_ALL)"] = ort_session(fp32, threads)
+    paths["ort fp32, threads do not spin"] = ort_session(fp32, threads, spin=False)
 
     fused = folder / "encoder_fused.onnx"
     try:
