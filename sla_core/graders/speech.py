@@ -26,6 +26,7 @@ Legend: B parts in a batch, T frames (one per 20 ms), H encoder width, K prototy
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -43,7 +44,8 @@ from ..assessment import TRAINED, UNTRAINED, GraderInfo, PartScore
 from ..cefr import GRID, clip_score, round_to_grid
 from ..data import PartInput
 from ..parts import PARTS, part_info
-from .precision import AUTO, BF16, FP32, describe, resolve_precision
+from .onnx_encoder import OnnxEncoder, load_onnx_encoder
+from .precision import AUTO, BF16, FP32, ONNX, describe, resolve_precision
 
 DEFAULT_ENCODER = "facebook/wav2vec2-base"
 CONFIG_FILE = "config.json"  # SpeechGraderConfig + the encoder's config: a folder rebuilds offline
@@ -51,6 +53,8 @@ WEIGHTS_FILE = "model.safetensors"  # the whole model: the encoder is fine-tuned
 MIN_SAMPLES = 400  # wav2vec2's CNN needs 25 ms at 16 kHz to emit its first frame
 TINY_SOURCE = "tiny (random, offline)"
 SMALL_WIDTH = 256  # encoders narrower than this are test models: "auto" precision keeps them fp32
+
+log = logging.getLogger(__name__)
 
 Waveform = np.ndarray | torch.Tensor  # (samples,) float at 16 kHz
 PartAudio = Waveform | Sequence[Waveform]  # one part: one answer, or all of its answers
@@ -119,7 +123,8 @@ class SpeechGrader(nn.Module):
         super().__init__()
         self.config = replace(config, encoder_config=encoder.config.to_dict())
         self.encoder = encoder
-        self.precision = FP32  # BF16: inference runs the encoder under bf16 autocast (load_speech_graders decides)
+        self.precision = FP32  # BF16: inference under bf16 autocast; ONNX: through self.onnx (set_speech_precision)
+        self.onnx: OnnxEncoder | None = None  # the encoder's ONNX Runtime session, used at inference only
         if config.freeze_feature_encoder:
             encoder.freeze_feature_encoder()
         hidden, k = encoder.config.hidden_size, len(config.prototype_levels)
@@ -175,16 +180,28 @@ class SpeechGrader(nn.Module):
     def _hidden_states(self, batch: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """(b, samples) -> (b, T, H) float32: the last layer, or the learned mix of all layers.
 
-        In bf16 precision (inference only) the encoder's matrix products run in bfloat16 under autocast;
-        pooling, prototypes and head stay float32, so only the encoder's rounding reaches the score.
+        At inference the encoder may run elsewhere: in bf16 precision its matrix products run in bfloat16
+        under autocast; in ONNX precision the whole encoder runs in ONNX Runtime (fp32). The layer mix,
+        pooling, prototypes and head always stay torch float32. Training always runs torch fp32 (autograd).
         """
-        bf16 = self.precision == BF16 and not self.training
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-            out = self.encoder(batch, attention_mask=mask, output_hidden_states=self.layer_logits is not None)
+        if self.onnx is not None and not self.training:
+            states = self.onnx(batch, mask).to(self.device)  # (b, T, H), or (L+1, b, T, H) when mixing layers
+        else:
+            bf16 = self.precision == BF16 and not self.training
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = self.encoder(batch, attention_mask=mask, output_hidden_states=self.layer_logits is not None)
+            states = out.last_hidden_state if self.layer_logits is None else torch.stack(out.hidden_states)
         if self.layer_logits is None:
-            return out.last_hidden_state.float()
+            return states.float()
         weights = self.layer_logits.softmax(-1)  # (L+1,)
-        return torch.einsum("l,lbth->bth", weights, torch.stack(out.hidden_states).float())
+        return torch.einsum("l,lbth->bth", weights, states.float())
+
+    def train(self, mode: bool = True) -> "SpeechGrader":
+        """As nn.Module.train; training also leaves ONNX Runtime for good: the weights are about to change
+        and the exported graph would no longer match them."""
+        if mode and self.onnx is not None:
+            self.onnx, self.precision = None, FP32
+        return super().train(mode)
 
     # -- head ----------------------------------------------------------------------------------
 
@@ -474,7 +491,8 @@ def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = P
         tiny: untrained parts use the tiny random encoder (offline) instead of the pretrained `encoder`.
         device: default cuda when available.
         encoder: hub id or path of the pretrained wav2vec2 under untrained parts' random heads.
-        precision: "auto" (bf16 on a CPU with native bf16, else fp32; see graders.precision), "fp32" or "bf16".
+        precision: "auto" (bf16 on a CPU with native bf16, else fp32 through ONNX Runtime where installed,
+            else torch fp32; see graders.precision), or "fp32", "bf16", "onnx".
     """
     device = device or _default_device()
     for part in parts:
@@ -499,12 +517,36 @@ def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = P
                                   f"for an untrained one; offline, pass tiny=True ({e})") from e
             grader = SpeechGrader(SpeechGraderConfig(part=part, encoder=encoder), shared)
         graders[part], states[part] = grader.to(device).eval(), UNTRAINED
+    note = set_speech_precision(graders, precision, device)
+    source = str(root) if root is not None else (TINY_SOURCE if tiny else f"{encoder} (untrained head)")
+    return SpeechGraders(graders, states, source, precision_note=note)
+
+
+def set_speech_precision(graders: dict[int, SpeechGrader], precision: str = AUTO,
+                         device: str | torch.device = "cpu", onnx_cache: str | Path | None = None) -> str:
+    """Choose how the graders' encoders run at inference (graders.precision) and set it up.
+
+    ONNX exports each distinct encoder once (graders sharing an encoder share one session; the file is
+    cached on disk). When the export or ONNX Runtime fails, the graders run torch fp32 instead: a slower
+    grader is better than no grader. Returns the model-status line, e.g. 'runs in fp32 through ONNX Runtime (...)'.
+    """
     small = all(g.encoder.config.hidden_size < SMALL_WIDTH for g in graders.values())
     run_as, why = resolve_precision(precision, device, tiny=small)
-    for grader in graders.values():
-        grader.precision = run_as
-    source = str(root) if root is not None else (TINY_SOURCE if tiny else f"{encoder} (untrained head)")
-    return SpeechGraders(graders, states, source, precision_note=describe(run_as, why))
+    sessions: dict[tuple[int, bool], OnnxEncoder] = {}
+    if run_as == ONNX:
+        try:
+            for g in graders.values():
+                key = (id(g.encoder), g.layer_logits is not None)
+                if key not in sessions:
+                    sessions[key] = load_onnx_encoder(g.encoder, all_layers=key[1], cache_dir=onnx_cache)
+                    log.info("speech encoder for ONNX Runtime: %s", sessions[key].describe_load())
+        except Exception as e:  # the exporter and ONNX Runtime raise many types: the status says which
+            log.warning("ONNX Runtime path failed; the speech encoder runs in torch fp32", exc_info=True)
+            run_as, why, sessions = FP32, f"ONNX Runtime failed, {type(e).__name__}: {str(e)[:160]}", {}
+    for g in graders.values():
+        g.precision = run_as
+        g.onnx = sessions.get((id(g.encoder), g.layer_logits is not None))
+    return describe(run_as, why)
 
 
 def _resolve_folder(name_or_path: str | Path) -> Path:
@@ -595,5 +637,5 @@ def tiny_speech_grader(part: int = 3, seed: int = 0, norm: str = "group",
 
 
 __all__ = ["SpeechGraderConfig", "SpeechOutput", "SpeechBatch", "SpeechGrader", "SpeechGraders",
-           "build_speech_grader", "load_speech_graders", "tiny_speech_grader", "tiny_wav2vec2_config",
+           "build_speech_grader", "load_speech_graders", "set_speech_precision", "tiny_speech_grader", "tiny_wav2vec2_config",
            "DEFAULT_ENCODER", "TINY_SOURCE"]

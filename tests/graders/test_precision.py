@@ -10,7 +10,7 @@ import pytest
 from sla_core.audio import load_checked
 from sla_core.data import PartInput
 from sla_core.graders import precision
-from sla_core.graders.precision import BF16, FP32, native_bf16_feature, resolve_precision
+from sla_core.graders.precision import BF16, FP32, ONNX, native_bf16_feature, resolve_precision
 from sla_core.graders.speech import SpeechGrader, load_speech_graders, tiny_speech_grader
 from sla_core.parts import PARTS
 from sla_core.testing.batching import TOL_BATCH
@@ -32,11 +32,11 @@ def test_auto_runs_bf16_only_where_the_cpu_computes_it(tmp_path, monkeypatch, fl
     assert native_bf16_feature(cpuinfo) == expected
     monkeypatch.setattr(precision, "CPUINFO", cpuinfo)
     run_as, why = resolve_precision("auto", "cpu")
-    assert run_as == (BF16 if expected else FP32)
+    assert run_as == (BF16 if expected else ONNX)  # no native bf16: fp32 through ONNX Runtime (installed here)
     assert (expected or "no native bf16") in why
     assert resolve_precision("auto", "cpu", tiny=True)[0] == FP32  # tests stay exact on any CI machine
     assert resolve_precision("fp32", "cpu") == (FP32, "forced by configuration")
-    with pytest.raises(ValueError, match=r"'fp16' is not one of \('auto', 'fp32', 'bf16'\)"):
+    with pytest.raises(ValueError, match=r"'fp16' is not one of \('auto', 'fp32', 'bf16', 'onnx'\)"):
         resolve_precision("fp16", "cpu")
 
 
