@@ -161,6 +161,9 @@ def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: s
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
+    # Threads sleep between operators instead of busy-waiting (ONNX Runtime's default): as fast on a quiet CPU,
+    # and a laptop is rarely quiet; spinning made it 1.28x torch's time while other processes ran (README).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     exported = None
     for attempt in range(2):
         if not path.is_file():
