@@ -136,7 +136,7 @@ class OnnxEncoder:
 
     def describe_load(self) -> str:
         """'exported in 14 s, 361 MB' or 'loaded from the cache, 361 MB': for logs and the benchmark."""
-        how = f"exported in {self.export_seconds:.0f} s" if self.export_seconds is not None else "loaded from the cache"
+        how = f"exported in {self.export_seconds:.1f} s" if self.export_seconds is not None else "loaded from the cache"
         return f"{how}, {self.size_bytes / 1e6:.0f} MB at {self.path}"
 
 
