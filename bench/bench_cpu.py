@@ -121,6 +121,31 @@ def timed_assessment(assessor: Assessor, files: dict[int, list[Path]]) -> tuple[
     return dict(stages), result
 
 
+def front_and_delivery_steps(files: dict[int, list[Path]]) -> dict[str, float]:
+    """The pipeline's own steps around the graders, timed one by one on the same files: decode and resample,
+    voice activity (the speech check), delivery measures (syllable nuclei and pauses from those segments).
+
+    The pipeline's "Checking the recordings" stage is decode + voice activity; its "Combining the scores"
+    stage is fusion + the delivery measures: these lines split them.
+    """
+    from sla_core.audio import load_audio, speech_segments
+    from sla_core.delivery.analyse import measure_waveform
+
+    steps: dict[str, float] = defaultdict(float)
+    for path in [f for fs in files.values() for f in fs]:
+        t0 = time.perf_counter()
+        wav = load_audio(path)
+        t1 = time.perf_counter()
+        segments = speech_segments(wav)
+        t2 = time.perf_counter()
+        measure_waveform(wav, segments)
+        t3 = time.perf_counter()
+        steps["  step: decode + resample to 16 kHz mono"] += t1 - t0
+        steps["  step: voice activity (Silero VAD)"] += t2 - t1
+        steps["  step: delivery measures (nuclei, pauses)"] += t3 - t2
+    return dict(steps)
+
+
 def bare_encoder(encoder, waves: list[np.ndarray]) -> float:
     """The reference: wav2vec2 fp32 forward on each answer alone (normalised as the grader does), nothing else."""
     t0 = time.perf_counter()
@@ -374,6 +399,7 @@ def main() -> None:
                     for name, run in others.items():
                         if isinstance(run, str):
                             print(f"{name}: {run}")
+            steps = front_and_delivery_steps(files)
             ref = bare_encoder(encoder, waves)
             for name, run in others.items():
                 if callable(run):
@@ -382,6 +408,8 @@ def main() -> None:
                     if r:
                         times[f"ratio {name} encoder / bare encoder"].append((time.perf_counter() - t0) / ref)
             if r:
+                for step, seconds in steps.items():
+                    times[step].append(seconds)
                 times["bare encoder fp32"].append(ref)
                 for precision in runs:
                     grader = times[f"{precision}: Scoring delivery (speech grader)"][-1]
