@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sla_core.assess import Assessor
 from sla_core.audio import SAMPLE_RATE
+from sla_core.graders.onnx_encoder import load_onnx_encoder, onnx_runtime_missing
 from sla_core.graders.precision import AUTO, BF16, FP32, native_bf16_feature
 from sla_core.graders.speech import (SpeechGrader, SpeechGraderConfig, SpeechGraders, set_speech_precision,
                                      tiny_wav2vec2_config)
@@ -171,32 +172,14 @@ def alternative_encoders(encoder, waves: list[np.ndarray], folder: Path) -> dict
                 compiled(x).last_hidden_state
 
     found: dict[str, object] = {"torch.compile": run_compiled}
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        found["onnxruntime"] = "not measured: onnxruntime is not installed (pip install onnxruntime)"
+    if missing := onnx_runtime_missing():
+        found["onnxruntime"] = f"not measured: {missing} (pip install onnx onnxruntime)"
         return found
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, enc):
-            super().__init__()
-            self.enc = enc
-
-        def forward(self, x):
-            return self.enc(x).last_hidden_state
-
-    path = folder / "encoder.onnx"
-    # .eval(): export restores the wrapper's mode, and a new module is in training mode: without it the
-    # shared encoder came back with dropout on
-    torch.onnx.export(LastHidden(encoder).eval(), (normalised[0],), str(path), input_names=["x"], output_names=["h"],
-                      dynamic_axes={"x": {0: "b", 1: "n"}, "h": {0: "b", 1: "t"}}, dynamo=False, opset_version=17)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = load_onnx_encoder(encoder, cache_dir=folder / "onnx-alternative")  # the grader's own ONNX path
 
     def run_ort():
         for x in normalised:
-            session.run(None, {"x": x.numpy()})
+            session(x, None)
 
     found["onnxruntime"] = run_ort
     return found

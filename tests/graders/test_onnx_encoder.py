@@ -4,14 +4,12 @@ once and cached, torch kept for training, and a plain torch fp32 fallback that t
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from sla_core.audio import load_checked
 from sla_core.data import PartInput
 from sla_core.graders import onnx_encoder, precision
 from sla_core.graders.onnx_encoder import OnnxEncoder
@@ -21,16 +19,6 @@ from sla_core.graders.speech import (SpeechGraderConfig, build_speech_grader, lo
 from sla_core.parts import PARTS
 from sla_core.testing.batching import TOL_BATCH, random_groupings, score_grouped
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "example_learner"  # espeak-ng speech, every part
-
-
-@pytest.fixture(scope="module")
-def example_parts() -> list[PartInput]:
-    parts = []
-    for p in PARTS:
-        files = sorted(EXAMPLE.glob(f"part{p}*.wav"))
-        parts.append(PartInput(part=p, waveforms=tuple(load_checked(f)[0] for f in files)))
-    return parts
 
 
 @pytest.fixture

@@ -3,19 +3,14 @@ its score drift against fp32 pinned on espeak-ng speech for every part."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from sla_core.audio import load_checked
-from sla_core.data import PartInput
 from sla_core.graders import precision
 from sla_core.graders.precision import BF16, FP32, ONNX, native_bf16_feature, resolve_precision
 from sla_core.graders.speech import SpeechGrader, load_speech_graders, tiny_speech_grader
 from sla_core.parts import PARTS
 from sla_core.testing.batching import TOL_BATCH
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "example_learner"  # espeak-ng speech, every part
 # Measured: the largest |bf16 - fp32| part score of the tiny graders on the example learner was 0.0010
 # (2.0-5.5 scale); bench/bench_cpu.py measures the full-size encoder (README). The bound is the issue's 0.02.
 MAX_DRIFT = 0.02
@@ -45,15 +40,6 @@ def test_the_model_status_says_which_path_runs():
     forced = load_speech_graders(None, parts=(3,), tiny=True, device="cpu", precision="bf16")
     assert "runs in bf16 (forced by configuration)" in forced.info().note
     assert all(g.precision == BF16 for g in forced.graders.values())
-
-
-@pytest.fixture(scope="module")
-def example_parts() -> list[PartInput]:
-    parts = []
-    for p in PARTS:
-        files = sorted(EXAMPLE.glob(f"part{p}*.wav"))
-        parts.append(PartInput(part=p, waveforms=tuple(load_checked(f)[0] for f in files)))
-    return parts
 
 
 def test_bf16_drift_against_fp32_is_pinned_for_every_part(example_parts):
