@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from app_process import AppProcess  # tests/teacher/app_process.py
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
@@ -26,36 +25,15 @@ FLAGS = ["--tiny", "--asr", "none"]  # the same models for the app and the CLI
 pytestmark = pytest.mark.timeout(400)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`python app.py` on 127.0.0.1 (never another interface), a temp database; yields its URL."""
     tmp = tmp_path_factory.mktemp("api")
-    port, log = _free_port(), (tmp / "app.log").open("w")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "SLA_DATA_DIR": str(tmp)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *FLAGS, "--no-warmup", "--host", "127.0.0.1",
-                             "--port", str(port), "--db", str(tmp / "r.sqlite")], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    app = AppProcess(tmp / "r.sqlite", tmp / "app.log", [*FLAGS, "--no-warmup", "--host", "127.0.0.1"], start_timeout=240)
     try:
-        deadline = time.time() + 240
-        while True:
-            assert proc.poll() is None, (tmp / "app.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                assert time.time() < deadline, "the app did not start"
-                time.sleep(0.5)
-        yield url
+        yield app.start()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        app.stop()
 
 
 @pytest.fixture(scope="module")

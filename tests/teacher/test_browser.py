@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from app_process import AppProcess  # tests/teacher/app_process.py
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,47 +28,6 @@ pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class App:
-    """`python app.py` on a free port; `restart()` is a new process on the same database."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log, self.proc = db, log, None
-
-    def start(self) -> str:
-        self.port = _free_port()
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-               "SLA_DATA_DIR": str(self.db.parent)}  # calibration profiles and cache in the test's folder
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), *APP_FLAGS, "--port", str(self.port), "--db", str(self.db)],
-            cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{self.port}/"
-        deadline = time.time() + 420  # a shared CPU can take minutes to load the models
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"app exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        return url
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError(f"app did not answer on {url}:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +83,7 @@ def _table(page, elem_id: str, rows: int = 1) -> list[list[str]]:
 def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expected, tmp_path):
     one, klass, *_ = expected
     SHOTS.mkdir(parents=True, exist_ok=True)
-    app = App(tmp_path / "results.sqlite", tmp_path / "app.log")
+    app = AppProcess(tmp_path / "results.sqlite", tmp_path / "app.log", APP_FLAGS)
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         page.goto(app.start())
@@ -342,7 +299,7 @@ def test_every_tab_on_a_phone_and_a_desktop_is_reachable_readable_and_named(brow
     for a in (sample_assessment("Ana", answers={1: 6, 3: 1, 4: 1, 5: 5}), sample_assessment("Ben", missing=(4,)),
               sample_assessment("Chloé", answers={1: 2, 3: 1, 4: 1, 5: 5})):
         store.add(session, a)
-    app = App(tmp_path / "results.sqlite", tmp_path / "app.log")
+    app = AppProcess(tmp_path / "results.sqlite", tmp_path / "app.log", APP_FLAGS)
     url = app.start()
     try:
         for size, (width, height) in VIEWPORTS.items():

@@ -4,7 +4,6 @@ open, fetch or delete the other's classes; the CSV a spreadsheet opens is escape
 import csv
 import importlib
 import io
-import socket
 import statistics
 import sys
 import threading
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from app_process import free_port  # tests/teacher/app_process.py
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -33,19 +34,13 @@ PASSWORDS = {"ana": "ana-secret-1", "ben": "ben-secret-2"}
 pytestmark = pytest.mark.timeout(600)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def assessor():
     return load_assessor(AssessorConfig(tiny=True, mllm="off"))
 
 
 def serve(demo, auth=None) -> str:
-    port = _free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, auth=auth,
                 max_file_size=app.MAX_UPLOAD, allowed_paths=[str(app.ASSETS)])
     return f"http://127.0.0.1:{port}/"
