@@ -29,9 +29,9 @@ from ..assessment import Assessment, GraderInfo
 from ..audio import DEFAULT_MAX_SECONDS
 from ..data import Submission
 from ..parts import PARTS, part_info
-from ..results.erasure import ErasureReport, Places, erase, remove_copies
+from ..results.erasure import ErasureReport, Places, erase
 from ..results.retention import Retention
-from ..results.store import DeletionTargets, ResultStore
+from ..results.store import DeletionTargets, ResultStore, file_sha256
 from . import ui_text
 from .calibration_desk import CalibrationDesk
 from .classroom import UploadCaps
@@ -160,11 +160,9 @@ class HandlerBase:
         """Delete a result, a learner or a session of this teacher's, and every copy of theirs: the work
         folder, their uploads in gradio's cache, the caches, the session's downloads, their profiles' evidence.
         KeyError when it is not theirs."""
-        def uploads(targets: DeletionTargets) -> int:
-            removed = 0
-            for path in self.uploads.uploaded_by(ws.owner):
-                removed += remove_copies(path.parent, targets.sha256)
-            return removed
+        def uploads(targets: DeletionTargets) -> int:  # their uploads in gradio's cache, by content
+            theirs = [p for p in self.uploads.uploaded_by(ws.owner) if file_sha256(p) in targets.sha256]
+            return self.uploads.discard(theirs, ws.owner)
 
         profiles = (Path(ws.profiles),) if ws.profiles is not None else ()
         if not profiles and self.calibration is not None:

@@ -45,7 +45,7 @@ class CalibrateTab(HandlerBase):
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(ui_text.error_text(e)) from e
         finally:
-            self.uploads.discard(files)  # unpacked into the work folder; gradio's copy is not needed again
+            self.uploads.discard(files, ws.owner)  # unpacked into the work folder; gradio's copy is not needed again
         status = self._marks_status(rows, ", ".join(Path(f).name for f in files))
         if batch.skipped:
             skipped = "; ".join(f"{s.path} ({s.reason})" for s in batch.skipped)

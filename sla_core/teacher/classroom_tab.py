@@ -39,7 +39,7 @@ class ClassroomTab(HandlerBase):
             yield from self._assess_upload(ws, paths, name, upload, progress)
         finally:  # and so is gradio's copy of it: the store keeps the recordings (by the retention rule)
             shutil.rmtree(upload, ignore_errors=True)
-            self.uploads.discard(paths)
+            self.uploads.discard(paths, ws.owner)
             self.sweep()
 
     def _assess_upload(self, ws: Workspace, files: Sequence[Path], name: str | None, upload: Path,
@@ -137,7 +137,7 @@ class ClassroomTab(HandlerBase):
             yield from self._run_class(ws, info.id, info.name, ready, ws.store.load(info.id), notes, progress)
         finally:
             shutil.rmtree(upload, ignore_errors=True)
-            self.uploads.discard(paths)
+            self.uploads.discard(paths, ws.owner)
             self.sweep()
 
     @staticmethod

@@ -64,9 +64,8 @@ class FileGuard:
             return False  # login on, nobody logged in: gradio refuses too
         if self.downloads is not None and self.downloads.covers(real):
             return self.downloads.may_read(real, user)
-        owner = self.uploads.owner_of(real)
-        if owner is not None:
-            return owner == user
+        if self.uploads.uploaded(real):
+            return self.uploads.owned_by(real, user)
         return self.uploads.is_public(real)
 
     @staticmethod

@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import os
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,9 @@ class Uploads:
     """
 
     def __init__(self, public: Iterable[str | Path] = ()) -> None:
-        self._owner: dict[str, tuple[str, float]] = {}  # real path -> (teacher, when it arrived)
+        # real path -> the teachers who uploaded it: gradio names an upload by its content, so two teachers
+        # uploading the same recording get the same path, and each may use it
+        self._owners: dict[str, set[str]] = {}
         self._public: set[str] = set()
         self._public_dirs: list[str] = []
         self._lock = threading.Lock()
@@ -58,16 +59,18 @@ class Uploads:
 
     def record(self, paths: Iterable[str | Path], owner: str) -> None:
         """Files that just arrived through the upload route, from `owner` ("" without login)."""
-        now = time.time()
         with self._lock:
             for p in paths:
-                self._owner[_key(p)] = (owner or "", now)
+                self._owners.setdefault(_key(p), set()).add(owner or "")
 
-    def owner_of(self, path: str | Path) -> str | None:
-        """The teacher who uploaded `path`, "" for a visitor without login, None when it was not uploaded."""
+    def owned_by(self, path: str | Path, owner: str) -> bool:
         with self._lock:
-            got = self._owner.get(_key(path))
-        return None if got is None else got[0]
+            return (owner or "") in self._owners.get(_key(path), ())
+
+    def uploaded(self, path: str | Path) -> bool:
+        """Whether `path` arrived as anybody's upload."""
+        with self._lock:
+            return bool(self._owners.get(_key(path)))
 
     def is_public(self, path: str | Path) -> bool:
         key = _key(path)
@@ -76,21 +79,30 @@ class Uploads:
     def uploaded_by(self, owner: str) -> list[Path]:
         """The files `owner` uploaded that are still on disk."""
         with self._lock:
-            mine = [Path(p) for p, (who, _) in self._owner.items() if who == (owner or "")]
+            mine = [Path(p) for p, who in self._owners.items() if (owner or "") in who]
         return [p for p in mine if p.is_file()]
 
-    def discard(self, paths: Iterable[str | Path]) -> None:
-        """Delete uploads once they are no longer needed (a class assessed): gradio keeps them otherwise."""
+    def discard(self, paths: Iterable[str | Path], owner: str) -> int:
+        """`owner` no longer needs these uploads (a class assessed, a learner deleted): each is deleted once no
+        other teacher's upload is the same file (gradio keeps uploads otherwise). Returns the files deleted."""
+        removed = 0
         for p in paths:
             key = _key(p)
             with self._lock:
-                known = self._owner.pop(key, None)
-            if known is not None:
-                Path(key).unlink(missing_ok=True)
-                try:
-                    Path(key).parent.rmdir()  # gradio's one folder per upload, now empty
-                except OSError:
-                    pass
+                who = self._owners.get(key)
+                if who is None or (owner or "") not in who:
+                    continue
+                who.discard(owner or "")
+                if who:
+                    continue
+                del self._owners[key]
+            Path(key).unlink(missing_ok=True)
+            removed += 1
+            try:
+                Path(key).parent.rmdir()  # gradio's one folder per upload, now empty
+            except OSError:
+                pass
+        return removed
 
     def accept(self, value: Any, owner: str, what: str, store=None) -> list[Path]:
         """The files of one input, checked: a path, a FileData dict or object, or a list of them.
@@ -122,7 +134,7 @@ class Uploads:
         return paths
 
     def _allowed(self, path: str, owner: str, store) -> bool:
-        if self.owner_of(path) == (owner or ""):
+        if self.owned_by(path, owner):
             return True
         if self.is_public(path):
             return True
