@@ -93,7 +93,7 @@ def _remove_copies(folder: Path, sha256: frozenset[str]) -> int:
     if not sha256 or not folder.is_dir():
         return 0
     removed = 0
-    for path in folder.rglob("*"):
+    for path in list(folder.rglob("*")):  # listed first: emptied folders go as we pass
         try:
             if path.is_file() and not path.is_symlink() and file_sha256(path) in sha256:
                 path.unlink()

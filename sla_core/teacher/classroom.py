@@ -335,10 +335,8 @@ def check_upload(batch: ClassBatch, caps: UploadCaps = UploadCaps(),
                                         "that the files are the learners' recordings and upload them again")
             if answers:
                 parts.append(replace(pr, responses=tuple(answers)))
-        if parts:
+        if parts:  # a learner left with nothing is not assessed: their files are listed above
             kept.append(replace(sub, parts=tuple(parts)))
-        else:
-            skipped.append(Skipped(sub.submission_id, "no answer of this learner can be assessed (see above)"))
     return replace(batch, submissions=tuple(kept), skipped=batch.skipped + tuple(skipped))
 
 

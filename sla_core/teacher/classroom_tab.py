@@ -100,6 +100,7 @@ class ClassroomTab(HandlerBase):
         """Assess exactly the planned learners with no saved result: from the kept copies of their recordings,
         or, where none were kept, from the files uploaded again (matched by content, whatever their names)."""
         ws = self.workspace(request)
+        paths = self.accept(ws, files, ui_text.CLASS_FILES_WHAT) if files else []  # checked before anything else
         if session_id is None:
             raise gr.Error(ui_text.RESUME_NO_SESSION)
         try:
@@ -111,7 +112,6 @@ class ClassroomTab(HandlerBase):
         todo = [p for p in planned if not p.done]
         if not todo:
             raise gr.Error(html.escape(ui_text.RESUME_NOTHING.format(name=info.name, n=len(planned))))
-        paths = self.accept(ws, files, ui_text.CLASS_FILES_WHAT) if files else []
         upload = Path(tempfile.mkdtemp(prefix="resume-", dir=ws.workdir))
         try:
             by_hash: dict[str, Path] = {}
