@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = "owner.lock"
 RUN_PREFIX = "run-"
+STAGING_PREFIX = ".new-"  # a run folder being made (locked, then renamed); one left behind by a crash is purged
 NAME_CHARS = 60  # characters of a name kept in a file name; file systems allow 255 bytes per name
 DOWNLOADS = "sla-downloads"  # the folder (inside gradio's upload cache) of the files a teacher downloads
 
@@ -68,7 +69,7 @@ class RunFolder:
         _private(self.base)
         self.purged = purge_stale_runs(self.base)
         name = f"{os.getpid()}-{secrets.token_hex(4)}"
-        staging = self.base / f".new-{name}"  # locked before it carries the run prefix: no purge can race it
+        staging = self.base / f"{STAGING_PREFIX}{name}"  # locked before it carries the run prefix: no purge can race it
         _private(staging)
         fd = os.open(staging / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else can hold it
@@ -90,7 +91,7 @@ def run_folders(base: str | Path | None = None) -> Iterator[Path]:
     """Every run folder under `base` (default: default_work_base()), live or not."""
     base = Path(base) if base is not None else default_work_base()
     if base.is_dir():
-        yield from sorted(p for p in base.iterdir() if p.is_dir() and p.name.startswith(RUN_PREFIX))
+        yield from sorted(p for p in base.iterdir() if p.is_dir() and p.name.startswith((RUN_PREFIX, STAGING_PREFIX)))
 
 
 def owner_alive(folder: Path) -> bool:

@@ -82,7 +82,7 @@ class ClassroomTab(HandlerBase):
             ws.store.add(session, a, audio=submission_audio(sub))
             ws.store.release_plan(session, sub.submission_id)  # its result keeps the recordings now
             done.append(a)
-            status = ui_text.CLASS_RUNNING.format(k=len(done), n=n)
+            status = ui_text.CLASS_RUNNING.format(k=len(done), learners=ui_text.learners(n))
             yield (status + notes, self._class_table(done), gr.update(), *self._class_chart(done), gr.update(),
                    gr.update())
         unscored = [_md_escape(_short(a.learner) or "?") for a in done if a.overall is None]
@@ -149,7 +149,7 @@ class ClassroomTab(HandlerBase):
             return ""
         kept = all(f.kept for p in planned if not p.done for f in p.files)
         return "\n\n⚠ " + ui_text.CLASS_NOT_DONE.format(
-            done=len(planned) - len(left), n=len(planned), left=len(left),
+            done=len(planned) - len(left), n=ui_text.learners(len(planned)), left=len(left),
             learners=", ".join(_md_escape(_short(x)) for x in left),
             how=ui_text.RESUME_FROM_COPIES if kept else ui_text.RESUME_NEEDS_UPLOAD)
 

@@ -566,12 +566,16 @@ def test_3_long_names_through_the_api(server, tmp_path):
         zipped = zip_of(tmp_path / "c.zip", {f"{HOSTILE[2].replace('/', '_')}/part3.wav": EXAMPLE / "part3.wav"})
         path = ana.predict([_handle(zipped)], LONG, api_name="/assess_class")
         assert next(csv.DictReader(open(path, encoding="utf-8-sig")))["session"] == LONG
-    with attempt("3: long names", server.mode, "HTTP page: reopen"):
+    with attempt("3: long names", server.mode, "reopen what the API saved (the page's handlers, its database)"):
         session = next(s.id for s in server.store.sessions() if s.name == LONG)
-        msg = page_call(server.web("ana"), "page_open_session", [session])
-        assert msg["success"], msg
-        msg = page_call(server.web("ana"), "page_show_learner", [session, 0])
-        assert msg["success"], msg
+        day = next(s.id for s in server.store.sessions() if s.kind == "single")
+        h = app.Handlers(lambda *a, **k: None, lambda: (), server.store, workdir=tmp_path / "w",
+                         downloads=Downloads(tmp_path / "gradio", server.db))
+        ana = SimpleNamespace(username="ana" if server.mode == "login" else None)
+        status, table, csv_update, *_ = h.open_session(session, request=ana)
+        assert Path(csv_update["value"]).is_file() and len(table) == 1
+        learners = [a.learner for a in server.store.load(day)]
+        assert Path(h.show_learner(day, learners.index(LONG), request=ana)[9]).is_file()
 
 
 # == 4. floods ===========================================================================================
