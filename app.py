@@ -496,7 +496,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="requests that may wait; past it a visitor is told the server is busy (default 64)")
     parser.add_argument("--model-concurrency", type=int, default=int(os.environ.get("SLA_MODEL_CONCURRENCY", 1)),
                         help="assessments run at once (default 1: one loaded model, teachers take turns)")
-    parser.add_argument("--max-learners", type=int, default=int(os.environ.get("SLA_MAX_LEARNERS", DEFAULT_MAX_LEARNERS)),
+    parser.add_argument("--max-learners", type=int,
+                        default=int(os.environ.get("SLA_MAX_LEARNERS", DEFAULT_MAX_LEARNERS)),
                         help="learners one class upload may hold; a bigger upload is refused before anything is "
                              f"assessed (default {DEFAULT_MAX_LEARNERS}; $SLA_MAX_LEARNERS)")
     parser.add_argument("--max-short-answers", type=int,
@@ -552,8 +553,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if warn_open:
         log.warning("NO LOGIN on %s%s: %s", host, " with --share" if args.share else "", ui_text.OPEN_SERVER_WARNING)
     server = ServerOptions(login=logins is not None, warn_open=warn_open, retention=retention,
-                           caches=_cache_folders(), queue_size=args.queue_size, model_concurrency=args.model_concurrency,
-                           caps=UploadCaps(args.max_learners, args.max_short_answers),
+                           caches=_cache_folders(), queue_size=args.queue_size,
+                           model_concurrency=args.model_concurrency, caps=UploadCaps(args.max_learners, args.max_short_answers),
                            erase_in=_erase_places(config, calibration))
     demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration,
                       server=server, max_seconds=assessor.max_seconds, workdir=run.path / "work")

@@ -376,7 +376,8 @@ def _delivery(part_input: PartInput, digests: list[str], segments: list, cache: 
     if hit is not None:
         return {m: None if np.isnan(v) else float(v) for m, v in zip(MEASURES, hit["values"])}
     values = delivery_values(measure_part(part_input.waveforms, segments))
-    cache.put(key, sources=digests, values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
+    cache.put(key, sources=digests,
+              values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
     return values
 
 

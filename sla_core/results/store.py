@@ -466,7 +466,8 @@ class ResultStore:
             shutil.rmtree(self.audio_dir / str(session_id) / "plan" / str(position), ignore_errors=True)
         db.execute("DELETE FROM session_plan WHERE session_id = ? AND learner = ?", (session_id, learner))
         (source,) = db.execute("SELECT source FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        kept = [x for x in source.split(", ") if x and x not in names and not (learner and learner.lower() in x.lower())]
+        kept = [x for x in source.split(", ")
+                if x and x not in names and not (learner and learner.lower() in x.lower())]
         if kept != [x for x in source.split(", ") if x]:
             db.execute("UPDATE sessions SET source = ? WHERE id = ?", (", ".join(kept + ["(deleted)"]), session_id))
 
@@ -575,5 +576,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-__all__ = ["DIR_MODE", "DeletionTargets", "FILE_MODE", "PlannedFile", "PlannedLearner", "ResultStore", "SessionInfo", "default_db_path",
+__all__ = ["DIR_MODE", "DeletionTargets", "FILE_MODE",
+           "PlannedFile", "PlannedLearner", "ResultStore", "SessionInfo", "default_db_path",
            "file_sha256", "submission_audio", "SESSION_KINDS"]

@@ -307,7 +307,8 @@ def test_1_page_handlers_read_no_path_that_was_not_uploaded(page, tmp_path):
     who = page.ben if page.mode == "login" else page.ana
     before = len(store.sessions())
     for label, path in named.items():
-        for form, value in (("string", str(path)), ("FileData", {"path": str(path), "meta": {"_type": "gradio.FileData"}})):
+        file_data = {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+        for form, value in (("string", str(path)), ("FileData", file_data)):
             calls = {
                 "assess_one": lambda v: h.assess_one("x", *[v if i == 6 else None for i in range(len(app.SLOTS))],
                                                      request=who),
