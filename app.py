@@ -18,10 +18,13 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no analytics calls
 
 import argparse
+import atexit
 import functools
 import inspect
 import ipaddress
 import logging
+import signal
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -31,12 +34,18 @@ import gradio as gr
 
 from sla_core.audio import DEFAULT_MAX_SECONDS
 from sla_core.parts import PARTS, part_info
+from sla_core.results.erasure import Places
 from sla_core.results.retention import Retention
 from sla_core.results.store import ResultStore
+from sla_core.results.workfolders import RunFolder
 from sla_core.teacher import calibration_desk as desk
 from sla_core.teacher import charts, ui_text
 from sla_core.teacher import result_view as report
+from sla_core.teacher.classroom import DEFAULT_MAX_LEARNERS, DEFAULT_MAX_SHORT_ANSWERS, UploadCaps
+from sla_core.teacher.downloads import Downloads
+from sla_core.teacher.file_guard import GuardedBlocks
 from sla_core.teacher.handlers import NO_PROFILE, SLOTS, AssessFn, Fusion, Handlers, StatusFn
+from sla_core.teacher.intake import Uploads
 
 log = logging.getLogger("sla.app")
 
@@ -65,6 +74,8 @@ class ServerOptions:
     caches: tuple[Path, ...] = ()  # cache folders the retention covers (transcripts, calibration embeddings)
     queue_size: int = 64  # events waiting at most; beyond it gradio answers "currently busy, try again"
     model_concurrency: int = 1  # assessments running at once (one loaded model: they take turns)
+    caps: UploadCaps = UploadCaps()  # limits on one class upload, checked before any assessment
+    erase_in: Places | None = None  # the caches a deletion clears (transcripts, calibration); None: defaults
 
 
 def _confirm(question: str, n_inputs: int) -> str:
@@ -152,14 +163,19 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
     `calibration` (over the same Assessor as `assess_fn`) adds the Calibrate tab; without it there is none.
     `server` says how several teachers share it (login, retention, queue).
     """
+    from gradio.utils import get_upload_folder
+
+    # Who uploaded what and who may download what: filled and enforced by the file guard in front of the routes.
+    uploads, downloads = Uploads(), Downloads(get_upload_folder(), store.path)
     h = _Wired(Handlers(assess_fn, status_fn, store, fusion, calibration=calibration, login=server.login,
-                        retention=server.retention, caches=server.caches, workdir=workdir, max_seconds=max_seconds))
+                        retention=server.retention, caches=server.caches, workdir=workdir, max_seconds=max_seconds,
+                        uploads=uploads, downloads=downloads, caps=server.caps, erase_in=server.erase_in))
     h.handlers.sweep()  # retention applies from start-up, not only after the next assessment
     infos = tuple(status_fn())
     # Gradio's own copies of uploads are swept by the retention (main passes its folder in `caches`), not by
     # gr.Blocks(delete_cache=...): that deletes a session's files when it ends, even a file another teacher
     # uploaded with the same content (one cache path per content) and is being assessed.
-    with gr.Blocks(title=ui_text.TITLE) as demo:
+    with GuardedBlocks(title=ui_text.TITLE) as demo:
         gr.HTML(f'<a class="sla-skip" href="#assess">{ui_text.SKIP_TO_ASSESS}</a>'
                 f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
         if server.warn_open:
@@ -185,6 +201,7 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
         _wire_class(h, cls, demo, server.model_concurrency)
         if calibration is not None:
             _wire_calibrate(h, c, calibrate_tab, status_html, status_box, demo, server.model_concurrency)
+    demo.guard(uploads, downloads)
     demo.queue(max_size=server.queue_size, default_concurrency_limit=4)
     return demo
 
@@ -314,42 +331,51 @@ def _class_tab(examples: bool) -> dict:
 
 def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown, model_concurrency: int = 1) -> None:
     """Events of the one-learner tab. The model events share one concurrency slot: one model, one job at a time."""
-    # The page's events take thirteen unnamed slots and return what the page draws: undocumented (programs use
-    # the named `assess_learner` and `assess_class` endpoints), callable only for the page's own session state.
+    # The page's events take thirteen unnamed slots and return what the page draws: private (programs use the
+    # named endpoints: assess_learner, assess_class, delete_learner, delete_session). Private only hides them
+    # from the API page and the client libraries: every handler checks its inputs and the caller all the same.
     one["assess"].click(h.assess_one, [one["learner"], *one["audio"]], [*one["panel"], sessions],
-                        api_name="page_assess", api_visibility="undocumented", concurrency_id="model",
+                        api_name="page_assess", api_visibility="private", concurrency_id="model",
                         concurrency_limit=model_concurrency).success(None, js=_scroll_to("one-summary"))
     gr.api(h.handlers.assess_learner, api_name="assess_learner", concurrency_id="model",
            concurrency_limit=model_concurrency)
     one["clear"].add([*one["panel"]])
     for (part, index), audio, note in zip(SLOTS, one["audio"], one["notes"]):
-        audio.change(lambda path, part=part, index=index: h.handlers.check_answer(path, part, index), [audio], [note],
-                     api_visibility="private", show_progress="minimal")
+        def check(path, request: gr.Request, part=part, index=index):  # gradio injects the visitor's request
+            return h.handlers.check_answer(path, part, index, request=request)
+
+        audio.change(check, [audio], [note], api_visibility="private", show_progress="minimal")
 
 
 def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Classroom tab."""
     c["assess"].click(h.assess_class, [c["files"], c["name"]],
                       [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["sessions"], c["learner_pick"]],
-                      api_name="page_assess_class", api_visibility="undocumented", concurrency_id="model",
+                      api_name="page_assess_class", api_visibility="private", concurrency_id="model",
                       concurrency_limit=model_concurrency)
     gr.api(h.handlers.assess_class_csv, api_name="assess_class", concurrency_id="model",
            concurrency_limit=model_concurrency)
     c["resume"].click(h.resume_class, [c["sessions"], c["files"]],
                       [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["sessions"], c["learner_pick"]],
-                      api_name="resume_class", concurrency_id="model", concurrency_limit=model_concurrency)
+                      api_name="page_resume_class", api_visibility="private", concurrency_id="model",
+                      concurrency_limit=model_concurrency)
     panel = [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["learner_pick"], c["sessions"]]
-    c["delete_learner"].click(h.delete_learner, [c["sessions"], c["learner_pick"]], panel, api_name="delete_learner",
+    c["delete_learner"].click(h.delete_learner, [c["sessions"], c["learner_pick"]], panel,
+                              api_name="page_delete_learner", api_visibility="private",
                               js=_confirm(ui_text.CONFIRM_DELETE_LEARNER, 2))
-    c["delete_session"].click(h.delete_session, [c["sessions"]], panel, api_name="delete_session",
-                              js=_confirm(ui_text.CONFIRM_DELETE_SESSION, 1))
+    c["delete_session"].click(h.delete_session, [c["sessions"]], panel, api_name="page_delete_session",
+                              api_visibility="private", js=_confirm(ui_text.CONFIRM_DELETE_SESSION, 1))
+    # For a program: the caller's own data only, and only with confirm="delete" (api_tab).
+    gr.api(h.handlers.delete_learner_api, api_name="delete_learner")
+    gr.api(h.handlers.delete_session_api, api_name="delete_session")
     c["sessions"].input(h.open_session, [c["sessions"]],
                         [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["learner_pick"]],
-                        api_name="open_session")
+                        api_name="page_open_session", api_visibility="private")
     c["sort"].input(h.sort_class, [c["sessions"], c["sort"]], [c["table"]], api_visibility="private")
     c["refresh"].click(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     c["learner_pick"].input(h.show_learner, [c["sessions"], c["learner_pick"]], c["panel"],
-                            api_name="show_learner").success(None, js=_scroll_to("class-summary"))
+                            api_name="page_show_learner", api_visibility="private"
+                            ).success(None, js=_scroll_to("class-summary"))
     c["learner_pick"].input(h.learner_recordings, [c["sessions"], c["learner_pick"]], [c["recording"], c["player"]],
                             api_visibility="private")
     c["recording"].input(h.play_recording, [c["sessions"], c["learner_pick"], c["recording"]], [c["player"]],
@@ -403,15 +429,15 @@ def _wire_calibrate(h: Handlers, c: dict, tab: gr.Tab, status_html: gr.HTML, sta
                     demo: gr.Blocks, model_concurrency: int = 1) -> None:
     """Events of the Calibrate tab. Listening and switching profiles use the model: one job at a time."""
     loaded = [c["rows"], c["marks"], c["status"]]
-    c["files"].change(h.calibration_upload, [c["files"]], loaded, api_name="calibration_upload")
-    c["load_session"].click(h.calibration_session, [c["sessions"]], loaded, api_name="calibration_session")
+    c["files"].change(h.calibration_upload, [c["files"]], loaded, api_visibility="private")
+    c["load_session"].click(h.calibration_session, [c["sessions"]], loaded, api_visibility="private")
     c["fit"].click(h.calibration_fit, [c["rows"], c["marks"], c["name"], c["heard"]],
                    [c["result"], c["heard"], c["name"], c["evidence"], c["chart"], c["chart_text"], c["verdict"]],
-                   api_name="calibration_fit", concurrency_id="model", concurrency_limit=model_concurrency)
+                   api_visibility="private", concurrency_id="model", concurrency_limit=model_concurrency)
     c["save"].click(h.calibration_save, [c["result"], c["name"], c["anyway"], c["overwrite"]],
-                    [c["saved"], c["profiles"]], api_name="calibration_save")
+                    [c["saved"], c["profiles"]], api_visibility="private")
     c["use"].click(h.calibration_use, [c["profiles"]], [c["using"], status_html, status_box],
-                   api_name="calibration_use")
+                   api_visibility="private")
     tab.select(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     demo.load(h.profiles_update, None, [c["profiles"]], api_visibility="private")
     demo.load(h.status_update, None, [status_html, status_box], api_visibility="private")
@@ -470,6 +496,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="requests that may wait; past it a visitor is told the server is busy (default 64)")
     parser.add_argument("--model-concurrency", type=int, default=int(os.environ.get("SLA_MODEL_CONCURRENCY", 1)),
                         help="assessments run at once (default 1: one loaded model, teachers take turns)")
+    parser.add_argument("--max-learners", type=int,
+                        default=int(os.environ.get("SLA_MAX_LEARNERS", DEFAULT_MAX_LEARNERS)),
+                        help="learners one class upload may hold; a bigger upload is refused before anything is "
+                             f"assessed (default {DEFAULT_MAX_LEARNERS}; $SLA_MAX_LEARNERS)")
+    parser.add_argument("--max-short-answers", type=int,
+                        default=int(os.environ.get("SLA_MAX_SHORT_ANSWERS", DEFAULT_MAX_SHORT_ANSWERS)),
+                        help="answers of one upload that may be too short or unreadable (they are skipped and "
+                             f"listed); more and the upload is refused (default {DEFAULT_MAX_SHORT_ANSWERS}; "
+                             "$SLA_MAX_SHORT_ANSWERS)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up assessment at start-up")
     parser.add_argument("--offline", action="store_true", help="no hub at all: tiny models, HF_HUB_OFFLINE=1")
     models = parser.add_argument_group("models (AssessorConfig)")
@@ -490,6 +525,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     os.umask(0o077)  # every file this process makes (results, recordings, caches, uploads) is owner-only
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # This run's work folder (gradio's uploads, unpacked classes, downloads); earlier runs' folders whose
+    # process is gone (a crash, kill -9) are deleted now, other running instances' are left alone.
+    run = RunFolder()
+    atexit.register(run.close)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs atexit: the folder goes
+    os.environ["GRADIO_TEMP_DIR"] = str(run.path / "gradio")  # read by every gr component built from here on
     if args.offline:
         args.tiny = True
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -512,9 +553,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if warn_open:
         log.warning("NO LOGIN on %s%s: %s", host, " with --share" if args.share else "", ui_text.OPEN_SERVER_WARNING)
     server = ServerOptions(login=logins is not None, warn_open=warn_open, retention=retention,
-                           caches=_cache_folders(), queue_size=args.queue_size, model_concurrency=args.model_concurrency)
+                           caches=_cache_folders(), queue_size=args.queue_size,
+                           model_concurrency=args.model_concurrency, caps=UploadCaps(args.max_learners, args.max_short_answers),
+                           erase_in=_erase_places(config, calibration))
     demo = build_demo(_on_gpu(assessor.assess_submission), assessor.status, store, fusion, calibration=calibration,
-                      server=server, max_seconds=assessor.max_seconds)
+                      server=server, max_seconds=assessor.max_seconds, workdir=run.path / "work")
+    log.info("work folder of this run: %s (%d earlier one(s) removed)", run.path, len(run.purged))
     log.info("results are saved in %s; recordings %s", store.path, retention.describe())
     demo.launch(
         server_name=host, server_port=args.port, share=args.share or None, theme=_theme(),
@@ -540,6 +584,17 @@ def _logins(auth: str | None, store: ResultStore, calibration: desk.CalibrationD
         log.info("login turned on: %d session(s) and %d profile(s) saved before now belong to %s (the first user "
                  "in %s)", claimed, len(profiles), logins.first, auth)
     return logins
+
+
+def _erase_places(config, calibration: desk.CalibrationDesk) -> Places:
+    """The caches this app writes, which a deletion must clear: transcripts (unless off) and calibration's."""
+    from sla_core.asr import default_transcript_cache_dir
+    from sla_core.calibration import default_cache_dir
+
+    transcripts = None if config.transcript_cache == "off" else Path(config.transcript_cache or
+                                                                      default_transcript_cache_dir())
+    cache = getattr(calibration.cache, "root", None) or default_cache_dir()
+    return Places(transcript_cache=transcripts, calibration_cache=Path(cache))
 
 
 def _loopback(host: str) -> bool:

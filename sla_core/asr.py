@@ -317,6 +317,16 @@ class TranscriptCache:
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
 
+    def forget(self, audio_keys) -> int:
+        """Delete the transcripts of these recordings (`audio_digest` keys) by every model; returns how many.
+        A deleted learner's words must not outlive their recordings."""
+        removed = 0
+        for key in set(audio_keys):
+            for path in self.root.glob(f"*/{key[:2]}/{key}.json") if self.root.is_dir() else ():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def export(self, path: str | Path, utterances: Mapping[str, str], model_id: str, ctm: bool = False) -> Path:
         """Write cached transcripts of `utterances` (uttID -> audio digest) as `uttID<TAB>words` lines,
         or with `ctm=True` as CTM lines `uttID 1 start dur word` (needs a transcriber that gave times).

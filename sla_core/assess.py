@@ -213,6 +213,17 @@ class Assessor:
                 continue
             part_input = next(i for i in inputs if i.part == p)
             speech, mllm, calibrated = speech_scores.get(p), mllm_scores.get(p), None
+            # A grader's NaN or inf is this part's problem, said in words; the other grader and parts go on.
+            broken = [s.grader for s in (speech, mllm) if s is not None and not np.isfinite(s.score)]
+            if broken:
+                speech, mllm = (s if s is None or np.isfinite(s.score) else None for s in (speech, mllm))
+                said = (f"Part {p}: the {' and '.join(broken)} grader could not score this recording (its score was "
+                        "not a number); check that the file is an ordinary recording of the answer.")
+                if speech is None and mllm is None:
+                    rejected = PartAssessment(part=p, status="rejected", problem=said)
+                    part_results.append(replace(rejected, review=part_review(rejected)))
+                    continue
+                warnings[p] = f"{warnings[p]} {said}" if warnings.get(p) else said
             if self.calibration is not None:  # the teacher's profile maps each grader's score (sla_core.calibration)
                 speech, mllm, calibrated = self.calibration.apply(p, speech, mllm)
             result, systems[p] = self._combine(part_input, speech, mllm, warnings.get(p))

@@ -39,6 +39,8 @@ MAX_FILE_BYTES = 200 * 1024**2  # bytes per answer file; 3 min of 48 kHz stereo 
 MAX_SAMPLE_RATE = 192_000  # Hz; above this no microphone recording, only a crafted file
 MAX_CHANNELS = 8  # a recorder's channels (6-channel surround is accepted and downmixed)
 BLOCK_SECONDS = 1.0  # s of native-rate audio decoded at a time
+FLOAT_PEAK_LIMIT = 8.0  # |sample| (full scale = 1.0); a float file may exceed full scale a little, never this far:
+#                         beyond it the answer is scaled to a peak of 1.0 (samples x 1e30 would overflow the graders)
 
 # reason code -> what the teacher is told (the detail, e.g. a duration, is filled in).
 REASONS: dict[str, str] = {
@@ -153,10 +155,40 @@ def load_audio(path: str | Path, *, part: int | None = None, answer: int | None 
                 raise AudioIssue("unreadable", **where) from e
             if max_seconds is not None and wav.shape[0] > (max_seconds + BLOCK_SECONDS) * sr:
                 raise AudioIssue("too_long", f"(over {max_seconds:g} s; the limit is {max_seconds:g} s)", **where)
-            return as_mono_16k(wav, sr)
-        return read_bounded(path, header.samplerate, max_seconds, part=part, answer=answer)
+            return _within_full_scale(as_mono_16k(wav, sr))
+        return _within_full_scale(read_bounded(path, header.samplerate, max_seconds, part=part, answer=answer))
     except MemoryError as e:  # this answer's problem only: the other answers and learners go on
         raise AudioIssue("too_large", "(there was not enough memory to decode it)", **where) from e
+
+
+def _within_full_scale(wav: np.ndarray) -> np.ndarray:
+    """A waveform whose peak passes FLOAT_PEAK_LIMIT, scaled to a peak of 1.0 (finite samples only: NaN and inf
+    are check_audio's "unreadable"). Only a float file can get there, and only a broken or crafted one."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    if FLOAT_PEAK_LIMIT < peak < math.inf:
+        wav = (wav.astype(np.float64) / peak).astype(np.float32)
+    return wav
+
+
+def precheck_audio(path: str | Path, *, part: int | None = None, answer: int | None = None,
+                   max_seconds: float | None = DEFAULT_MAX_SECONDS) -> AudioIssue | None:
+    """The checks that need no decoding, for a whole upload before anything is assessed: the file's size, and
+    its header (readable as audio, not too long, at least MIN_SPEECH_SECONDS long). None: worth decoding.
+
+    Milliseconds a file, so a zip of 2,000 tiny "recordings" is judged in seconds, not one decoder run each.
+    """
+    try:
+        header = probe_audio(path, max_seconds=max_seconds, part=part, answer=answer)
+    except AudioIssue as issue:
+        return issue
+    where = dict(part=part, answer=answer, path=Path(path))
+    if header is None:
+        return AudioIssue("unreadable", **where)
+    if 0 < header.frames < 2**62 and header.frames / header.samplerate < MIN_SPEECH_SECONDS:
+        return AudioIssue("too_short", f"({header.frames / header.samplerate:.2f} s of audio in all; at least "
+                                       f"{MIN_SPEECH_SECONDS:g} s of speech is needed)", **where)
+    return None
 
 
 def probe_audio(path: str | Path, *, max_seconds: float | None = None, part: int | None = None,

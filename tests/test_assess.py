@@ -305,6 +305,7 @@ def test_the_cli_the_app_and_the_classroom_give_the_same_json(full_assessor, rec
 
     from sla_core.results.store import ResultStore
     from sla_core.teacher.handlers import SLOTS, Handlers
+    from sla_core.testing.uploads import as_uploads
 
     files, _, _ = recordings
     root = Path(__file__).resolve().parents[1]
@@ -315,7 +316,8 @@ def test_the_cli_the_app_and_the_classroom_give_the_same_json(full_assessor, rec
     cli = json.loads(done.stdout)
 
     handlers = Handlers(full_assessor.assess_submission, full_assessor.status, ResultStore(tmp_path / "r.sqlite"),
-                        workdir=tmp_path / "work")  # fmt: skip
+                        workdir=tmp_path / "work",
+                        uploads=as_uploads(tmp_path, files[1][0].parent))  # fmt: skip
     slots = {slot: None for slot in SLOTS}
     for p, paths in files.items():
         slots.update({(p, i): str(path) for i, path in enumerate(paths)})

@@ -119,8 +119,16 @@ class EmbeddingCache:
         except (OSError, ValueError, EOFError):  # a half-written or foreign file: compute it again
             return None
 
-    def put(self, key: str, **arrays: np.ndarray) -> None:
-        """Write atomically (temp file + rename), so a crash never leaves a broken entry."""
+    def put(self, key: str, *, sources: Sequence[str] = (), **arrays: np.ndarray) -> None:
+        """Write atomically (temp file + rename), so a crash never leaves a broken entry.
+
+        `sources`: the file digests the entry was computed from; `forget` finds it by them.
+        """
+        for digest in sources:  # the index first: an entry is never on disk without a way to delete it
+            index = self.root / "by-audio" / digest[:2] / f"{digest}.keys"
+            index.parent.mkdir(parents=True, exist_ok=True)
+            with index.open("a", encoding="ascii") as f:
+                f.write(key + "\n")
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -131,6 +139,22 @@ class EmbeddingCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+    def forget(self, sources) -> int:
+        """Delete every entry computed from any of these file digests (a deleted learner's recordings)."""
+        removed = 0
+        for digest in set(sources):
+            index = self.root / "by-audio" / digest[:2] / f"{digest}.keys"
+            if not index.is_file():
+                continue
+            for key in set(index.read_text(encoding="ascii").split()):
+                path = self._path(key)
+                if path.is_file():
+                    path.unlink()
+                    removed += 1
+            index.unlink()
+        return removed
 
 
 # -- fingerprints ------------------------------------------------------------------------------------
@@ -304,7 +328,7 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
             hit = cache.get(key)
             if hit is None:
                 embedding = speech.graders[p].embed([list(part_input.waveforms)])[0]  # (H,)
-                cache.put(key, embedding=embedding)
+                cache.put(key, sources=digests, embedding=embedding)
             else:
                 embedding = hit["embedding"]
             raw, _ = speech_parts[p].score(embedding[None])  # (1,) under the loaded prototypes
@@ -352,7 +376,8 @@ def _delivery(part_input: PartInput, digests: list[str], segments: list, cache: 
     if hit is not None:
         return {m: None if np.isnan(v) else float(v) for m, v in zip(MEASURES, hit["values"])}
     values = delivery_values(measure_part(part_input.waveforms, segments))
-    cache.put(key, values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
+    cache.put(key, sources=digests,
+              values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
     return values
 
 
@@ -373,5 +398,5 @@ def _generic_score(assessor, grader, identity: dict, part_input: PartInput, dige
         part_input = PartInput(part=part_input.part, waveforms=part_input.waveforms, questions=part_input.questions,
                                transcripts=filled, submission_id=part_input.submission_id)
     result = grader.score([part_input])[0]
-    cache.put(key, score=np.float64(result.score), state=np.array(result.state))
+    cache.put(key, sources=digests, score=np.float64(result.score), state=np.array(result.state))
     return float(result.score), result.state

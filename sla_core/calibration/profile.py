@@ -206,6 +206,7 @@ class ProfileInfo:
     rmse_after: float | None
     graders: tuple[str, ...]
     uses_delivery: bool = False  # its scores are corrected by delivery measures
+    deleted_learners: int = 0  # answers of learners deleted since it was fitted (forget_learners): fit it again
 
     @property
     def label(self) -> str:
@@ -215,6 +216,8 @@ class ProfileInfo:
             text += f", error {self.rmse_before:.2f} -> {self.rmse_after:.2f}"
         if self.uses_delivery:
             text += ", uses delivery measures"
+        if self.deleted_learners:
+            text += ", fitted partly on deleted learners' marks: fit it again"
         return text + ("" if self.applies else " (did not help)")
 
 
@@ -314,10 +317,39 @@ def list_profiles(root: str | Path | None = None) -> list[ProfileInfo]:
                 applies=bool(doc["applies"]), rmse_before=(overall.get("before") or {}).get("rmse"),
                 rmse_after=(overall.get("after") or {}).get("rmse"), graders=tuple(doc["graders"]),
                 uses_delivery=bool((doc.get("delivery") or {}).get("used")),
+                deleted_learners=int(doc.get("deleted_learners", 0)),
             ))
         except (OSError, ValueError, KeyError, TypeError) as e:
             warnings.warn(f"skipping calibration profile folder {folder}: {e!r}", stacklevel=2)
     return sorted(infos, key=lambda i: i.created, reverse=True)
+
+
+DELETED_LEARNER = "(deleted learner)"  # what a deleted learner's name becomes in a profile's evidence
+
+
+def forget_learners(root: str | Path | None, learners) -> list[str]:
+    """Take deleted learners out of the profiles under `root` (one teacher's): their names leave the evidence
+    and each profile fitted on their marks says so in its verdict, to be fitted again without them (the
+    profile keeps no recordings, so it cannot be refitted here). Returns the names of the profiles changed."""
+    names = {str(n) for n in learners if n}
+    root = Path(root) if root is not None else default_profiles_root()
+    changed = []
+    for info in list_profiles(root) if names else ():
+        path = info.path / PROFILE_FILE
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        evidence = doc.get("evidence") or {}
+        hits = sum(1 for n in evidence.get("learners", ()) if n in names)
+        if not hits:
+            continue
+        evidence["learners"] = [DELETED_LEARNER if n in names else n for n in evidence["learners"]]
+        doc["deleted_learners"] = int(doc.get("deleted_learners", 0)) + hits
+        doc["reason"] = (f"{doc['reason'].split(' [')[0]} [fitted partly on the marks of {doc['deleted_learners']} "
+                         f"deleted learner answer(s): fit it again without them]")
+        tmp = path.with_name(f".{PROFILE_FILE}.tmp")
+        tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        changed.append(info.name)
+    return changed
 
 
 # -- JSON --------------------------------------------------------------------------------------------

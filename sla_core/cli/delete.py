@@ -6,6 +6,11 @@
     python -m sla_core delete --purge-recordings 30       # recordings older than 30 days (0: all)
 
 Run by the machine's own user: it sees every teacher's sessions (the app shows each teacher only theirs).
+A deletion goes as far as the app's own: the rows (results, the plan's names and file hashes), the kept
+recordings, then every copy - the app's work folders of every run (`$SLA_WORK_DIR`, default
+<temp dir>/sla-app-<uid>: unpacked uploads, gradio's upload cache, the session's downloads), the transcript
+and calibration caches - and the owner's calibration profiles fitted on the learner's marks are flagged.
+The database is compacted (secure_delete, WAL checkpoint, VACUUM) so the file keeps no trace.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..results.erasure import erase
     from ..results.store import ResultStore
 
     store = ResultStore(args.db)
@@ -40,19 +46,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         info = store.session(args.session)
-        if args.learner is None:
-            store.delete_session(info.id)
-            print(f"deleted session {info.id} ({info.name}, {info.n_results} learner(s)) and its recordings")
-            return 0
-        ids = [i for i, a in zip(store.result_ids(info.id), store.load(info.id)) if (a.learner or "") == args.learner]
-        if not ids:
-            learners = sorted({a.learner or "" for a in store.load(info.id)})
-            print(f"no learner {args.learner!r} in session {info.id}; it has {', '.join(learners)}", file=sys.stderr)
-            return 2
-        for result_id in ids:
-            store.delete_result(result_id)
-        print(f"deleted {len(ids)} result(s) of {args.learner} in session {info.id} and their recordings")
-        return 0
+        report = erase(store, info.id, learner=args.learner, places=_places(info.owner))
     except KeyError as e:
         print(e.args[0], file=sys.stderr)
         return 2
+    what = f"session {info.id} ({info.name}, {info.n_results} learner(s))" if args.learner is None else \
+        f"{report.results} result(s) of {args.learner} in session {info.id}"
+    print(f"deleted {what} and their recordings; copies removed: {report.copies} file(s), "
+          f"{report.transcripts} transcript(s), {report.cache_entries} calibration cache entr(ies), "
+          f"{report.downloads} download(s)" + (f"; profiles flagged: {', '.join(report.profiles_flagged)}"
+                                               if report.profiles_flagged else ""))
+    return 0
+
+
+def _places(owner: str):
+    """Every place the app may have copied a learner's data to, for every run on this machine."""
+    from ..asr import default_transcript_cache_dir
+    from ..calibration import default_cache_dir, default_profiles_root
+    from ..results.erasure import Places
+    from ..results.workfolders import DOWNLOADS, run_folders
+
+    runs = list(run_folders())
+    profiles = default_profiles_root() / ".teachers" / owner if owner else default_profiles_root()
+    return Places(folders=tuple(runs), transcript_cache=default_transcript_cache_dir(),
+                  calibration_cache=default_cache_dir(), profiles=(profiles,),
+                  downloads=tuple(run / "gradio" / DOWNLOADS for run in runs))

@@ -16,6 +16,12 @@ settings: asking for another owner's session id is the same KeyError as asking f
 exist. An unbound store (owner None: the CLI, run by the machine's own user) sees everything.
 The database, its recordings and their folders are created owner-only (0600 / 0700).
 
+Deletion leaves nothing behind in the file: every connection runs with `secure_delete` (freed pages are
+overwritten with zeros), and a deletion ends with a WAL checkpoint and VACUUM (`compact`). Deleting a
+learner also removes their row in the session's plan (name and file hashes) and their file names from the
+session's `source`; `deletion_targets` says, before a deletion, which recordings and hashes it concerns,
+so `results.erasure` can find the copies outside the store (caches, work folders).
+
 One connection per call: the app's handlers run in worker threads, and SQLite connections must not be
 shared across threads. WAL mode lets a reader list sessions while a class is being written.
 """
@@ -108,6 +114,19 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class DeletionTargets:
+    """What a deletion will remove, read before it: who, their recordings in the store, and the content
+    hashes of every recording of theirs the store knew (kept, planned, or only hashed)."""
+
+    session_id: int
+    owner: str
+    learners: tuple[str, ...]
+    kept: tuple[Path, ...]  # the store's copies (results' recordings and the plan's), still on disk
+    sha256: frozenset[str]  # content hashes: the same bytes anywhere else are a copy of theirs
+    whole_session: bool = False
+
+
+@dataclass(frozen=True)
 class PlannedFile:
     """One answer file of a planned learner: its content hash, and the store's copy if one was kept."""
 
@@ -168,6 +187,7 @@ class ResultStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=30)
         db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA secure_delete=ON")  # a deleted child's name and scores are overwritten, not just unlinked
         try:
             with db:  # commits on success, rolls back on error
                 yield db
@@ -358,23 +378,135 @@ class ResultStore:
         path.chmod(FILE_MODE)
         return path
 
-    def delete_result(self, result_id: int) -> None:
-        """Delete one learner's result and its recordings (KeyError when it is not this owner's)."""
+    def deletion_targets(self, session_id: int, learner: str | None = None,
+                         result_id: int | None = None) -> DeletionTargets:
+        """What deleting a learner (by name or by one result id) or, with neither, the whole session concerns.
+
+        KeyError when the session, the result or the learner is not this owner's.
+        """
+        info = self.session(session_id)
+        with self._connect() as db:
+            if result_id is not None:
+                row = db.execute("SELECT learner FROM results WHERE id = ? AND session_id = ?",
+                                 (result_id, session_id)).fetchone()
+                if row is None:
+                    raise KeyError(f"no saved learner result with id {result_id} in session {session_id}")
+                learner = row[0]
+            ids = [r for (r,) in db.execute(
+                "SELECT id FROM results WHERE session_id = ?" + ("" if learner is None else " AND learner = ?"),
+                (session_id,) if learner is None else (session_id, learner))]
+            if result_id is not None:
+                ids = [result_id]
+            plans = db.execute("SELECT learner, files FROM session_plan WHERE session_id = ?"
+                               + ("" if learner is None else " AND learner = ?"),
+                               (session_id,) if learner is None else (session_id, learner)).fetchall()
+            if learner is not None and not ids and not plans:
+                names = sorted({n for (n,) in db.execute("SELECT learner FROM results WHERE session_id = ? UNION "
+                                                          "SELECT learner FROM session_plan WHERE session_id = ?",
+                                                          (session_id, session_id))})
+                raise KeyError(f"no learner {learner!r} in session {session_id}; it has {', '.join(names) or 'none'}")
+            audio = [self.audio_dir / rel for (rel,) in db.execute(
+                f"SELECT path FROM result_audio WHERE result_id IN ({','.join('?' * len(ids))})", ids)] if ids else []
+        hashes, kept = set(), [p for p in audio if p.is_file()]
+        for _, files in plans:
+            for f in json.loads(files):
+                hashes.add(f["sha256"])
+                if f.get("kept") and (self.audio_dir / f["kept"]).is_file():
+                    kept.append(self.audio_dir / f["kept"])
+        hashes.update(file_sha256(p) for p in kept)
+        names = (learner,) if learner is not None else tuple(sorted({n for n, _ in plans} | {
+            a.learner or "" for a in self.load(session_id)}))
+        return DeletionTargets(info.id, info.owner, names, tuple(kept), frozenset(hashes), learner is None)
+
+    def delete_result(self, result_id: int) -> str:
+        """Delete one learner's result and its recordings (KeyError when it is not this owner's); returns the name.
+
+        The learner's plan row (name and file hashes) goes too, unless another result of that name stays in
+        the session; their file names leave the session's `source`.
+        """
         mine, args = self._mine("s")
         with self._connect() as db:
-            row = db.execute(f"SELECT r.session_id FROM results r JOIN sessions s ON s.id = r.session_id "
+            row = db.execute(f"SELECT r.session_id, r.learner FROM results r JOIN sessions s ON s.id = r.session_id "
                              f"WHERE r.id = ? AND {mine}", (result_id, *args)).fetchone()
             if row is None:
                 raise KeyError(f"no saved learner result with id {result_id}")
+            session_id, learner = row
             db.execute("DELETE FROM results WHERE id = ?", (result_id,))
-        shutil.rmtree(self.audio_dir / str(row[0]) / str(result_id), ignore_errors=True)
+            if db.execute("SELECT 1 FROM results WHERE session_id = ? AND learner = ?",
+                          (session_id, learner)).fetchone() is None:
+                self._drop_learner_plan(db, session_id, learner)
+        shutil.rmtree(self.audio_dir / str(session_id) / str(result_id), ignore_errors=True)
+        self.compact()
+        return learner
+
+    def delete_learner(self, session_id: int, learner: str) -> int:
+        """Delete every result of `learner` in the session and their plan row (assessed or not); returns the
+        number of results. KeyError when the session is not this owner's or has no such learner."""
+        self.deletion_targets(session_id, learner)  # the KeyErrors
+        with self._connect() as db:
+            ids = [r for (r,) in db.execute("SELECT id FROM results WHERE session_id = ? AND learner = ?",
+                                            (session_id, learner))]
+            db.execute("DELETE FROM results WHERE session_id = ? AND learner = ?", (session_id, learner))
+            self._drop_learner_plan(db, session_id, learner)
+        for result_id in ids:
+            shutil.rmtree(self.audio_dir / str(session_id) / str(result_id), ignore_errors=True)
+        self.compact()
+        return len(ids)
+
+    def _drop_learner_plan(self, db, session_id: int, learner: str) -> None:
+        """Remove a learner's plan rows with their kept copies, and their file names from the session's source."""
+        rows = db.execute("SELECT position, files FROM session_plan WHERE session_id = ? AND learner = ?",
+                          (session_id, learner)).fetchall()
+        names = set()
+        for position, files in rows:
+            for f in json.loads(files):
+                names.add(f["name"])
+                if f.get("kept"):
+                    (self.audio_dir / f["kept"]).unlink(missing_ok=True)
+            shutil.rmtree(self.audio_dir / str(session_id) / "plan" / str(position), ignore_errors=True)
+        db.execute("DELETE FROM session_plan WHERE session_id = ? AND learner = ?", (session_id, learner))
+        (source,) = db.execute("SELECT source FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        kept = [x for x in source.split(", ")
+                if x and x not in names and not (learner and learner.lower() in x.lower())]
+        if kept != [x for x in source.split(", ") if x]:
+            db.execute("UPDATE sessions SET source = ? WHERE id = ?", (", ".join(kept + ["(deleted)"]), session_id))
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session, its results and their recordings (KeyError when it is not this owner's)."""
+        """Delete a session, its results, plan and recordings (KeyError when it is not this owner's)."""
         self.session(session_id)
         with self._connect() as db:
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))  # results, plan, audio rows cascade
         shutil.rmtree(self.audio_dir / str(session_id), ignore_errors=True)  # its kept recordings too
+        self.compact()
+
+    def compact(self) -> None:
+        """Make deleted rows unrecoverable from the files: checkpoint the WAL into the database, rebuild it
+        (VACUUM), and truncate the WAL, so no old page holding a deleted name stays in either file."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as e:  # another connection is reading: the next deletion compacts again
+            log.warning("could not compact %s now (%s); freed pages are zeroed already", self.path, e)
+        finally:
+            db.close()
+
+    def owns_recording(self, path: str | Path) -> bool:
+        """Whether `path` is one of this owner's kept recordings (a result's or a class plan's copy)."""
+        try:
+            rel = Path(path).resolve().relative_to(self.audio_dir.resolve()).as_posix()
+        except (ValueError, OSError):
+            return False
+        mine, args = self._mine("s")
+        with self._connect() as db:
+            if db.execute(f"SELECT 1 FROM result_audio a JOIN results r ON r.id = a.result_id JOIN sessions s ON "
+                          f"s.id = r.session_id WHERE a.path = ? AND {mine}", (rel, *args)).fetchone():
+                return True
+            plans = db.execute(f"SELECT p.files FROM session_plan p JOIN sessions s ON s.id = p.session_id "
+                               f"WHERE {mine}", args).fetchall()
+        return any(f.get("kept") == rel for (files,) in plans for f in json.loads(files))
 
     def purge_recordings(self, older_than_days: float) -> int:
         """Delete kept recordings of results saved more than `older_than_days` ago (0: all); returns how many.
@@ -444,5 +576,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-__all__ = ["DIR_MODE", "FILE_MODE", "PlannedFile", "PlannedLearner", "ResultStore", "SessionInfo", "default_db_path",
+__all__ = ["DIR_MODE", "DeletionTargets", "FILE_MODE",
+           "PlannedFile", "PlannedLearner", "ResultStore", "SessionInfo", "default_db_path",
            "file_sha256", "submission_audio", "SESSION_KINDS"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..audio import AudioIssue, load_checked
 from ..parts import part_info
 from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
+from ..results.workfolders import safe_file_name
 from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import SLOTS, HandlerBase, Workspace, explained, log
@@ -31,8 +31,8 @@ class AssessTab(HandlerBase):
         if len(audio) != len(SLOTS):
             raise ValueError(f"{len(audio)} audio values; the page has {len(SLOTS)} answer slots")
         answers: dict[int, list[Response]] = {}
-        for (part, _), path in zip(SLOTS, audio):
-            if path:
+        for (part, index), value in zip(SLOTS, audio):
+            for path in self.accept(ws, value, ui_text.SLOT_NAME.format(part=part, n=index + 1)):
                 # No question in the prompt: the slot labels show the demo test's questions, but the same recording
                 # uploaded through the CLI, the Classroom, the API or the batch job carries none, and one recording
                 # must get one score whichever way it arrives (issue 18). "Question: not known" is the honest prompt.
@@ -47,9 +47,9 @@ class AssessTab(HandlerBase):
         session = ws.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
         ws.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is shown
         self.sweep()
-        return (*self.render(assessment, ws), self.sessions_update(request=request))
+        return (*self.render(assessment, ws, session), self.sessions_update(request=request))
 
-    def check_answer(self, path: str | None, part: int, answer: int) -> str:
+    def check_answer(self, path: str | None, part: int, answer: int, request=None) -> str:
         """One answer, checked the moment it is uploaded or recorded: its problem (or its length) beside it.
 
         The same checks the assessment makes (sla_core.audio.load_checked), so a text file renamed .wav
@@ -57,6 +57,10 @@ class AssessTab(HandlerBase):
         """
         if not path:
             return ""
+        try:
+            (path,) = self.accept(self.workspace(request), path, ui_text.SLOT_NAME.format(part=part, n=answer + 1))
+        except gr.Error as e:
+            return f'<span class="sla-answer-bad" role="alert">✖ {e.message}</span>'
         try:
             _, stats = load_checked(path, part=part, answer=answer, max_seconds=self.max_seconds)
         except AudioIssue as issue:
@@ -74,18 +78,18 @@ class AssessTab(HandlerBase):
         return (f'<span class="{"sla-answer-warn" if warn else "sla-answer-ok"}" role="status">'
                 f'{"⚠" if warn else "✔"} {html.escape(" ".join(notes))}</span>')
 
-    def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
+    def render(self, a: Assessment, ws: Workspace | None = None, session_id: int | None = None) -> tuple:
         """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text:
-        the four charts' words and the timeline's)."""
+        the four charts' words and the timeline's). The JSON file is the teacher's own download of `session_id`'s
+        result (none without a session: nothing saved, nothing to download)."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
-        name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
         shown = a.to_dict()
         for grader in shown.get("graders", []):  # a model folder on the server is shown by its name only
             grader["source"] = report.public_source(grader["source"])
-        path = Path(tempfile.mkdtemp(dir=ws.workdir)) / f"assessment_{name}.json"  # one folder per download
-        path.write_text(json.dumps(shown, indent=2), encoding="utf-8")
-        path.chmod(0o600)
+        path = None if session_id is None else self.downloads.write(
+            ws.owner, session_id, f"assessment_{safe_file_name(a.learner, 'learner')}", ".json",
+            lambda p: p.write_text(json.dumps(shown, indent=2), encoding="utf-8"))
         fusion = self.fusion_for(ws)
         return (
             report.summary_html(a), table,
@@ -94,5 +98,5 @@ class AssessTab(HandlerBase):
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
-            shown, str(path), report.charts_text_html(a) + chart_text.timeline_html(a),
+            shown, path, report.charts_text_html(a) + chart_text.timeline_html(a),
         )

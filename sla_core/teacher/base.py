@@ -5,6 +5,10 @@ Handlers are plain functions of component values (unit-tested without a browser)
 Each takes `request=` (gradio's gr.Request, injected by app.py's wiring): with login on, its user name
 picks the teacher's `Workspace` - their own sessions, recordings, profiles and active profile - and
 nothing a handler does reaches another teacher's. Without login, everyone shares the workspace "".
+
+Every file a handler is given goes through one checked intake (`accept`: intake.Uploads), every file it
+hands out is a download of the teacher's own (`downloads.Downloads`), and every deletion goes through
+`erase` (results.erasure: the store, then every copy).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import inspect
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,10 +29,14 @@ from ..assessment import Assessment, GraderInfo
 from ..audio import DEFAULT_MAX_SECONDS
 from ..data import Submission
 from ..parts import PARTS, part_info
+from ..results.erasure import ErasureReport, Places, erase
 from ..results.retention import Retention
-from ..results.store import ResultStore
+from ..results.store import DeletionTargets, ResultStore, file_sha256
 from . import ui_text
 from .calibration_desk import CalibrationDesk
+from .classroom import UploadCaps
+from .downloads import Downloads
+from .intake import Uploads
 
 log = logging.getLogger("sla.app")
 
@@ -66,13 +74,20 @@ class HandlerBase:
     def __init__(self, assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
                  workdir: str | Path | None = None, calibration: CalibrationDesk | None = None,
                  login: bool = False, retention: Retention = Retention(), caches: Sequence[Path] = (),
-                 max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
+                 max_seconds: float = DEFAULT_MAX_SECONDS, uploads: Uploads | None = None,
+                 downloads: Downloads | None = None, caps: UploadCaps = UploadCaps(),
+                 erase_in: Places | None = None) -> None:
         """
         Args:
             login: the app runs with login: a call without a user name is refused (never the shared "").
             retention: how long recordings and what derives from them are kept; `caches` are the folders
                 (transcripts, calibration embeddings) it covers besides the store and the work folder.
             max_seconds: the assessor's cap on one answer: uploads are checked against it on arrival.
+            uploads: which files arrived as whose uploads (the server's file guard fills it); None: a ledger
+                of its own, which trusts no file until one is recorded.
+            downloads: where the teacher's downloads go; None: gradio's upload folder.
+            caps: the limits on one class upload.
+            erase_in: the caches a deletion clears (transcripts, calibration); None: their default folders.
         """
         self.assess_fn, self.status_fn, self.store, self.fusion = assess_fn, status_fn, store, fusion
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sla-app-"))
@@ -81,6 +96,13 @@ class HandlerBase:
         self.login = login
         self.retention, self.caches = retention, tuple(Path(c) for c in caches)
         self.max_seconds = max_seconds
+        self.uploads = uploads if uploads is not None else Uploads()
+        if downloads is None:
+            from gradio.utils import get_upload_folder
+
+            downloads = Downloads(get_upload_folder(), store.path)
+        self.downloads, self.caps = downloads, caps
+        self.erase_in = erase_in if erase_in is not None else _default_places(calibration)
 
     def sweep(self) -> None:
         """Apply the retention setting to every copy (called after each assessment and at start-up)."""
@@ -127,6 +149,38 @@ class HandlerBase:
 
     def _run(self, ws: Workspace, submission: Submission, progress: Progress | None) -> Assessment:
         return self._assess(ws, submission, progress)  # a failure becomes display text in `explained`, below
+
+    def accept(self, ws: Workspace, value: Any, what: str) -> list[Path]:
+        """The checked intake (intake.Uploads.accept): the files of one input, each an upload of this
+        teacher's, one of their kept recordings, or a public example; gr.Error saying what to send otherwise."""
+        return self.uploads.accept(value, ws.owner, what, store=ws.store)
+
+    def erase(self, ws: Workspace, session_id: int, *, learner: str | None = None,
+              result_id: int | None = None) -> ErasureReport:
+        """Delete a result, a learner or a session of this teacher's, and every copy of theirs: the work
+        folder, their uploads in gradio's cache, the caches, the session's downloads, their profiles' evidence.
+        KeyError when it is not theirs."""
+        def uploads(targets: DeletionTargets) -> int:  # their uploads in gradio's cache, by content
+            theirs = [p for p in self.uploads.uploaded_by(ws.owner) if file_sha256(p) in targets.sha256]
+            return self.uploads.discard(theirs, ws.owner)
+
+        profiles = (Path(ws.profiles),) if ws.profiles is not None else ()
+        if not profiles and self.calibration is not None:
+            from ..calibration import default_profiles_root
+
+            profiles = (default_profiles_root(),)
+        places = replace(self.erase_in, folders=(*self.erase_in.folders, ws.workdir), profiles=profiles,
+                         downloads=(self.downloads.root,), extra=(uploads,))
+        return erase(ws.store, session_id, learner=learner, result_id=result_id, places=places)
+
+
+def _default_places(calibration: CalibrationDesk | None) -> Places:
+    """The caches a deletion clears when the app is not told: the transcript and calibration caches' defaults."""
+    from ..asr import default_transcript_cache_dir
+    from ..calibration import default_cache_dir
+
+    cache = getattr(getattr(calibration, "cache", None), "root", None)
+    return Places(transcript_cache=default_transcript_cache_dir(), calibration_cache=Path(cache or default_cache_dir()))
 
 
 def explained(action: str) -> Callable[[Callable], Callable]:

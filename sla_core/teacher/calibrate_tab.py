@@ -37,12 +37,15 @@ class CalibrateTab(HandlerBase):
         ws = self.workspace(request)
         if not files:
             return gr.skip(), gr.skip(), gr.skip()
+        files = self.accept(ws, files, ui_text.CALIBRATE_FILES_LABEL)
         for old in ws.workdir.glob("graded-*"):  # the teacher's previous upload: its table is being replaced
             shutil.rmtree(old, ignore_errors=True)
         try:
             rows, batch = desk.read_upload(files, tempfile.mkdtemp(prefix="graded-", dir=ws.workdir))
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(ui_text.error_text(e)) from e
+        finally:
+            self.uploads.discard(files, ws.owner)  # unpacked into the work folder; gradio's copy is not needed again
         status = self._marks_status(rows, ", ".join(Path(f).name for f in files))
         if batch.skipped:
             skipped = "; ".join(f"{s.path} ({s.reason})" for s in batch.skipped)

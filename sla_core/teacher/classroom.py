@@ -17,10 +17,18 @@ An upload to the app is untrusted (`load_upload`): a manifest may name only file
 checked for existence), and a zip is unpacked within MAX_UNZIPPED_BYTES and MAX_ZIP_ENTRIES, counting
 the bytes actually written, not the sizes its headers claim. The CLI, run by the machine's own user,
 reads local paths as given (`load_class` without `confine_to`).
+
+A file's folder names its learner only when the folder is one the teacher made: a file loose in the
+upload or at the top of a zip names no learner (the zip's own name is not a learner's) and is skipped.
+Before anything is assessed, `check_upload` judges the whole upload from the files' sizes and headers
+alone (milliseconds a file): more than `UploadCaps.max_learners` learners, or more than
+`UploadCaps.max_short_answers` answers too short or unreadable to hold speech, refuses the upload whole
+(`UploadRefused`, nothing saved); within the caps such answers are skipped and listed.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 import stat
@@ -32,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..audio import DEFAULT_MAX_SECONDS, precheck_audio
 from ..data import PartResponses, Response, Submission
 from ..parts import PARTS, part_info
 
@@ -46,6 +55,20 @@ NAMING_SCHEME = "<learner>/part<P>_<N>.wav or <learner>_part<P>_<N>.wav (P = 1, 
 _NAME = re.compile(r"^(?:(?P<learner>.+?)[_\-. ]+)?part[_\- ]?(?P<part>\d+)(?:[_\-. ]+(?P<answer>\d+))?$",
                    re.IGNORECASE)
 _IGNORED = ("__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini")
+DEFAULT_MAX_LEARNERS = 200  # learners per upload: a class is ~30; a year group of several classes still fits
+DEFAULT_MAX_SHORT_ANSWERS = 100  # answers per upload too short or unreadable to hold speech, before it is refused
+
+
+@dataclass(frozen=True)
+class UploadCaps:
+    """Limits on one class upload, checked before any assessment (flags --max-learners, --max-short-answers)."""
+
+    max_learners: int = DEFAULT_MAX_LEARNERS  # more: the upload is refused whole (a flood holds the model slot)
+    max_short_answers: int = DEFAULT_MAX_SHORT_ANSWERS  # more answers with too little audio: refused whole
+
+
+class UploadRefused(ValueError):
+    """A class upload refused whole by `check_upload`; nothing of it is assessed or saved."""
 
 
 @dataclass(frozen=True)
@@ -74,12 +97,14 @@ class ClassBatch:
                 for s in self.submissions}
 
 
-def load_class(source: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
+def load_class(source: str | Path, *, confine_to: str | Path | None = None,
+               containers: Sequence[Path] = ()) -> ClassBatch:
     """Read a class from a folder, a .zip or a CSV manifest (see the module docstring for the scheme).
 
     A folder holding a .csv is read as a manifest; otherwise its audio files are placed by name.
     Args:
         confine_to: an upload's folder: only files inside it are read (see the module docstring).
+        containers: folders whose name is not a learner's (where zips were unpacked); `source` itself never is.
     Raises:
         FileNotFoundError: `source` does not exist.
         ValueError: not a folder / .zip / .csv, a malformed manifest (file and line named), several manifests.
@@ -94,7 +119,7 @@ def load_class(source: str | Path, *, confine_to: str | Path | None = None) -> C
             raise ValueError(f"found {len(manifests)} CSV manifests ({names}); upload one manifest per class")
         if manifests:
             return read_class_manifest(manifests[0], confine_to=confine_to)
-        return scan_folder(source, confine_to=confine_to)
+        return scan_folder(source, confine_to=confine_to, containers=containers)
     suffix = source.suffix.lower()
     if suffix == ".zip":
         dropped: list[Skipped] = []
@@ -112,7 +137,8 @@ def load_upload(files: Sequence[str | Path], workdir: str | Path) -> ClassBatch:
     """
     dropped: list[Skipped] = []
     root = stage_uploads(files, workdir, dropped)
-    batch = load_class(root, confine_to=root)
+    zips = [root / Path(f).stem for f in files if Path(f).suffix.lower() == ".zip"]
+    batch = load_class(root, confine_to=root, containers=zips)
     return replace(batch, skipped=tuple(dropped) + batch.skipped)
 
 
@@ -167,16 +193,27 @@ def extract_zip(path: str | Path, dest: str | Path, dropped: list[Skipped] | Non
                 dropped.append(Skipped(where, "the entry is a link, not a file; it was not unpacked"))
                 continue
             target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 budget = _copy_bounded(archive, m, target, budget)
             except _TooBig:
                 shutil.rmtree(dest, ignore_errors=True)
                 raise ValueError(f"{path.name} unpacks to more than {MAX_UNZIPPED_BYTES / 1024**3:.0f} GiB, the "
                                  f"limit for one zip; upload the class in smaller zips") from None
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                dropped.append(Skipped(where, "a file and a folder in the zip have the same name, so it was not "
+                                              "unpacked; rename one of them"))
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as e:
-                target.unlink(missing_ok=True)
-                dropped.append(Skipped(where, f"the entry is damaged or protected and could not be unpacked ({e})"))
+                if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:
+                    why = "its name is too long for a file name; shorten it"
+                else:  # an OSError's text names the server's folder: give its reason only
+                    why = ("the entry is damaged or protected and could not be unpacked "
+                           f"({e.strerror if isinstance(e, OSError) else e})")
+                try:
+                    target.unlink(missing_ok=True)
+                except OSError:
+                    pass
+                dropped.append(Skipped(where, why))
     return dest
 
 
@@ -211,9 +248,14 @@ def _copy_bounded(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Pat
     return budget
 
 
-def scan_folder(root: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
-    """Place every audio file under `root` by the naming scheme; list the others with a reason."""
+def scan_folder(root: str | Path, *, confine_to: str | Path | None = None,
+                containers: Sequence[Path] = ()) -> ClassBatch:
+    """Place every audio file under `root` by the naming scheme; list the others with a reason.
+
+    A file's folder names its learner unless it is `root` or one of `containers` (a zip's own folder).
+    """
     root = Path(root)
+    unnamed = {root, *map(Path, containers)}
     found: dict[str, dict[int, dict[int, Path]]] = defaultdict(lambda: defaultdict(dict))
     skipped: list[Skipped] = []
     for path in _files(root):
@@ -228,7 +270,7 @@ def scan_folder(root: str | Path, *, confine_to: str | Path | None = None) -> Cl
         if m is None:
             skipped.append(Skipped(rel, f"name does not follow {NAMING_SCHEME}"))
             continue
-        learner = m["learner"] or (path.parent.name if path.parent != root else "")
+        learner = m["learner"] or (path.parent.name if path.parent not in unnamed else "")
         if not learner:
             skipped.append(Skipped(rel, "no learner name: put the file in a folder named after the learner, "
                                         "or name it <learner>_part<P>_<N>.wav"))
@@ -255,6 +297,47 @@ def scan_folder(root: str | Path, *, confine_to: str | Path | None = None) -> Cl
         for learner in sorted(found, key=_natural)
     )
     return ClassBatch(submissions, tuple(skipped), "file names")
+
+
+def check_upload(batch: ClassBatch, caps: UploadCaps = UploadCaps(),
+                 max_seconds: float = DEFAULT_MAX_SECONDS) -> ClassBatch:
+    """Judge a whole upload before anything is assessed, from sizes and headers only (no decoding).
+
+    Returns:
+        the batch without the answers that cannot hold speech (too short, unreadable, too long or too large:
+        each listed in `skipped` with its reason) and without learners left with no answer.
+    Raises:
+        UploadRefused: more than `caps.max_learners` learners, or more than `caps.max_short_answers` such
+            answers; the message says what to upload instead.
+    """
+    n = len(batch.submissions)
+    if n > caps.max_learners:
+        raise UploadRefused(f"the upload holds {n} learners; one upload may hold at most {caps.max_learners}. "
+                            "Upload one class at a time (a server's administrator can raise the limit with "
+                            "--max-learners)")
+    skipped: list[Skipped] = []
+    kept = []
+    for sub in batch.submissions:
+        parts = []
+        for pr in sub.parts:
+            answers = []
+            for i, r in enumerate(pr.responses):
+                issue = None if r.audio_path is None else precheck_audio(r.audio_path, part=pr.part, answer=i,
+                                                                          max_seconds=max_seconds)
+                if issue is None:
+                    answers.append(r)
+                    continue
+                skipped.append(Skipped(f"{sub.submission_id}/{r.audio_path.name}", str(issue)))
+                if len(skipped) > caps.max_short_answers:
+                    raise UploadRefused(f"more than {caps.max_short_answers} of the uploaded answers are too short "
+                                        "or not readable as audio (the first: "
+                                        f"{skipped[0].path}: {skipped[0].reason}); nothing was assessed. Check "
+                                        "that the files are the learners' recordings and upload them again")
+            if answers:
+                parts.append(replace(pr, responses=tuple(answers)))
+        if parts:  # a learner left with nothing is not assessed: their files are listed above
+            kept.append(replace(sub, parts=tuple(parts)))
+    return replace(batch, submissions=tuple(kept), skipped=batch.skipped + tuple(skipped))
 
 
 def read_class_manifest(path: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:

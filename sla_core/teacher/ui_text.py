@@ -191,9 +191,9 @@ CLASS_CHART = "Overall score per learner"
 NO_CLASS_FILES = "No files were uploaded: choose a .zip, the audio files or a CSV manifest first."
 NO_LEARNERS = "No learner could be found in the upload. {skipped}"
 CLASS_PROGRESS = "Learner {k} of {n}: {learner}"
-CLASS_RUNNING = "Assessed {k} of {n} learners…"
-CLASS_DONE = "Assessed {n} learners. Session “{name}” is saved."
-CLASS_NOT_DONE = ("Assessed {done} of {n} learners: {left} not yet assessed ({learners}). "
+CLASS_RUNNING = "Assessed {k} of {learners}…"
+CLASS_DONE = "Assessed {learners}. Session “{name}” is saved."
+CLASS_NOT_DONE = ("Assessed {done} of {n}: {left} not yet assessed ({learners}). "
                   "The run was interrupted. {how}")
 RESUME_FROM_COPIES = "Their recordings were kept: choose this session and press “Resume this class”."
 RESUME_NEEDS_UPLOAD = ("Some of their recordings were not kept: upload the class again (the same files, any names) "
@@ -217,7 +217,7 @@ RECORDINGS_LABEL = "This learner's recordings"
 RECORDING_CHOICE = "Part {part}, answer {n} of {of}{score}"
 PLAYER_LABEL = "Listen"
 NO_RECORDINGS_KEPT = "No recordings were kept for this learner (retention setting, or saved before recordings were kept)."
-SESSION_CHOICE = "{name} · {created} · {n} learner(s)"
+SESSION_CHOICE = "{name} · {created} · {learners}"
 SINGLE_SESSION_NAME = "Individual assessments {date}"
 DEFAULT_CLASS_NAME = "Class session {date}"
 
@@ -329,8 +329,10 @@ LOGIN_NEEDED = "Please log in: this server keeps each teacher's results apart."
 NO_SUCH_SESSION = "That session is not among your saved sessions (it may have been deleted). Choose one from the list."
 CHOOSE_LEARNER_TO_DELETE = "Choose a saved session and a learner first, then press “Delete this learner”."
 CHOOSE_SESSION_TO_DELETE = "Choose a saved session first, then press “Delete this session”."
-DELETED_LEARNER = "Deleted {learner}'s result and recordings."
-DELETED_SESSION = "Deleted the session “{name}” ({n} learner(s)) with its recordings."
+DELETED_LEARNER = ("Deleted {learner}: their result, their recordings and every copy made from them (downloads, "
+                   "caches) are gone from this server.")
+DELETED_SESSION = ("Deleted the session “{name}” ({learners}) with its recordings and every copy made from them "
+                   "(downloads, caches).")
 DELETE_LEARNER_BUTTON = "Delete this learner"
 DELETE_SESSION_BUTTON = "Delete this session"
 CONFIRM_DELETE_LEARNER = "Delete this learner's result and recordings? This cannot be undone."
@@ -345,6 +347,41 @@ FOOTER = (
     "Research demo after NTNU's Speak & Improve 2025 system (arXiv 2506.05121). "
     "Not a certified test: use the results as feedback, not as a qualification."
 )
+
+
+# -- the server's intake, downloads and the delete endpoints (sla_core.teacher.intake, downloads, api_tab) --
+INTAKE_TITLE = "File not accepted"
+INTAKE_NOT_A_FILE = ("{what}: send the recording itself as an uploaded file (on the page: drop it in the box; "
+                     "from a program: gradio_client.handle_file(\"answer.wav\")), not a file name or text.")
+INTAKE_REFUSED = ("{what}: “{name}” is not a file you uploaded here, so the server does not read it. Upload the "
+                  "recording itself (on the page: drop it in the box; from a program: "
+                  "gradio_client.handle_file(\"answer.wav\") uploads it) and try again.")
+INTAKE_GONE = ("{what}: “{name}” is no longer on the server (an upload is removed once its class is assessed, and "
+               "by the keep-recordings rule). Upload it again.")
+INPUT_NOT_READ = ("The server could not read this call's inputs: send each recording as an uploaded file (from a "
+                  "program: gradio_client.handle_file(\"answer.wav\")), names as text and session ids as numbers, "
+                  "in the order the API page lists them.")
+INPUT_PATH_REFUSED = ("A file was named by a path on the server instead of being uploaded, so the server does not "
+                      "read it. Upload the recording itself (on the page: drop it in the box; from a program: "
+                      "gradio_client.handle_file(\"answer.wav\") uploads it) and try again.")
+SLOT_NAME = "Part {part}, answer {n}"
+CLASS_FILES_WHAT = "Class recordings"
+UPLOAD_REFUSED_TITLE = "Upload refused: nothing was assessed or saved"
+SKIPPED_MORE = "\n* … and {n} more"
+FILE_NOT_YOURS = ("This file is not available to you. Downloads and recordings are served only to the teacher who "
+                  "opened them, for 10 minutes: open the session or the learner again for a fresh link.")
+CONFIRM_WORD = "delete"
+API_CONFIRM_NEEDED = ("Nothing was deleted: to delete, pass confirm=\"delete\" (deletion removes the results, "
+                      "recordings and every copy for good).")
+API_NO_SUCH_LEARNER = "Nothing was deleted: session “{session}” of yours has no learner named “{learner}”."
+API_SESSION_AMBIGUOUS = ("Nothing was deleted: {n} of your sessions are named “{session}” (ids {ids}); pass the "
+                         "session's id instead.")
+API_DELETED = "Deleted {what} and every copy of their recordings: {results} result(s) removed."
+
+
+def learners(n: int) -> str:
+    """ "1 learner", "2 learners", "0 learners"."""
+    return f"{n} learner" if n == 1 else f"{n} learners"
 
 
 FAILED_TITLE = "{action}: not done"

@@ -26,15 +26,17 @@ class AppProcess:
     """`python app.py FLAGS` on a free port with its own database; `stop()` then `start()` is a restart on the same
     database (a new port). Calibration profiles and caches go in the database's folder (SLA_DATA_DIR)."""
 
-    def __init__(self, db: Path, log: Path, flags: Sequence[str], start_timeout: float = 420.0) -> None:
+    def __init__(self, db: Path, log: Path, flags: Sequence[str], start_timeout: float = 420.0,
+                 env: dict[str, str] | None = None) -> None:
         self.db, self.log, self.flags, self.start_timeout = db, log, list(flags), start_timeout
+        self.env = dict(env or {})  # e.g. SLA_WORK_DIR: where the run's work folder goes
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> str:
         """Start the app and wait until it answers (a shared CPU can take minutes to load the models); its URL."""
         self.port = free_port()
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-               "SLA_DATA_DIR": str(self.db.parent)}
+               "SLA_DATA_DIR": str(self.db.parent), **self.env}
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), *self.flags, "--port", str(self.port), "--db", str(self.db)],
             cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)

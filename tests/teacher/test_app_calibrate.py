@@ -18,6 +18,7 @@ from sla_core.calibration import EmbeddingCache, collect_exemplars, describe, fi
 from sla_core.teacher.calibration_desk import CalibrationDesk, graded_rows, parse_mark  # noqa: E402
 from sla_core.manifest import read_manifest  # noqa: E402
 from sla_core.results.store import ResultStore  # noqa: E402
+from sla_core.testing.uploads import as_uploads  # noqa: E402
 from sla_core.testing.assessments import sample_assessment  # noqa: E402
 from sla_core.testing.calibration import PauseBlindGrader, write_graded_manifest  # noqa: E402
 
@@ -45,7 +46,8 @@ def handlers(assessor, graded, tmp_path):
     use_calibration(assessor, None)  # every test starts uncalibrated
     calibration = CalibrationDesk(assessor, profiles_root=tmp_path / "profiles", cache=EmbeddingCache(graded["cache"]))
     return app.Handlers(assessor.assess_submission, assessor.status, ResultStore(tmp_path / "r.sqlite"),
-                        workdir=tmp_path, calibration=calibration)
+                        workdir=tmp_path, calibration=calibration,
+                        uploads=as_uploads(tmp_path, graded["cache"].parent))
 
 
 def upload(manifest: Path) -> list[str]:
@@ -143,7 +145,7 @@ def test_the_verdict_says_when_the_profile_uses_delivery_measures(graded, tmp_pa
     blind = Assessor(mllm=PauseBlindGrader())
     desk = CalibrationDesk(blind, profiles_root=tmp_path / "profiles", cache=EmbeddingCache(graded["cache"]))
     handlers = app.Handlers(blind.assess_submission, blind.status, ResultStore(tmp_path / "r.sqlite"),
-                            workdir=tmp_path, calibration=desk)
+                            workdir=tmp_path, calibration=desk, uploads=as_uploads(tmp_path, graded["cache"].parent))
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
     result, _, _, text, *_, verdict = handlers.calibration_fit(rows, table, "fluency", None)
     fit = result.profile.delivery

@@ -88,51 +88,52 @@ def test_each_teacher_sees_and_changes_only_their_own_classes(server, tmp_path):
     ana, ben = teacher(server, "ana"), teacher(server, "ben")
     zipped = class_zip(tmp_path, {"amy": "part3.wav", "=HYPERLINK(\"evil.example\",\"x\")": "part4.wav",
                                   "@SUM(1+1)": "part5_1.wav"})
-    # The page's own class event (it also fills this client's session list, which the deletions below use).
-    status, table, csv_file, _, chart_text, sessions, _ = ana.predict([handle_file(str(zipped))], "ana's 3B",
-                                                                      api_name="/page_assess_class")
-    assert "Assessed 3 learners" in status
-    assert "3 learners with an overall score" in chart_text and "not grades" in chart_text  # the chart as text
-    session = sessions["value"] if isinstance(sessions, dict) else sessions
+    csv_file = ana.predict([handle_file(str(zipped))], "ana's 3B", api_name="/assess_class")
     mine = server["store"].as_owner("ana")
     assert [s.name for s in mine.sessions()] == ["ana's 3B", "saved before login"]  # old data went to ana
     assert server["store"].as_owner("ben").sessions() == []
+    session = mine.sessions()[0].id
 
     # The CSV a spreadsheet opens: formulas are text, and the file says what it is.
-    csv_file = csv_file["value"] if isinstance(csv_file, dict) else csv_file  # the button's update
     rows = list(csv.DictReader(open(csv_file, encoding="utf-8-sig")))
     learners = {r["learner"] for r in rows}
     assert "'=HYPERLINK(\"evil.example\",\"x\")" in learners and "'@SUM(1+1)" in learners
     assert {r["session"] for r in rows} == {"ana's 3B"} and all(r["graded"] == "False" for r in rows)
     assert all("speech=tiny" in r["model_sources"] for r in rows)
 
-    # Ben asks for ana's session directly, by id: through every endpoint that takes one.
-    for api_name, args in (("/open_session", (session,)), ("/show_learner", (session, 0)),
-                           ("/delete_session", (session,)), ("/delete_learner", (session, 0)),
-                           ("/calibration_session", (session,))):
-        try:
-            out = ben.predict(*args, api_name=api_name)
-        except AppError as e:
-            assert "amy" not in str(e) and "3B" not in str(e)
-        else:
-            assert "amy" not in str(out) and "3B" not in str(out), api_name
+    # Ben asks for ana's session by id and by name, through every public endpoint that takes one.
+    for api_name, args in (("/delete_session", (session, "delete")), ("/delete_session", ("ana's 3B", "delete")),
+                           ("/delete_learner", (session, "amy", "delete"))):
+        with pytest.raises(AppError) as refused:
+            ben.predict(*args, api_name=api_name)
+        assert "not among your saved sessions" in str(refused.value) and "amy" not in str(refused.value)
     assert len(mine.load(session)) == 3  # nothing of ana's was deleted
 
-    # The file URL of ana's kept recording, fetched by ben (logged in) and by nobody.
-    recording = mine.audio(session)[0][3][0]
-    web = httpx.Client(base_url=server["url"])
-    assert web.post("login", data={"username": "ben", "password": PASSWORDS["ben"]}).status_code < 400
-    for path in (f"gradio_api/file={recording}", f"file={recording}"):
-        r = web.get(path)
-        assert r.status_code >= 400 and recording.read_bytes()[:64] not in r.content
-    page = web.get("config").text
+    # The file URLs of ana's CSV download and kept recording, fetched by ben (logged in).
+    from gradio.utils import get_upload_folder
+
+    from sla_core.results.workfolders import DOWNLOADS, session_download_dir
+
+    server_csv = next(session_download_dir(Path(get_upload_folder()) / DOWNLOADS, server["store"].path,
+                                           session).rglob("*.csv"))
+    amy = [a.learner for a in mine.load(session)].index("amy")
+    recording = mine.audio(session)[amy][3][0]
+    web = {}
+    for user in ("ana", "ben"):
+        web[user] = httpx.Client(base_url=server["url"])
+        assert web[user].post("login", data={"username": user, "password": PASSWORDS[user]}).status_code < 400
+    assert web["ana"].get(f"gradio_api/file={server_csv}").status_code == 200  # her own download
+    for path in (f"gradio_api/file={recording}", f"file={recording}", f"gradio_api/file={server_csv}"):
+        r = web["ben"].get(path)
+        assert r.status_code >= 400 and b"amy" not in r.content and recording.read_bytes()[:64] not in r.content
+    page = web["ben"].get("config").text
     assert str(server["store"].path) not in page and str(server["root"]) not in page  # no server paths shown
 
     # Ana deletes a learner, then the session: the recordings are gone from the disk.
-    ana.predict(session, 0, api_name="/delete_learner")
+    ana.predict(session, "amy", "delete", api_name="/delete_learner")
     assert not recording.exists() and len(mine.load(session)) == 2
     others = [f for k in mine.audio(session) for f in k[3]]
-    ana.predict(session, api_name="/delete_session")
+    ana.predict("ana's 3B", "delete", api_name="/delete_session")
     assert not any(f.exists() for f in others) and [s.name for s in mine.sessions()] == ["saved before login"]
 
 

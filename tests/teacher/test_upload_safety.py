@@ -22,6 +22,7 @@ app = importlib.import_module("app")
 
 from sla_core.assess import AssessorConfig, load_assessor  # noqa: E402
 from sla_core.results.store import ResultStore  # noqa: E402
+from sla_core.testing.uploads import as_uploads  # noqa: E402
 from sla_core.teacher import classroom  # noqa: E402
 
 EXAMPLE = ROOT / "assets" / "example_learner"
@@ -54,7 +55,7 @@ def assessor():
 @pytest.fixture
 def handlers(assessor, tmp_path):
     return app.Handlers(assessor.assess_submission, assessor.status, ResultStore(tmp_path / "data" / "r.sqlite"),
-                        workdir=tmp_path / "work")
+                        workdir=tmp_path / "work", uploads=as_uploads(tmp_path))
 
 
 def upload(tmp_path: Path, name: str, data: bytes | str) -> str:

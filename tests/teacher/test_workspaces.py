@@ -16,6 +16,7 @@ app = importlib.import_module("app")
 from sla_core.assess import AssessorConfig, load_assessor  # noqa: E402
 from sla_core.calibration import EmbeddingCache  # noqa: E402
 from sla_core.results.store import ResultStore  # noqa: E402
+from sla_core.testing.uploads import as_uploads  # noqa: E402
 from sla_core.teacher import ui_text  # noqa: E402
 from sla_core.teacher.calibration_desk import CalibrationDesk  # noqa: E402
 from sla_core.testing.calibration import write_graded_manifest  # noqa: E402
@@ -38,7 +39,8 @@ def graded(tmp_path_factory):
 def make_handlers(assessor, graded, root: Path):
     desk = CalibrationDesk(assessor, profiles_root=root / "profiles", cache=EmbeddingCache(graded[1]))
     return app.Handlers(assessor.assess_submission, assessor.status, ResultStore(root / "r.sqlite"),
-                        workdir=root / "work", calibration=desk, login=True)
+                        workdir=root / "work", calibration=desk, login=True,
+                        uploads=as_uploads(root, graded[0].parent))
 
 
 def raw_json(outputs) -> dict:
