@@ -80,6 +80,7 @@ CHART_PLACEHOLDER = "The chart appears after an assessment."
 NOTHING_TO_ASSESS = "Nothing to assess"
 API_NO_AUDIO = ("No recording was given: pass at least one of part1 (a list of up to 6 files), part3, part4 "
                 "or part5 (up to 5 files), each made with gradio_client.handle_file(path).")
+API_BAD_DETAIL = "detail={detail!r} is not known: send one of {allowed} (compact is the default)."
 API_NO_CLASS = "The class was not assessed, so there is no CSV: no learner could be read from the upload."
 NO_AUDIO = ("No recording was given, so nothing was assessed. Record or upload at least one answer "
             "in the parts above, then press <b>Assess</b> again.")
@@ -256,8 +257,8 @@ DEFAULT_CLASS_NAME = "Class session {date}"
 
 # Calibrate tab.
 CALIBRATE_INTRO = f"""\
-Teach the system your own marking. Give it at least {MIN_EXEMPLARS} parts you have graded yourself (fewer are
-checked but never help; 20–40 spread over the levels you teach is better); it listens to each once,
+Teach the system your own marking. Give it at least {MIN_EXEMPLARS} parts you have graded yourself (with fewer the
+check runs but never finds it helps; 20–40 spread over the levels you teach is better); it listens to each once,
 adjusts itself to your marks, and **checks on answers it did not learn from** whether that helps. Save the
 result as a named profile and switch it on: every assessment after that says it was calibrated.
 

@@ -185,7 +185,7 @@ def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
     api = demo.get_api_info()["named_endpoints"]
     assert "/assess" not in api and "/page_assess" not in api and "/page_assess_class" not in api
     assert [p["parameter_name"] for p in api["/assess_learner"]["parameters"]] == [
-        "part1", "part3", "part4", "part5", "learner"]
+        "part1", "part3", "part4", "part5", "learner", "detail"]
     assert calls == []
 
 
