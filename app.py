@@ -114,7 +114,7 @@ NAME_CONTROLS = """<script>
   // A table's column headers carry what the column holds (hover, and a screen reader's description): no bare
   // number is left unexplained. The same words are in the key under the class table, for a phone.
   const help = () => document.querySelectorAll('.sla-table [role=columnheader]').forEach(th => {
-    const text = (th.innerText || '').trim().split('\n')[0];
+    const text = (th.innerText || '').trim().split('\\n')[0];
     const words = COLUMN_HELP[text];
     if (words && th.title !== words) { th.title = words; th.setAttribute('aria-description', words); }
   });
@@ -309,7 +309,8 @@ def _class_tab(examples: bool) -> dict:
                                     elem_id="sessions", info="Every class you assess is saved here.")
         c["refresh"] = gr.Button(ui_text.REFRESH_BUTTON, scale=0, size="sm", min_width=100)
     c["status"] = gr.Markdown(elem_id="class-status")
-    # The learner's name stays in view while the table scrolls sideways to the delivery columns and Problems.
+    # The learner's name stays in view while the table scrolls sideways to the delivery columns and Problems
+    # (style.css pins the first column: gradio 6.31 takes `pinned_columns` but does not pin).
     c["table"] = gr.Dataframe(headers=list(report.CLASS_COLUMNS), label=ui_text.CLASS_TABLE_LABEL,
                               interactive=False, wrap=True, elem_id="class-table", show_search="search",
                               elem_classes=["sla-table"], pinned_columns=1,

@@ -153,6 +153,20 @@ class Calibration:
                           parts=tuple(sorted(p.n_by_part)), note=f"profile '{p.name}': {note}")
 
 
+def evidence_said(info: GraderInfo) -> tuple[str, bool]:
+    """(what the profile's own held-out check said, in words; whether it helps), read back from the model-status
+    line `Calibration.info` wrote: what a result card says about the profile a saved Assessment names."""
+    rest = re.sub(r"^profile '.*?': \d+ responses \(.*?\) on [\d-]+; ", "", info.note)
+    head = f"in use although it {NOT_HELPING} ("
+    if not rest.startswith(head):
+        return rest, NOT_HELPING not in rest
+    depth, end = 1, len(head)
+    while end < len(rest) and depth:  # the verdict may hold brackets of its own
+        depth += {"(": 1, ")": -1}.get(rest[end], 0)
+        end += 1
+    return rest[len(head):end - 1], False  # the verdict alone: what follows (delivery measures) is detail
+
+
 def check_compatible(profile: CalibrationProfile, assessor) -> None:
     """Raise ValueError naming what differs when `assessor`'s graders are not those the profile was fitted for."""
     current = assessor_identities(assessor)

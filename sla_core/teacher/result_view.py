@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
-from ..calibration.apply import NOT_HELPING
+from ..calibration.apply import NOT_HELPING, evidence_said
 from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
@@ -326,20 +326,20 @@ def calibration_said(assessment: Assessment) -> tuple[str, bool] | None:
     if not assessment.calibration:
         return None
     info = next((i for i in assessment.graders if i.name == "calibration"), None)
-    words = info.note.split(": ", 1)[-1] if info is not None else ""
-    return words, NOT_HELPING not in words
+    return evidence_said(info) if info is not None else ("", True)
 
 
 def calibration_html(assessment: Assessment) -> str:
-    """The card's calibration line: the profile and its evidence; a warning when that evidence said it does not
-    help (it may still be used, on the teacher's word, but no result made with it hides that)."""
+    """The card's calibration line: the profile and what its evidence said; a warning when that evidence said it
+    does not help (it may still be used, on the teacher's word, but no result made with it hides that)."""
     said = calibration_said(assessment)
     if said is None:
         return ""
     words, helped = said
     e = html.escape
     if helped:
-        text = ui_text.CALIBRATED_WITH.format(name=assessment.calibration) + (f" ({words})" if words else "")
+        text = ui_text.CALIBRATED_WITH.format(name=assessment.calibration) + (
+            ui_text.CALIBRATION_EVIDENCE.format(words=words) if words else "")
         return f'<div class="sla-calibrated" data-testid="calibration">{e(text)}</div>'
     text = ui_text.CALIBRATED_NOT_HELPING.format(name=assessment.calibration, words=words)
     return f'<div class="sla-calibrated sla-calibrated-warn" data-testid="calibration" role="note">⚠ {e(text)}</div>'

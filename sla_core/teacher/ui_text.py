@@ -24,8 +24,10 @@ TAB_ONE = "Assess one learner"
 TAB_CLASS = "Classroom"
 TAB_CALIBRATE = "Calibrate"
 CALIBRATED_WITH = "Calibrated to the teacher's marking: profile \u201c{name}\u201d"
-CALIBRATED_NOT_HELPING = ("Made with calibration profile \u201c{name}\u201d, whose own held-out check found it does not "
-                          "bring the scores closer to the teacher's marks: {words}.")
+CALIBRATION_EVIDENCE = "; its held-out check: {words}"
+CALIBRATED_NOT_HELPING = ("Calibration profile \u201c{name}\u201d is in use although its own held-out check found it does "
+                          "not help ({words}): these scores are not shown to be closer to the teacher's marks than "
+                          "uncalibrated ones.")
 DID_NOT_HELP = "did not help"
 TAB_HELP = "Help"
 
