@@ -56,8 +56,8 @@ CLASS_COLUMN_WIDTHS = {"Learner": "120px", "Overall": "80px", "CEFR": "96px", "C
                        "Spoke (s)": "76px", "Syllables/s": "104px", "Long pauses": "80px",
                        "Speech rate in class": "120px", "Problems": "300px"}
 # The part table fits a laptop's results column (about 1,200 px) whole; on a phone it scrolls, Part pinned.
-PART_COLUMN_WIDTHS = {"Part": "150px", "Status": "130px", "Speech grader": "100px", "Multimodal grader": "120px",
-                      "Fusion weight": "90px", "Part score": "86px", "CEFR": "100px", "How sure": "260px"}
+PART_COLUMN_WIDTHS = {"Part": "170px", "Status": "150px", "Speech grader": "100px", "Multimodal grader": "120px",
+                      "Fusion weight": "90px", "Part score": "86px", "CEFR": "110px", "How sure": "320px"}
 CHART_MIN_WIDTH = 320  # px; narrower, a chart's axes and labels leave no room for the plot itself
 FIELD_MIN_WIDTH = 240  # px; a field with a button beside it: on a phone they stack, so the field's text is not cut
 

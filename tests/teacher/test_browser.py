@@ -370,6 +370,16 @@ def _charts_read_cleanly(page, root: str, size: str) -> None:
         const t = p.querySelector('.gtitle')?.getBoundingClientRect(), r = p.getBoundingClientRect();
         return t && (t.right > r.right + 1 || t.top < r.top - 1 || t.left < r.left - 1); }}).map(p => p.closest('[id]').id)""")
     assert not cut, f"{size}: title cut off: {cut}"
+    # Every axis label is drawn whole inside its chart ("5.5 C1+" was lost off the end on a phone).
+    outside = page.evaluate(f"""() => Array.from(document.querySelectorAll('{root} .js-plotly-plot')).flatMap(p => {{
+        const r = p.getBoundingClientRect();
+        return Array.from(p.querySelectorAll('.xtick text, .ytick text')).filter(t => {{ const b = t.getBoundingClientRect();
+            return b.width && (b.left < r.left - 1 || b.right > r.right + 1); }}).map(t => t.textContent); }})""")
+    assert not outside, f"{size}: axis labels cut off: {outside}"
+
+
+def _ticks(page, chart: str) -> list[str]:
+    return page.evaluate(f"() => Array.from(document.querySelectorAll('#{chart} .xtick text')).map(t => t.textContent)")
 
 
 def _table_explained_and_inside(page, elem_id: str, size: str) -> None:
@@ -506,6 +516,21 @@ def _assess_the_example(page, size: str, height: int) -> None:
     page.locator("#one-parts").scroll_into_view_if_needed()
     _shot(page, size, "05_part_table")
     _charts_read_cleanly(page, "[id^=one-chart]", size)
+    assert len(_ticks(page, "one-chart-fusion")) == 8 and "5.5C1+" in _ticks(page, "one-chart-fusion")  # every level
+    # The part table's rows are short (at most three lines), never tall and blank beside a long note or transcript:
+    # those are words under the table.
+    tallest = page.evaluate("Math.max(...Array.from(document.querySelectorAll('#one-parts [role=row]'))"
+                            ".slice(1).map(r => r.getBoundingClientRect().height))")
+    longest = max(len(c) for row in _table(page, "one-parts", 4 * 8) for c in row)
+    assert tallest <= 90 and longest <= 60, f"{size}: part-table rows {tallest:.0f} px tall, a cell of {longest} chars"
+    # The heat map marks the speech grader's score in each row and says how it relates to the cells.
+    assert len(_plot_data(page, "one-chart-prototypes")[1]["x"]) == 4
+    drawn = page.evaluate("document.querySelector('#one-chart-prototypes .js-plotly-plot').textContent")
+    assert "need not sit on themost similar level" in drawn or "need not sit on the most similar level" in drawn
+    # The timeline's row names leave the width to the answers ("P5 Communication Activity" took half a phone).
+    names = page.evaluate("Math.max(...Array.from(document.querySelectorAll('#one-chart-delivery .ytick text'))"
+                          ".map(t => t.getBoundingClientRect().width))")
+    assert names < 0.3 * _rect(page, "#one-chart-delivery")["right"], f"{size}: timeline labels {names:.0f} px wide"
     for chart in ("parts", "fusion", "prototypes", "mllm", "delivery"):
         _shot(page, size, f"06_chart_{chart}", f"#one-chart-{chart}")
 
@@ -541,6 +566,7 @@ def _classroom(page, size: str) -> None:
                               [text, arrow])
         assert clear, f"{size}: {dropdown}'s text runs under its arrow"
     _charts_read_cleanly(page, "#class-chart", size)
+    assert "5.5C1+" in _ticks(page, "class-chart")
     _shot(page, size, "11_class_chart", "#class-chart")
     page.click("#class-chart-text-box button")
     page.wait_for_selector("#class-chart-text table")
@@ -606,7 +632,10 @@ def _calibrate_with_a_profile_that_does_not_help(page, size: str, few_marks: lis
     panel = page.inner_text("#model-status")
     assert not re.search(r"calibration (trained|\W*trained)", panel, re.I) and "in use (did not help)" in panel
     page.get_by_role("tab", name="Assess one learner").click()
-    page.click("#assess")  # the example learner's answers are still in their slots
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.locator("#audio-p3-1 input[type=file]").set_input_files(str(EXAMPLE / "part3.wav"))
+    page.wait_for_selector("#audio-p3-1 .waveform-container", timeout=30000)
+    page.click("#assess")
     page.wait_for_function("document.querySelector('#one-summary [data-testid=calibration]')", timeout=120000)
     card = page.inner_text("#one-summary [data-testid=calibration]")
     assert profile in card and "not shown to be closer to the teacher's marks" in card and "at least 10 needed" in card
