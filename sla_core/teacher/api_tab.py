@@ -3,8 +3,8 @@
 The page's own events take one input per widget (thirteen audio slots, in page order) and return what the
 page draws; a program wants names and data instead. `assess_learner` takes `part1` (a list of files),
 `part3`, `part4`, `part5` (a file or a list) and `learner`, all optional, and returns the Assessment: by default
-its compact form (`sla_core.compact`: scores, levels, intervals, review, delivery summary), with `detail="full"`
-`Assessment.to_dict()`, the same object `python -m sla_core assess --json` prints, with the same scores.
+its compact form (`Assessment.to_dict("compact")`: scores, levels, intervals, review, delivery summary), with
+`detail="full"` the whole `Assessment.to_dict()`, the object `python -m sla_core assess --json` prints.
 `assess_class_csv` assesses a class upload exactly as the Classroom tab does and returns its CSV file.
 Both save their results to the store, as the page does.
 
@@ -20,7 +20,7 @@ from typing import Any, Literal, Union
 import gradio as gr
 from gradio.data_classes import FileData
 
-from ..compact import DETAILS, assessment_dict
+from ..assessment import DETAILS
 from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
 from . import ui_text
@@ -67,7 +67,7 @@ class ApiEndpoints(HandlerBase):
         session = ws.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
         ws.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is returned
         self.sweep()
-        return assessment_dict(assessment, detail)
+        return assessment.to_dict(detail)
 
     @explained("assess_class")
     def assess_class_csv(self, files: list[FileData], session_name: str = "", request: gr.Request = None) -> FileData:
