@@ -19,9 +19,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import argparse
 import functools
-import json
 import inspect
 import ipaddress
+import json
 import logging
 import tempfile
 from collections.abc import Callable, Sequence

@@ -107,6 +107,7 @@ def readme_api_example() -> str:
     return section[section.index("```python\n") + len("```python\n"):section.index("\n```", section.index("```python"))]
 
 
+@pytest.mark.slow  # about 10 s: three calls, a class of three
 def test_the_readme_api_example_runs_as_written_on_the_shipped_files(server):
     code = readme_api_example()
     # As written, but for the address: the test's app runs on a free port, the README names the default one.
