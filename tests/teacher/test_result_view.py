@@ -214,3 +214,15 @@ def test_a_class_row_tells_a_reason_shared_by_several_parts_once():
         "Part 4: the 90% interval is 1.40 wide (more than 1.0, over two adjacent levels): the score is uncertain."))
     problems = report.class_row(a)[report.CLASS_COLUMNS.index("Problems")]
     assert problems.startswith("Too little speech (Parts 1, 3).") and "Part 4: the 90% interval is 1.40 wide." in problems
+
+
+def test_the_app_and_the_readme_state_the_same_calibration_minimum():
+    from pathlib import Path
+
+    from sla_core.calibration.fit import MIN_EXEMPLARS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    said = f"at least {MIN_EXEMPLARS} parts you have graded yourself"
+    assert said in ui_text.CALIBRATE_INTRO.replace("\n", " ") and said in readme.replace("\n  ", " ")
+    assert f"At least {MIN_EXEMPLARS} of your own graded parts".lower() in readme.replace("\n", " ").lower()
+    assert "2-3 per level" not in readme
