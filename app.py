@@ -22,6 +22,7 @@ import atexit
 import functools
 import inspect
 import ipaddress
+import json
 import logging
 import signal
 import sys
@@ -53,15 +54,25 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 EXAMPLE_DIR = ASSETS / "example_learner"
 EXAMPLE_CLASS = ASSETS / "example_class.zip"
 EXAMPLE_GRADED = ASSETS / "example_graded.zip"
-# Class table (report.CLASS_COLUMNS): without widths an all-blank column (nobody recorded Part 4) shrinks to
-# one letter per line and "Overall" breaks mid-word; Problems takes the room left.
-# Pixels, not percentages: on a phone a percentage of the screen squeezes a word to a letter per line in the
-# table body; fixed widths keep every column readable and the table scrolls sideways instead (Problems widest).
-CLASS_COLUMN_WIDTHS = ("120px", "80px", "90px", "190px", "70px", "70px", "70px", "70px", "76px", "200px", "80px",
-                       "90px", "90px", "120px", "300px")
+# Table column widths by header (report.CLASS_COLUMNS, report.PART_COLUMNS; a column added later gets
+# COLUMN_WIDTH): without widths an all-blank column (nobody recorded Part 4) shrinks to one letter per line and
+# "Overall" breaks mid-word. Pixels, not percentages: on a phone a percentage of the screen squeezes a word to a
+# letter per line; fixed widths keep every column readable and the table scrolls sideways instead. Each is wide
+# enough for its header's longest word ("Multimodal", "Syllables/s") with the cell's padding.
+COLUMN_WIDTH = "100px"
+CLASS_COLUMN_WIDTHS = {"Learner": "120px", "Overall": "80px", "CEFR": "96px", "Coverage": "170px", "Part 1": "70px",
+                       "Part 3": "70px", "Part 4": "70px", "Part 5": "70px", "Graded": "76px", "Review": "76px",
+                       "Spoke (s)": "76px", "Syllables/s": "104px", "Long pauses": "80px",
+                       "Speech rate in class": "120px", "Problems": "300px"}
+# The part table fits a laptop's results column (about 1,200 px) whole; on a phone it scrolls, Part pinned.
+PART_COLUMN_WIDTHS = {"Part": "170px", "Status": "150px", "Speech grader": "100px", "Multimodal grader": "120px",
+                      "Fusion weight": "90px", "Part score": "86px", "CEFR": "110px", "How sure": "320px"}
 CHART_MIN_WIDTH = 320  # px; narrower, a chart's axes and labels leave no room for the plot itself
 FIELD_MIN_WIDTH = 240  # px; a field with a button beside it: on a phone they stack, so the field's text is not cut
-PART_COLUMN_WIDTHS = ("170px", "150px", "90px", "100px", "86px", "80px", "100px", "200px", "260px", "300px")
+
+
+def _widths(columns: Sequence[str], widths: dict[str, str]) -> list[str]:
+    return [widths.get(c, COLUMN_WIDTH) for c in columns]
 
 
 @dataclass(frozen=True)
@@ -111,9 +122,17 @@ NAME_CONTROLS = """<script>
     plot.setAttribute('aria-label', `Chart: ${title}. In words and tables: “${words}”, below it.`);
     plot.dataset.slaTitle = title;
   });
-  new MutationObserver(() => { name(); charts(); }).observe(document.documentElement, {childList: true, subtree: true});
+  // A table's column headers carry what the column holds (hover, and a screen reader's description): no bare
+  // number is left unexplained. The same words are in the key under the class table, for a phone.
+  const help = () => document.querySelectorAll('.sla-table [role=columnheader]').forEach(th => {
+    const text = (th.innerText || '').trim().split('\\n')[0];
+    const words = COLUMN_HELP[text];
+    if (words && th.title !== words) { th.title = words; th.setAttribute('aria-description', words); }
+  });
+  new MutationObserver(() => { name(); charts(); help(); }).observe(document.documentElement, {childList: true, subtree: true});
 })();
-</script>""".replace("CHARTS_AS_TEXT", repr(ui_text.CHARTS_AS_TEXT)).replace("CHART_AS_TEXT", repr(ui_text.CHART_AS_TEXT))
+</script>""".replace("CHARTS_AS_TEXT", repr(ui_text.CHARTS_AS_TEXT)).replace("CHART_AS_TEXT", repr(ui_text.CHART_AS_TEXT)) \
+    .replace("COLUMN_HELP", json.dumps(ui_text.COLUMN_HELP, ensure_ascii=False))
 
 
 def _scroll_to(elem_id: str) -> str:
@@ -124,13 +143,14 @@ def _scroll_to(elem_id: str) -> str:
 # -- layout ------------------------------------------------------------------------------------------
 
 def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Component]:
-    """Summary card, per-part table, the four charts, the delivery words and timeline, and the raw JSON;
-    returned in Handlers.render order."""
+    """Summary card, per-part table and what each part rests on, the four charts, the delivery words and timeline,
+    and the raw JSON; returned in Handlers.render order."""
     summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
     empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
                          wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts",
-                         column_widths=list(PART_COLUMN_WIDTHS))
+                         column_widths=_widths(report.PART_COLUMNS, PART_COLUMN_WIDTHS), pinned_columns=1)
+    notes = gr.HTML(elem_id=f"{prefix}-part-notes")
     # Two charts side by side only where each gets CHART_MIN_WIDTH: on a phone they stack (a heat map squeezed to
     # half a phone has no room left for its cells, and plotly cannot draw it at all).
     with gr.Row(equal_height=True):
@@ -150,8 +170,8 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     with gr.Accordion(ui_text.RAW_JSON, open=False):
         raw = gr.JSON(elem_id=f"{prefix}-json")
         download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
-    return [summary, table, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw, download,
-            charts_text]
+    return [summary, table, notes, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw,
+            download, charts_text]
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
@@ -180,8 +200,9 @@ def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fus
                 f'<header class="sla-header"><h1>{ui_text.TITLE}</h1><p>{ui_text.SUBTITLE}</p></header>')
         if server.warn_open:
             gr.HTML(f'<div class="sla-banner" role="alert" id="open-server-warning">{ui_text.OPEN_SERVER_WARNING}</div>')
-        with gr.Accordion(report.status_line(infos), open=not report.any_grader_trained(infos),
-                          elem_id="model-status") as status_box:
+        # Closed: its title says what is loaded ("speech untrained ..."), and open it filled a phone's first screen,
+        # pushing the tabs and every input out of sight. Each result card says "not a grade" where it applies.
+        with gr.Accordion(report.status_line(infos), open=False, elem_id="model-status") as status_box:
             status_html = gr.HTML(report.status_html(infos), elem_id="model-status-body")
 
         with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # every tab visible on a phone, none behind "⋯"
@@ -274,7 +295,9 @@ def _assess_tab(examples: bool) -> dict:
                         with gr.Column(min_width=220):
                             for component in next(slot):
                                 component.render()
-    with gr.Row():
+    # Stays at the bottom of the screen while the teacher scrolls through the thirteen answers (on a phone the
+    # button was some 5,700 px below the first one); in its place once the page is scrolled past it.
+    with gr.Row(elem_classes=["sla-actions"], elem_id="assess-bar"):
         clear = gr.ClearButton([learner, *audio, *notes], value=ui_text.CLEAR_BUTTON, scale=1)
         assess = gr.Button(ui_text.ASSESS_BUTTON, variant="primary", scale=3, elem_id="assess")
     gr.Markdown(f"## {ui_text.RESULTS_HEADING}")
@@ -303,9 +326,13 @@ def _class_tab(examples: bool) -> dict:
                                     elem_id="sessions", info="Every class you assess is saved here.")
         c["refresh"] = gr.Button(ui_text.REFRESH_BUTTON, scale=0, size="sm", min_width=100)
     c["status"] = gr.Markdown(elem_id="class-status")
+    # The learner's name stays in view while the table scrolls sideways to the delivery columns and Problems
+    # (style.css pins the first column: gradio 6.31 takes `pinned_columns` but does not pin).
     c["table"] = gr.Dataframe(headers=list(report.CLASS_COLUMNS), label=ui_text.CLASS_TABLE_LABEL,
                               interactive=False, wrap=True, elem_id="class-table", show_search="search",
-                              elem_classes=["sla-table"], column_widths=list(CLASS_COLUMN_WIDTHS))
+                              elem_classes=["sla-table"], pinned_columns=1,
+                              column_widths=_widths(report.CLASS_COLUMNS, CLASS_COLUMN_WIDTHS))
+    gr.Markdown(ui_text.CLASS_KEY, elem_classes=["sla-key"], elem_id="class-key")
     with gr.Row(equal_height=True):
         c["sort"] = gr.Dropdown(label=ui_text.SORT_LABEL, choices=[(v, k) for k, v in ui_text.SORT_ORDERS.items()],
                                 value="assessed", scale=3, elem_id="class-sort")
@@ -336,7 +363,8 @@ def _wire_assess(h: Handlers, one: dict, sessions: gr.Dropdown, model_concurrenc
     # from the API page and the client libraries: every handler checks its inputs and the caller all the same.
     one["assess"].click(h.assess_one, [one["learner"], *one["audio"]], [*one["panel"], sessions],
                         api_name="page_assess", api_visibility="private", concurrency_id="model",
-                        concurrency_limit=model_concurrency).success(None, js=_scroll_to("one-summary"))
+                        concurrency_limit=model_concurrency, show_progress_on=[one["panel"][0]]  # once, on the card
+                        ).success(None, js=_scroll_to("one-summary"))
     gr.api(h.handlers.assess_learner, api_name="assess_learner", concurrency_id="model",
            concurrency_limit=model_concurrency)
     one["clear"].add([*one["panel"]])
@@ -406,8 +434,9 @@ def _calibrate_tab(examples: bool) -> dict[str, gr.components.Component]:
                                max_lines=1, scale=3, min_width=FIELD_MIN_WIDTH, elem_id="calib-name")
         c["fit"] = gr.Button(ui_text.FIT_BUTTON, variant="primary", scale=1, elem_id="calib-fit")
     c["verdict"] = gr.Markdown(elem_id="calib-verdict")
+    # Grows to the whole text: a box that scrolls cut the evidence mid-line on a phone (lines wrap there).
     c["evidence"] = gr.Textbox(label=ui_text.EVIDENCE_LABEL, placeholder=ui_text.EVIDENCE_PLACEHOLDER, lines=10,
-                               max_lines=30, interactive=False, elem_id="calib-evidence", elem_classes=["sla-mono"])
+                               max_lines=400, interactive=False, elem_id="calib-evidence", elem_classes=["sla-mono"])
     c["chart"] = gr.Plot(charts.message_figure("", ui_text.EVIDENCE_PLACEHOLDER), show_label=False,
                          elem_id="calib-chart")
     with gr.Accordion(ui_text.CHART_AS_TEXT, open=False, elem_id="calib-chart-text-box"):

@@ -25,6 +25,7 @@ UNTRAINED = "untrained"  # random head or tiny random model: numbers are not gra
 GRADER_STATES = (TRAINED, ZERO_SHOT, UNTRAINED)
 
 SCHEMA_VERSION = 1
+DETAILS = ("compact", "full")  # the forms Assessment.to_dict gives; "compact" is the app API's default
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,17 @@ class Assessment:
     def complete(self) -> bool:
         return len(self.covered_parts) == len(self.parts) and len(self.parts) > 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values; each part's delivery also carries its computed measures ("summary")."""
+    def to_dict(self, detail: str = "full") -> dict[str, Any]:
+        """Plain JSON-ready values in the `detail` asked for (one of DETAILS).
+
+        "full": the whole record; each part's delivery also carries its computed measures ("summary").
+        "compact": a projection of the same record (see `compact_dict`): what a program storing or showing
+        results needs, without the per-frame detail (one Part 3 answer's full form was 60,040 characters).
+        """
+        if detail == "compact":
+            return compact_dict(self)
+        if detail != "full":
+            raise ValueError(f"detail {detail!r} is not one of {list(DETAILS)}")
         data = asdict(self)
         for part, values in zip(self.parts, data["parts"]):
             if part.delivery is not None:
@@ -220,3 +230,43 @@ def _known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; expected {sorted(names)}")
     return values
+
+
+# -- the compact form ----------------------------------------------------------------------------------
+
+def compact_dict(a: Assessment) -> dict[str, Any]:
+    """Scores, levels, intervals, review and the delivery summary of `a`, every value copied from it, never
+    recomputed, so the compact form cannot disagree with the full one:
+
+    * the learner, when it was made, the overall score, its CEFR level, the parts it covers, whether it is a
+      grade, the calibration profile (if any), how sure the overall is, and the review reasons;
+    * per part: status and problem, score and level, whether it is a grade, how sure (the interval), its review
+      reasons, each grader's score and state, the fusion weight, how many answers, and the delivery summary
+      (`PartDelivery.summary()`: speaking time, speech rate, pauses...).
+
+    Left out: each grader's level similarities, score distribution and per-frame pooling weights, the
+    transcripts, and every answer's speech segments and syllable times.
+    """
+    return {
+        "detail": "compact", "schema": a.schema, "learner": a.learner, "created": a.created,
+        "overall": a.overall, "overall_cefr": a.overall_cefr, "covered_parts": list(a.covered_parts),
+        "graded": a.graded, "calibration": a.calibration, "overall_interval": _compact_interval(a.overall_interval),
+        "review": list(a.review), "parts": [_compact_part(p) for p in a.parts],
+    }
+
+
+def _compact_part(p: PartAssessment) -> dict[str, Any]:
+    grader = lambda s: None if s is None else {"score": s.score, "state": s.state}  # noqa: E731
+    return {
+        "part": p.part, "status": p.status, "problem": p.problem, "score": p.score, "cefr": p.cefr,
+        "graded": p.graded, "interval": _compact_interval(p.interval), "review": list(p.review),
+        "speech": grader(p.speech), "mllm": grader(p.mllm), "fusion_weight": p.fusion_weight,
+        "answers": len(p.durations), "delivery": p.delivery.summary() if p.delivery is not None else None,
+    }
+
+
+def _compact_interval(iv: ScoreInterval | None) -> dict[str, Any] | None:
+    """The range and its probability, or why there is none (note)."""
+    if iv is None:
+        return None
+    return {"low": iv.low, "high": iv.high, "coverage": iv.coverage, "method": iv.method, "note": iv.note}

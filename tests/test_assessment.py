@@ -63,3 +63,46 @@ def test_unknown_fields_are_named():
     data["parts"][0]["colour"] = "red"
     with pytest.raises(ValueError, match="colour"):
         Assessment.from_dict(data)
+
+
+# -- the compact form: a projection of the same Assessment, every value copied, the bulky detail left out --------
+
+def _with_detail() -> Assessment:
+    from sla_core.testing.assessments import sample_assessment, with_delivery, with_intervals
+
+    return with_delivery(with_intervals(sample_assessment("Ana", missing=(4,)), half_widths={1: 0.3, 3: 0.6, 5: 0.4},
+                                        overall_half_width=0.25))
+
+
+def test_compact_holds_the_scores_levels_intervals_review_and_delivery_summary():
+    a = _with_detail()
+    c = a.to_dict("compact")
+    assert (c["overall"], c["overall_cefr"], c["covered_parts"], c["graded"]) == (
+        a.overall, a.overall_cefr, list(a.covered_parts), a.graded)
+    assert c["overall_interval"]["low"] == a.overall_interval.low and c["review"] == list(a.review)
+    for part, pa in zip(c["parts"], a.parts):
+        assert (part["part"], part["status"], part["score"], part["cefr"]) == (pa.part, pa.status, pa.score, pa.cefr)
+        if pa.ok:
+            assert part["speech"] == {"score": pa.speech.score, "state": pa.speech.state}
+            assert part["interval"]["high"] == pa.interval.high and part["fusion_weight"] == pa.fusion_weight
+            assert part["delivery"] == pa.delivery.summary()
+
+
+def test_compact_leaves_out_the_per_frame_detail():
+    import json
+
+    a = _with_detail()
+    compact, full = json.dumps(a.to_dict("compact")), json.dumps(a.to_dict())
+    for bulky in ("pooling_weights", "similarities", "distribution", "segments", "nuclei"):
+        assert bulky in full and bulky not in compact
+    assert len(compact) < len(full)
+
+
+def test_detail_chooses_the_form_and_names_the_choices_when_wrong():
+    from sla_core.assessment import DETAILS
+
+    a = _with_detail()
+    assert a.to_dict("full") == a.to_dict() and a.to_dict("compact")["detail"] == "compact"
+    assert DETAILS == ("compact", "full")
+    with pytest.raises(ValueError, match=r"'short' is not one of \['compact', 'full'\]"):
+        a.to_dict("short")

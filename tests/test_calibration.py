@@ -198,6 +198,14 @@ def test_a_profile_used_although_it_did_not_help_says_so_in_the_model_panel(spee
     note = Calibration(few.profile, tiny.fusion).info().note  # the "Save anyway" + "Use" path in the app
     assert "in use although it did not help on its own evidence (too few responses: 7 given" in note
     assert "not applied" not in note and "does not help" not in note
+    # What a result card reads back from a saved Assessment's model-status line: the verdict, and that it did not help.
+    from sla_core.calibration.apply import evidence_said
+
+    info = Calibration(few.profile, tiny.fusion).info()
+    assert evidence_said(info) == (f"too few responses: 7 given, at least {MIN_EXEMPLARS} needed", False)
+    good = fit_calibration(speech_data, name="good")
+    words, helped = evidence_said(Calibration(good.profile, tiny.fusion).info())
+    assert helped == good.applies and words.startswith(good.reason.split(": it helps")[0][:30])
 
 
 def test_calibration_that_does_not_help_is_not_applied():

@@ -30,6 +30,8 @@ from .fit import MLLM, SPEECH, prototype_score
 from .profile import DELIVERY_WORDS, IDENTITY, CalibrationProfile, load_profile, resolve_profile
 
 _NAMES = {SPEECH: "speech", MLLM: "multimodal"}
+# How a profile in use says its own held-out check found it no better (the app's result card reads it).
+NOT_HELPING = "did not help on its own evidence"
 
 
 class Calibration:
@@ -93,7 +95,7 @@ class Calibration:
             changes.append(f"{_NAMES[grader]} {score.score:.2f} -> {new:.2f}")
         note = f"calibrated with profile '{self.name}' ({self._evidence_words()}): {', '.join(changes)}"
         if not self.profile.applies:
-            note += " - this profile did not help on its own evidence"
+            note += f" - this profile {NOT_HELPING}"
         return out[SPEECH], out[MLLM], note
 
     def delivery_correction(self, part: int, delivery: PartDelivery | None) -> tuple[float, str | None]:
@@ -143,12 +145,26 @@ class Calibration:
         # before); this profile is in use either way.
         verdict = re.sub(r"[;:] ((not )?applied|it (does not )?helps?)$", "", p.reason)
         if not p.applies:
-            verdict = f"in use although it did not help on its own evidence ({verdict})"
+            verdict = f"in use although it {NOT_HELPING} ({verdict})"
         note = f"{p.n_exemplars} responses ({parts}) on {p.created[:10]}; {verdict}"
         if p.delivery is not None:
             note += f"; {p.delivery.words}"
         return GraderInfo(name="calibration", source=str(self.path or p.name), state=TRAINED,
                           parts=tuple(sorted(p.n_by_part)), note=f"profile '{p.name}': {note}")
+
+
+def evidence_said(info: GraderInfo) -> tuple[str, bool]:
+    """(what the profile's own held-out check said, in words; whether it helps), read back from the model-status
+    line `Calibration.info` wrote: what a result card says about the profile a saved Assessment names."""
+    rest = re.sub(r"^profile '.*?': \d+ responses \(.*?\) on [\d-]+; ", "", info.note)
+    head = f"in use although it {NOT_HELPING} ("
+    if not rest.startswith(head):
+        return rest, NOT_HELPING not in rest
+    depth, end = 1, len(head)
+    while end < len(rest) and depth:  # the verdict may hold brackets of its own
+        depth += {"(": 1, ")": -1}.get(rest[end], 0)
+        end += 1
+    return rest[len(head):end - 1], False  # the verdict alone: what follows (delivery measures) is detail
 
 
 def check_compatible(profile: CalibrationProfile, assessor) -> None:

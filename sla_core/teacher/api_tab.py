@@ -2,8 +2,9 @@
 
 The page's own events take one input per widget (thirteen audio slots, in page order) and return what the
 page draws; a program wants names and data instead. `assess_learner` takes `part1` (a list of files),
-`part3`, `part4`, `part5` (a file or a list) and `learner`, all optional, and returns `Assessment.to_dict()`:
-the same object `python -m sla_core assess --json` prints, with the same scores for the same files.
+`part3`, `part4`, `part5` (a file or a list) and `learner`, all optional, and returns the Assessment: by default
+its compact form (`Assessment.to_dict("compact")`: scores, levels, intervals, review, delivery summary), with
+`detail="full"` the whole `Assessment.to_dict()`, the object `python -m sla_core assess --json` prints.
 `assess_class_csv` assesses a class upload exactly as the Classroom tab does and returns its CSV file.
 Both save their results to the store, as the page does. Every file goes through the checked intake
 (`HandlerBase.accept`): it must be uploaded with the call (gradio_client.handle_file), never named by path.
@@ -18,11 +19,12 @@ endpoints, and needs them as types, not strings.
 
 import html
 from datetime import date
-from typing import Union
+from typing import Literal, Union
 
 import gradio as gr
 from gradio.data_classes import FileData
 
+from ..assessment import DETAILS
 from ..data import PartResponses, Response, Submission
 from ..results.store import submission_audio
 from . import ui_text
@@ -36,10 +38,14 @@ class ApiEndpoints(HandlerBase):
 
     @explained("assess_learner")
     def assess_learner(self, part1: Files = None, part3: Files = None, part4: Files = None, part5: Files = None,
-                       learner: str = "", request: gr.Request = None) -> dict:
+                       learner: str = "", detail: Literal["compact", "full"] = "compact",
+                       request: gr.Request = None) -> dict:
         """Assess one learner. Give each part's recording(s): part1 takes up to 6 answers and part5 up to 5
         (a list, in answer order); part3 and part4 one file each. Parts may be left out; at least one is needed.
-        Returns the Assessment as JSON (the object `python -m sla_core assess --json` prints)."""
+        Returns the Assessment as JSON: detail="compact" (default) gives scores, levels, intervals, review and
+        delivery summary; detail="full" the whole object `python -m sla_core assess --json` prints."""
+        if detail not in DETAILS:
+            raise gr.Error(html.escape(ui_text.API_BAD_DETAIL.format(detail=detail, allowed=", ".join(DETAILS))))
         ws = self.workspace(request)  # with login, the caller's own workspace and calibration profile
         given = {p: self.accept(ws, v, f"part{p}") for p, v in ((1, part1), (3, part3), (4, part4), (5, part5))}
         given = {p: files for p, files in given.items() if files}
@@ -51,7 +57,7 @@ class ApiEndpoints(HandlerBase):
         session = ws.store.session_named(ui_text.SINGLE_SESSION_NAME.format(date=date.today().isoformat()))
         ws.store.add(session, assessment, audio=submission_audio(submission))  # saved before it is returned
         self.sweep()
-        return assessment.to_dict()
+        return assessment.to_dict(detail)
 
     @explained("assess_class")
     def assess_class_csv(self, files: list[FileData], session_name: str = "", request: gr.Request = None) -> FileData:

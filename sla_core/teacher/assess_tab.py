@@ -40,7 +40,7 @@ class AssessTab(HandlerBase):
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
-                    *(gr.skip() for _ in range(11)))  # the other 10 panel values and the sessions
+                    *(gr.skip() for _ in range(12)))  # the other 11 panel values and the sessions
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
@@ -79,9 +79,10 @@ class AssessTab(HandlerBase):
                 f'{"⚠" if warn else "✔"} {html.escape(" ".join(notes))}</span>')
 
     def render(self, a: Assessment, ws: Workspace | None = None, session_id: int | None = None) -> tuple:
-        """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text:
-        the four charts' words and the timeline's). The JSON file is the teacher's own download of `session_id`'s
-        result (none without a session: nothing saved, nothing to download)."""
+        """(summary html, part table, what each part rests on (transcripts, how it was scored), 4 charts, delivery
+        words and timeline, JSON, JSON file, the charts as text: the four charts' words and the timeline's). The JSON
+        file is the teacher's own download of `session_id`'s result (none without a session: nothing saved, nothing
+        to download)."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         shown = a.to_dict()
@@ -92,7 +93,7 @@ class AssessTab(HandlerBase):
             lambda p: p.write_text(json.dumps(shown, indent=2), encoding="utf-8"))
         fusion = self.fusion_for(ws)
         return (
-            report.summary_html(a), table,
+            report.summary_html(a), table, report.part_notes_html(a),
             charts.part_scores_figure(a, ui_text.CHART_PARTS),
             charts.fusion_weights_figure(fusion.weights, a, fusion.fitted, ui_text.CHART_FUSION),
             charts.prototype_figure(a, ui_text.CHART_PROTOTYPES),

@@ -113,7 +113,9 @@ class CalibrateTab(HandlerBase):
             raise gr.Error(ui_text.NOTHING_FITTED)
         name = (name or "").strip() or result.profile.name
         if not result.applies and not anyway:
-            raise gr.Error(html.escape(ui_text.SAVE_REFUSED.format(reason=result.reason)))
+            # The evidence's verdict, beside the "Save anyway" box it asks for, not a red error that lingers
+            # on screen after the teacher has ticked the box and saved (issue 23).
+            return _md_escape(ui_text.SAVE_REFUSED.format(reason=result.reason)), gr.skip()
         try:
             self.calibration.save(result, name, force=anyway, overwrite=overwrite, owner=ws.owner)
         except ValueError as e:

@@ -18,7 +18,7 @@ from ..cefr import LABELS
 from ..delivery.measures import LONG_PAUSE_SECONDS, PAUSE_SECONDS, AnswerDelivery
 from . import ui_text
 from .calibration_chart import METRICS, TOO_FEW, metric_label, metric_values
-from .charts import NO_ANSWER_MEASURED, NO_OVERALL_YET, class_levels, timeline_rows
+from .charts import NO_ANSWER_MEASURED, NO_OVERALL_YET, class_levels, speech_runs, timeline_rows
 from .result_view import provisional
 
 MAX_RUNS = 6  # stretches of speech listed per answer; a 60 s answer with 15 pauses is summed up after these
@@ -111,13 +111,6 @@ def evidence_html(evidence: Evidence | None) -> str:
 
 # -- the delivery timeline ----------------------------------------------------------------------------
 
-def _runs(ans: AnswerDelivery) -> list[tuple[float, float]]:
-    """(start, end) s of each stretch of speech between silent pauses (gaps under PAUSE_SECONDS are speech)."""
-    edges = [ans.segments[0][0]] + [x for start, length in ans.pauses for x in (start, start + length)]
-    edges.append(ans.segments[-1][1])
-    return list(zip(edges[::2], edges[1::2]))
-
-
 def answer_timeline_text(name: str, ans: AnswerDelivery) -> str:
     """One timeline row in words: "P3 Opinion (0:20 recorded): spoke 0:00–0:04, pause 0.6 s, ... . 2 pauses of
     0.25 s or more, 1 of at least 1 s; longest 1.4 s at 0:09. 56 syllables." Long answers list MAX_RUNS
@@ -125,7 +118,7 @@ def answer_timeline_text(name: str, ans: AnswerDelivery) -> str:
     duration = clock(ans.duration_s)
     if not ans.segments:
         return ui_text.TIMELINE_NO_SPEECH.format(name=name, duration=duration)
-    runs = _runs(ans)
+    runs = speech_runs(ans)
     shown = runs if len(runs) <= MAX_RUNS else runs[:MAX_RUNS - 1]
     steps = []
     for k, (start, end) in enumerate(shown):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
+from ..calibration.apply import NOT_HELPING, evidence_said
 from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
@@ -23,9 +24,10 @@ from . import ui_text
 DASH = "—"
 GRADERS = ("speech", "mllm")  # the GraderInfo names that score; fusion, ASR and calibration do not
 
-# Per-part table: one row per part, in PARTS order.
+# Per-part table: one row per part, in PARTS order. Short cells only, so it fits a laptop's width and its rows
+# stay one or two lines; each part's transcript and how its score was made are words under it (part_notes_html).
 PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion weight", "Part score", "CEFR",
-                "How sure", "Transcript", "Notes")
+                "How sure")
 
 # Class table: one row per learner; numbers stay numbers so the table sorts numerically.
 # "Coverage" starts with "complete" or "provisional", so sorting by it puts partial learners apart.
@@ -128,8 +130,6 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
         cefr = pa.cefr or DASH
         if pa.cefr and not pa.graded:
             cefr = f"{pa.cefr} ({ui_text.NOT_A_GRADE})"
-        transcript = transcript_text(pa.transcripts) or DASH
-        notes = " ".join(x for x in (pa.problem, pa.basis) if x) or DASH
         rows.append([
             part_info(p).title,
             " ".join(x for x in (ui_text.PART_STATUS.get(pa.status, pa.status),
@@ -140,10 +140,50 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
             _fmt(pa.score),
             cefr,
             how_sure(pa),
-            transcript,
-            notes,
         ])
     return rows
+
+
+def transcriber_note(assessment: Assessment) -> str:
+    """Why the transcripts read as they do when no real speech recogniser made them ("" when one did).
+
+    A random transcriber (the offline test model, `--tiny`) writes random tokens, often unreadable or nothing at
+    all; without any transcriber there is no transcript. Told once, above the transcripts, so "—" or a row of odd
+    characters is never taken for what the learner said.
+    """
+    infos = {i.name: i for i in assessment.graders}
+    asr = infos.get("asr") or (infos.get("mllm") if "mllm" in infos else None)  # without ASR, Phi-4 transcribes
+    if asr is None or asr.note.startswith("not loaded"):
+        return ui_text.NO_TRANSCRIBER
+    return ui_text.RANDOM_TRANSCRIBER if asr.state == UNTRAINED else ""
+
+
+def part_notes_html(assessment: Assessment) -> str:
+    """Under the part table, per part: what the learner said (the transcripts) and how the score was made, with
+    any problem; the transcriber's note first when its transcripts are not real words."""
+    e = html.escape
+    items = []
+    for p in PARTS:
+        pa = assessment.part(p)
+        if pa is None:
+            continue
+        lines = []
+        if pa.problem:
+            lines.append(f'<p class="sla-chip-problem">⚠ {e(pa.problem)}</p>')
+        if pa.ok:
+            said = transcript_text(pa.transcripts) or DASH
+            lines.append(f"<p><b>{e(ui_text.NOTES_TRANSCRIPT)}</b> {e(said)}</p>")
+        if pa.basis:
+            lines.append(f"<p><b>{e(ui_text.NOTES_BASIS)}</b> {e(pa.basis)}</p>")
+        if lines:
+            items.append(f'<div class="sla-notes-part" data-part="{p}"><div class="sla-chip-title">'
+                         f'{e(part_info(p).title)}</div>{"".join(lines)}</div>')
+    if not items:
+        return ""
+    note = transcriber_note(assessment) if any(pa.ok for pa in assessment.parts) else ""
+    note = f'<p class="sla-delivery-note" data-testid="transcriber-note">{e(note)}</p>' if note else ""
+    return (f'<div class="sla-part-notes" data-testid="part-notes"><h3>{e(ui_text.NOTES_HEADING)}</h3>{note}'
+            f'{"".join(items)}</div>')
 
 
 def class_row(assessment: Assessment, standing: str = "") -> list:
@@ -153,7 +193,7 @@ def class_row(assessment: Assessment, standing: str = "") -> list:
     (from `class_rows`, which sees the whole class).
     """
     scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
-    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _new_reasons(assessment))
+    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _grouped(_new_reasons(assessment)))
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
@@ -180,6 +220,26 @@ def _new_reasons(assessment: Assessment) -> list[str]:
     shown += tuple(f"Part {pa.part} is missing" for pa in assessment.parts if pa.status == "missing")
     shown += tuple(f"Part {pa.part}'s answers were rejected" for pa in assessment.parts if pa.status == "rejected")
     return [r for r in assessment.review if not r.startswith(shown)]
+
+
+def _grouped(reasons: Sequence[str]) -> list[str]:
+    """Part reasons that say the same thing, told once with their parts: "Parts 1, 3, 5: too little speech." in
+    place of three sentences that differ only in their figures (a class row stays a line or two; the learner's
+    card keeps every figure). A reason is "the same" up to its first bracket."""
+    groups: dict[str, list[int]] = {}
+    out: list[str | tuple[str, list[int]]] = []
+    for reason in reasons:
+        head, sep, rest = reason.partition(": ")
+        if sep and head.startswith("Part ") and head[5:].isdigit():
+            key = rest.split(" (")[0].rstrip(".")
+            if key not in groups:
+                groups[key] = []
+                out.append((key, groups[key]))
+            groups[key].append(int(head[5:]))
+        else:
+            out.append(reason)
+    return [r if isinstance(r, str) else (r[0][0].upper() + r[0][1:] + f" ({_parts_phrase(r[1])})." if len(r[1]) > 1
+                                          else f"Part {r[1][0]}: {r[0]}.") for r in out]
 
 
 def pooled_delivery(assessment: Assessment) -> PartDelivery | None:
@@ -250,8 +310,7 @@ def summary_html(assessment: Assessment) -> str:
             f'<div class="sla-cover" data-testid="overall-covers">{e(cover)}</div>{_interval_div(assessment)}</div>'
         )
     chips = "".join(_part_chip(assessment.part(p), p) for p in PARTS)
-    calibrated = ("" if not assessment.calibration else f'<div class="sla-calibrated" data-testid="calibration">'
-                  f'{e(ui_text.CALIBRATED_WITH.format(name=assessment.calibration))}</div>')
+    calibrated = calibration_html(assessment)
     review = ""
     if assessment.review:
         items = "".join(f"<li>{e(r)}</li>" for r in assessment.review)
@@ -259,6 +318,31 @@ def summary_html(assessment: Assessment) -> str:
                   f'{e(ui_text.REVIEW_HEADING)}<ul>{items}</ul></div>')
     return (f'<div class="sla-card{graded_cls}" data-testid="summary">{banner}{who}{calibrated}'
             f'<div class="sla-summary">{overall}<div class="sla-chips">{chips}</div></div>{review}</div>')
+
+
+def calibration_said(assessment: Assessment) -> tuple[str, bool] | None:
+    """What the profile behind this result found on its own held-out check, in words, and whether it helped;
+    None for an uncalibrated result (a result saved before profiles said so: words "", helped True)."""
+    if not assessment.calibration:
+        return None
+    info = next((i for i in assessment.graders if i.name == "calibration"), None)
+    return evidence_said(info) if info is not None else ("", True)
+
+
+def calibration_html(assessment: Assessment) -> str:
+    """The card's calibration line: the profile and what its evidence said; a warning when that evidence said it
+    does not help (it may still be used, on the teacher's word, but no result made with it hides that)."""
+    said = calibration_said(assessment)
+    if said is None:
+        return ""
+    words, helped = said
+    e = html.escape
+    if helped:
+        text = ui_text.CALIBRATED_WITH.format(name=assessment.calibration) + (
+            ui_text.CALIBRATION_EVIDENCE.format(words=words) if words else "")
+        return f'<div class="sla-calibrated" data-testid="calibration">{e(text)}</div>'
+    text = ui_text.CALIBRATED_NOT_HELPING.format(name=assessment.calibration, words=words)
+    return f'<div class="sla-calibrated sla-calibrated-warn" data-testid="calibration" role="note">⚠ {e(text)}</div>'
 
 
 def _interval_div(assessment: Assessment) -> str:
@@ -376,7 +460,9 @@ def status_html(infos: Sequence[GraderInfo], store_path: str | Path | None = Non
         if i.name in ("calibration", "fusion") and loaded and i.state == TRAINED:
             # Fitted to marks, not trained graders: never a green "trained" over graders that are not.
             state = ui_text.CALIBRATION_IN_USE if i.name == "calibration" else ui_text.FUSION_FITTED
-            if not graders_trained:
+            if i.name == "calibration" and NOT_HELPING in i.note:
+                state, cls = f"{state} ({ui_text.DID_NOT_HELP})", "warn"
+            elif not graders_trained:
                 state, cls = f"{state} {ui_text.OVER_UNTRAINED}", "warn"
             if i.name == "calibration" and i.parts:
                 parts = f" · {ui_text.CALIBRATION_PARTS.format(parts=_parts_list(i.parts))}"
@@ -397,6 +483,8 @@ def status_line(infos: Sequence[GraderInfo]) -> str:
     bits = []
     for i in infos:
         state = "not loaded" if i.note.startswith("not loaded") else ui_text.STATE_TEXT.get(i.state, i.state)
+        if i.name == "calibration":  # a profile is fitted to a teacher's marks: in use, never "trained"
+            state = ui_text.CALIBRATION_IN_USE + (f" ({ui_text.DID_NOT_HELP})" if NOT_HELPING in i.note else "")
         bits.append(f"{short.get(i.name, i.name)} {state}")
     return f"{ui_text.STATUS_HEADING}: " + " · ".join(bits)
 

@@ -11,6 +11,7 @@ import html
 import re
 
 from ..assessment import TRAINED, UNTRAINED, ZERO_SHOT
+from ..calibration.fit import MIN_EXEMPLARS
 
 TITLE = "Speaking Assessment"
 SUBTITLE = (
@@ -23,6 +24,11 @@ TAB_ONE = "Assess one learner"
 TAB_CLASS = "Classroom"
 TAB_CALIBRATE = "Calibrate"
 CALIBRATED_WITH = "Calibrated to the teacher's marking: profile \u201c{name}\u201d"
+CALIBRATION_EVIDENCE = "; its held-out check: {words}"
+CALIBRATED_NOT_HELPING = ("Calibration profile \u201c{name}\u201d is in use although its own held-out check found it does "
+                          "not help ({words}): these scores are not shown to be closer to the teacher's marks than "
+                          "uncalibrated ones.")
+DID_NOT_HELP = "did not help"
 TAB_HELP = "Help"
 
 LEARNER_LABEL = "Learner name or id (optional)"
@@ -76,11 +82,19 @@ CHART_PLACEHOLDER = "The chart appears after an assessment."
 NOTHING_TO_ASSESS = "Nothing to assess"
 API_NO_AUDIO = ("No recording was given: pass at least one of part1 (a list of up to 6 files), part3, part4 "
                 "or part5 (up to 5 files), each made with gradio_client.handle_file(path).")
+API_BAD_DETAIL = "detail={detail!r} is not known: send one of {allowed} (compact is the default)."
 API_NO_CLASS = "The class was not assessed, so there is no CSV: no learner could be read from the upload."
 NO_AUDIO = ("No recording was given, so nothing was assessed. Record or upload at least one answer "
             "in the parts above, then press <b>Assess</b> again.")
 
 PART_TABLE_LABEL = "Per-part scores"
+NOTES_HEADING = "What each part rests on"
+NOTES_TRANSCRIPT = "What was heard:"
+NOTES_BASIS = "How the score was made:"
+RANDOM_TRANSCRIBER = ("The transcripts come from the offline test transcriber (random weights, --tiny): they are "
+                      "random characters or nothing at all, not what the learner said. A real speech recogniser "
+                      "(Whisper, or the multimodal grader on a GPU) writes the learner's words here.")
+NO_TRANSCRIBER = "No speech recogniser is running (--asr none), so there are no transcripts."
 CHART_PARTS = "Scores per part"
 CHART_FUSION = "Fusion weight per part"
 CHART_PROTOTYPES = "Speech grader: similarity to each CEFR level"
@@ -176,7 +190,29 @@ CLASS_FILES_LABEL = "Class recordings (.zip, audio files, or a CSV manifest with
 SESSION_NAME_LABEL = "Session name"
 SESSION_NAME_PLACEHOLDER = "e.g. 3B speaking test, March"
 ASSESS_CLASS_BUTTON = "Assess the class"
-CLASS_TABLE_LABEL = "Class results"
+CLASS_TABLE_LABEL = "Class results (scroll the table sideways for every column →)"
+# What each column of the class and part tables holds: the header's tooltip, and the key under the class table
+# (a phone has no hover). Every column of numbers has one, so no bare number goes unexplained.
+COLUMN_HELP = {
+    "Overall": "Mean of the assessed parts' scores, 2.0 (A2) to 5.5 (C1+).",
+    "Part 1": "Part 1's score, 2.0-5.5 (blank: not assessed).",
+    "Part 3": "Part 3's score, 2.0-5.5 (blank: not assessed).",
+    "Part 4": "Part 4's score, 2.0-5.5 (blank: not assessed).",
+    "Part 5": "Part 5's score, 2.0-5.5 (blank: not assessed).",
+    "Graded": "yes: every score comes from trained graders; no: not a grade.",
+    "Review": "How many reasons to listen before relying on the result (0: none). Choose the learner below to read them.",
+    "Spoke (s)": "Seconds of speech over all the learner's answers.",
+    "Syllables/s": "Speech rate: syllables per second from the first word to the last, pauses included.",
+    "Long pauses": "Silent pauses of 1 s or more, over all answers.",
+    "Speech rate in class": "Where the learner's speech rate stands in this class.",
+    "Speech grader": "The speech grader's score for the part, 2.0-5.5.",
+    "Multimodal grader": "The multimodal grader's score for the part, 2.0-5.5.",
+    "Fusion weight": "Share of the part score taken from the multimodal grader (0 to 1); the rest is the speech grader's.",
+    "Part score": "The part's score, 2.0 (A2) to 5.5 (C1+): the graders' scores fused.",
+    "How sure": "A range that holds the teacher's mark with the stated probability, or the model's own spread.",
+}
+CLASS_KEY = "**Columns:** " + " · ".join(f"**{c}**: {COLUMN_HELP[c]}"
+                                         for c in ("Review", "Spoke (s)", "Syllables/s", "Long pauses"))
 SORT_LABEL = "Sort by"
 SORT_ORDERS = {  # key -> what the teacher reads; the key is what result_view.class_rows sorts by
     "assessed": "Order assessed",
@@ -222,8 +258,9 @@ SINGLE_SESSION_NAME = "Individual assessments {date}"
 DEFAULT_CLASS_NAME = "Class session {date}"
 
 # Calibrate tab.
-CALIBRATE_INTRO = """\
-Teach the system your own marking. Give it 10–40 answers you have graded yourself; it listens to each once,
+CALIBRATE_INTRO = f"""\
+Teach the system your own marking. Give it at least {MIN_EXEMPLARS} parts you have graded yourself (with fewer the
+check runs but never finds it helps; 20–40 spread over the levels you teach is better); it listens to each once,
 adjusts itself to your marks, and **checks on answers it did not learn from** whether that helps. Save the
 result as a named profile and switch it on: every assessment after that says it was calibrated.
 
@@ -261,7 +298,7 @@ SAVE_ANYWAY_LABEL = "Save anyway, although the evidence says it does not help"
 OVERWRITE_LABEL = "Replace a saved profile of the same name"
 SAVE_BUTTON = "Save profile"
 NOTHING_FITTED = "Press Fit first: there is nothing to save yet."
-SAVE_REFUSED = "Not saved: {reason}. Tick “Save anyway” to keep it regardless."
+SAVE_REFUSED = "✖ Not saved: {reason}. Tick “Save anyway” to keep it regardless."
 SAVED = "Saved profile “{name}” in {folder}. Choose it below and press “Use this profile”."
 SAVED_ANYWAY = "Saved profile “{name}” in {folder}, although it did not help on its own evidence."
 PROFILES_LABEL = "Calibration profile for new assessments"

@@ -2,6 +2,7 @@
 
 import csv
 import importlib
+import html
 import sys
 from pathlib import Path
 
@@ -40,8 +41,8 @@ def example_slots(silent_part4: bool = False) -> list[str | None]:
 def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handlers, assessor):
     slots = example_slots()
     out = handlers.assess_one("Ana", *slots)
-    summary, table, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, charts_text, \
-        sessions = out
+    summary, table, notes, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, \
+        charts_text, sessions = out
     expected = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in PARTS}, learner="Ana")
     assert f">{expected.overall:.2f}<" in summary and raw["overall"] == expected.overall
     assert list(table["Part score"]) == [f"{expected.part(p).score:.2f}" for p in PARTS]
@@ -61,6 +62,8 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     # ... and the delivery timeline, one line per answer (6 + 1 + 1 + 5), with its times.
     assert charts_text.count("<li>P1 answer ") == 6 and charts_text.count("<li>P5 answer ") == 5
     assert "P3 Opinion (0:" in charts_text and "syllables.</li>" in charts_text
+    # Under the part table: each part's transcript and how its score was made, in words.
+    assert notes.count("How the score was made:") == 4 and html.escape(expected.part(3).basis) in notes
 
 
 def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handlers):
@@ -74,7 +77,7 @@ def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handler
 def test_assess_one_without_any_audio_asks_for_a_recording_in_the_card_and_leaves_the_panels(handlers):
     summary, *rest = handlers.assess_one("Ana", *([None] * len(app.SLOTS)))
     assert "No recording was given" in summary and "press <b>Assess</b> again" in summary
-    assert len(rest) == 11 and all(r == gr.skip() for r in rest)  # the 10 other panel values + sessions: no error pills
+    assert len(rest) == 12 and all(r == gr.skip() for r in rest)  # the 11 other panel values + sessions: no error pills
     assert handlers.store.sessions() == []
 
 
@@ -185,7 +188,7 @@ def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
     assert set(api) == {"/assess_learner", "/assess_class", "/delete_learner", "/delete_session"}
     assert [p["parameter_name"] for p in api["/delete_learner"]["parameters"]] == ["session", "learner", "confirm"]
     assert [p["parameter_name"] for p in api["/assess_learner"]["parameters"]] == [
-        "part1", "part3", "part4", "part5", "learner"]
+        "part1", "part3", "part4", "part5", "learner", "detail"]
     assert calls == []
 
 

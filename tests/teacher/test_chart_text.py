@@ -133,7 +133,9 @@ def test_long_chart_titles_wrap_where_a_reader_would_pause(title, shown):
 def test_a_long_chart_title_wraps_on_a_phone_and_gets_room_above_the_plot():
     fig = charts.prototype_figure(sample_assessment(), "Speech grader: similarity to each CEFR level")
     assert fig.layout.title.text == "Speech grader:<br>similarity to each CEFR level"
-    assert fig.layout.margin.t == 96 and fig.layout.title.y * fig.layout.height == pytest.approx(fig.layout.height - 21)
+    # Two title lines, then the three-line note on how the score relates to the cells, then the plot.
+    assert fig.layout.margin.t == charts.TOP_PAD + 2 * charts.TITLE_LINE + 3 * charts.NOTE_LINE + charts.PLOT_GAP
+    assert fig.layout.title.y * fig.layout.height == pytest.approx(fig.layout.height - charts.TOP_PAD - 14)
     assert charts.part_scores_figure(sample_assessment(), "Scores per part").layout.title.text == "Scores per part"
     # A chart's "why nothing is drawn" message is in phone-wide lines, not one line running off both sides.
     note = charts.message_figure("", "Press Fit: the before/after numbers and the verdict appear here.")

@@ -64,10 +64,14 @@ def test_fusion_chart_rejects_a_wrong_number_of_weights():
 
 def test_prototype_heatmap_is_parts_by_levels_with_the_similarities():
     a = sample_assessment(missing=(3,))
-    heat = charts.prototype_figure(a).data[0]
-    assert list(heat.x) == list(LABELS)
-    assert len(heat.y) == 3  # Part 3 is missing
+    fig = charts.prototype_figure(a)
+    heat, score = fig.data
+    assert list(heat.x) == list(GRID) and list(fig.layout.xaxis.ticktext) == list(LABELS)
+    assert list(fig.layout.yaxis.ticktext) == ["P1", "P4", "P5"]  # Part 3 is missing
     np.testing.assert_allclose(heat.z[0], a.part(1).speech.similarities)
+    # The grader's own score is marked in each row, and the chart says why it need not sit on the darkest cell.
+    assert list(score.x) == [a.part(p).speech.score for p in (1, 4, 5)]
+    assert "need not sit on the most similar level" in fig.layout.title.subtitle.text.replace("<br>", " ")
 
 
 def test_prototype_heatmap_leaves_levels_unseen_in_training_blank():
@@ -95,7 +99,10 @@ def test_class_overview_sorts_learners_and_marks_partial_overalls():
     fig = charts.class_overview_figure([a, b])
     bar = fig.data[0]
     assert sorted(bar.x) == list(bar.x)
-    assert any("(provisional)" in t for t in bar.text)
+    # Each learner's name, score and level label its bar on the axis; a provisional one says so.
+    labels = list(fig.layout.yaxis.ticktext)
+    assert [t.split("<br>")[0] for t in labels] == [x.learner for x in sorted((a, b), key=lambda x: x.overall)]
+    assert sum("(provisional)" in t for t in labels) == 1 and f"{b.overall:.2f} {b.overall_cefr}" in " ".join(labels)
     complete, provisional = fig.data[1], fig.data[2]  # the class's distribution of overall levels
     assert list(complete.x) == ["A2", "A2+", "B1", "B1+", "B2", "B2+", "C1", "C1+"]
     assert sum(complete.y) == 1 and sum(provisional.y) == 1 and provisional.marker.pattern.shape == "/"
@@ -132,7 +139,42 @@ def test_delivery_timeline_has_a_row_per_answer_with_speech_pauses_and_syllables
 
     fig = charts.delivery_figure(with_delivery(sample_assessment(missing=(4,))))
     names = {t.name for t in fig.data}
-    assert {"speech", "pause", "pause ≥ 1 s", "syllable"} <= names
-    assert set(fig.layout.yaxis.categoryarray) == {"P1 Interview", "P3 Opinion", "P5 Communication Activity"}
+    assert {"speech", "pause", "pause ≥ 1 s", "syllable", "before/after speaking"} <= names
+    assert set(fig.layout.yaxis.categoryarray) == {"P1", "P3", "P5"}  # short: a phone keeps its width for the bars
+    assert "gaps under 0.25 s" in fig.layout.title.subtitle.text.replace("<br>", " ")
+
+
+def test_the_timeline_draws_what_the_measures_count_as_speech_so_no_gap_is_unexplained_white():
+    from sla_core.delivery.measures import measure_answer
+
+    # Speech 0.5-2.0 and 2.1-3.0 (a 0.1 s gap: speech, not a pause), a pause, speech 4.0-5.0; 6 s recorded.
+    ans = measure_answer(6.0, [(0.5, 2.0), (2.1, 3.0), (4.0, 5.0)], [1.0, 2.5, 4.5])
+    assert charts.speech_runs(ans) == [(0.5, 3.0), (4.0, 5.0)]
+    from sla_core.testing.assessments import with_delivery
+
+    fig = charts.delivery_figure(with_delivery(sample_assessment(missing=(4,))))
+    for row in fig.layout.yaxis.categoryarray:  # every row is covered from 0 to its recording's end
+        spans = sorted((t.base[0], t.base[0] + t.x[0]) for t in fig.data if t.type == "bar" and t.y[0] == row)
+        assert spans[0][0] == 0 and all(b[0] <= a[1] + 1e-9 for a, b in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: charts.part_scores_figure(sample_assessment(state=UNTRAINED)),
+    lambda: charts.mllm_distribution_figure(sample_assessment()),
+    lambda: charts.prototype_figure(sample_assessment()),
+    lambda: charts.class_overview_figure([sample_assessment("Ana"), sample_assessment("Ben", missing=(5,))]),
+])
+def test_title_note_and_legend_stack_in_fixed_pixels_so_they_never_overlap_on_any_width(make):
+    fig = make()
+    title_lines = fig.layout.title.text.count("<br>") + 1
+    note_lines = fig.layout.title.subtitle.text.count("<br>") + 1 if fig.layout.title.subtitle.text else 0
+    names = charts.legend_names(fig)
+    rows = charts._legend_grid(names)[0] if len(names) > 1 else 0
+    needed = (charts.TOP_PAD + charts.TITLE_LINE * title_lines + charts.NOTE_LINE * note_lines
+              + (charts.LEGEND_LINE * rows + 2 * charts.LEGEND_PAD if rows else 0))
+    assert fig.layout.margin.t >= needed
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yanchor == "bottom"  # grows up from the plot
+    width = fig.layout.legend.entrywidth  # fixed-width entries: a phone gets at most `rows` rows
+    assert width is None or width >= 40 + 7 * max(len(n) for n in names)
     empty = charts.delivery_figure(sample_assessment())  # saved before the measures
     assert "No answer was measured" in empty.layout.annotations[0].text

@@ -1,6 +1,7 @@
 """The summary card, tables and CSV rows a teacher reads: right numbers, honest labels, escaped text."""
 
 import csv
+import html
 
 from sla_core.assessment import UNTRAINED, GraderInfo
 from sla_core.parts import PARTS
@@ -162,3 +163,66 @@ def test_without_fitted_widths_only_the_models_own_spread_is_shown_and_labelled(
     assert "interval" not in how and "overall-interval" not in report.summary_html(a)
     speech_only = sample_assessment(with_mllm=False)
     assert report.part_rows(speech_only)[0][report.PART_COLUMNS.index("How sure")] == report.DASH
+
+
+def test_the_part_table_holds_short_cells_and_each_parts_words_are_under_it():
+    a = sample_assessment()
+    assert report.PART_COLUMNS[-1] == "How sure" and all(len(r) == len(report.PART_COLUMNS) for r in report.part_rows(a))
+    notes = report.part_notes_html(a)
+    assert notes.count("How the score was made:") == 4 and notes.count("What was heard:") == 4
+    assert all(f'data-part="{p}"' in notes for p in PARTS)
+
+
+def test_random_or_missing_transcripts_are_explained_once_above_them():
+    import dataclasses
+
+    a = sample_assessment(state=UNTRAINED)
+    tiny = dataclasses.replace(a, graders=(GraderInfo("asr", "tiny (random, offline)", UNTRAINED, note="Whisper"),))
+    assert html.escape(ui_text.RANDOM_TRANSCRIBER) in report.part_notes_html(tiny)
+    none = dataclasses.replace(a, graders=(GraderInfo("speech", "tiny", UNTRAINED),))
+    assert ui_text.NO_TRANSCRIBER in report.part_notes_html(none)
+    real = dataclasses.replace(a, graders=(GraderInfo("asr", "openai/whisper-base.en", "zero-shot", note="Whisper"),))
+    assert 'data-testid="transcriber-note"' not in report.part_notes_html(real)
+
+
+def test_a_profile_that_did_not_help_says_so_on_the_result_and_is_never_called_trained():
+    import dataclasses
+
+    from sla_core.calibration.apply import NOT_HELPING
+
+    note = f"profile 'weak': 6 responses (part 3: 6) on 2026-03-01; in use although it {NOT_HELPING} (too few responses)"
+    info = GraderInfo("calibration", "/p/weak", "trained", parts=(3,), note=note)
+    a = dataclasses.replace(sample_assessment(), calibration="weak", graders=(info,))
+    card = report.summary_html(a)
+    assert "sla-calibrated-warn" in card and "not shown to be closer" in card and "(too few responses)" in card
+    infos = (GraderInfo("speech", "tiny", UNTRAINED), info)
+    assert report.status_line(infos) == "Models: speech untrained · calibration in use (did not help)"
+    assert 'sla-state-warn">in use (did not help)<' in report.status_html(infos)
+    good = GraderInfo("calibration", "/p/good", "trained", parts=(3,),
+                      note="profile 'good': 12 responses (part 3: 12) on 2026-03-01; lowered the error from 0.60 to 0.30")
+    helped = report.summary_html(dataclasses.replace(a, calibration="good", graders=(good,)))
+    assert "sla-calibrated-warn" not in helped and "its held-out check: lowered the error from 0.60 to 0.30<" in helped
+    assert report.status_line((good,)) == "Models: calibration in use"
+
+
+def test_a_class_row_tells_a_reason_shared_by_several_parts_once():
+    import dataclasses
+
+    a = dataclasses.replace(sample_assessment("Ana"), review=(
+        "Part 1: too little speech (3 s of speech per answer on average; this part expects about 20 s).",
+        "Part 3: too little speech (7 s of speech per answer on average; this part expects about 60 s).",
+        "Part 4: the 90% interval is 1.40 wide (more than 1.0, over two adjacent levels): the score is uncertain."))
+    problems = report.class_row(a)[report.CLASS_COLUMNS.index("Problems")]
+    assert problems.startswith("Too little speech (Parts 1, 3).") and "Part 4: the 90% interval is 1.40 wide." in problems
+
+
+def test_the_app_and_the_readme_state_the_same_calibration_minimum():
+    from pathlib import Path
+
+    from sla_core.calibration.fit import MIN_EXEMPLARS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    said = f"at least {MIN_EXEMPLARS} parts you have graded yourself"
+    assert said in ui_text.CALIBRATE_INTRO.replace("\n", " ") and said in readme.replace("\n  ", " ")
+    assert f"At least {MIN_EXEMPLARS} of your own graded parts".lower() in readme.replace("\n", " ").lower()
+    assert "2-3 per level" not in readme
