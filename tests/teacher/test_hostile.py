@@ -88,6 +88,17 @@ def attempt(case: str, mode: str, route: str):
     TALLY.append((case, mode, route, True))
 
 
+def json_file(panel: tuple) -> str:
+    """The result panel's JSON download, found by what it is (the panel's values change place as it grows)."""
+    return next(v for v in panel if isinstance(v, str) and v.endswith(".json"))
+
+
+def raw_json(panel: tuple) -> dict:
+    """The result panel's raw Assessment JSON, found by what it is."""
+    return next(v for v in panel if isinstance(v, dict) and "parts" in v and "covered_parts" in v)
+
+
+
 @pytest.fixture(scope="module", autouse=True)
 def table(request):
     """The closing table: tries, passed, failed per case, and in all."""
@@ -548,11 +559,11 @@ def test_3_long_and_hostile_names_are_saved_whole_and_reopen(page, tmp_path):
     for index, name in enumerate(saved):
         with attempt("3: long names", page.mode, f"page: show learner {name[:12]!r}"):
             out = h.show_learner(session, index, request=mine)
-            assert Path(out[9]).is_file() and json.loads(Path(out[9]).read_text())["learner"] == name
+            assert Path(json_file(out)).is_file() and json.loads(Path(json_file(out)).read_text())["learner"] == name
             h.learner_recordings(session, index, request=mine)
     with attempt("3: long names", page.mode, "page: one learner tab"):
         out = h.assess_one(LONG, *page.slots(p3=page.upload(EXAMPLE / "part3.wav")), request=mine)
-        assert json.loads(Path(out[9]).read_text())["learner"] == LONG
+        assert json.loads(Path(json_file(out)).read_text())["learner"] == LONG
         day = next(s.id for s in page.store.sessions() if s.kind == "single")
         h.show_learner(day, 0, request=mine)
 
@@ -634,7 +645,7 @@ def test_5_samples_times_1e30_are_that_answers_matter_only(page, tmp_path):
     with attempt("5: extreme samples", page.mode, "page assess_one"):
         out = page.h.assess_one("x", *page.slots(p3=page.upload(loud), p4=page.upload(EXAMPLE / "part4.wav")),
                                 request=page.ana)
-        raw = out[8]
+        raw = raw_json(out)
         assert list(raw["covered_parts"]) == [3, 4] and all(np.isfinite(p["score"]) for p in raw["parts"] if p["score"])
 
 
@@ -706,10 +717,10 @@ def test_7_downloads_are_the_owners_and_expire(page, tmp_path):
     *_, (_, _, csv_update, *_, sessions, _) = h.assess_class(
         [page.upload(zip_of(tmp_path / "c.zip", {"amy/part3.wav": EXAMPLE / "part3.wav"}))], "3B", request=mine)
     _, player = h.learner_recordings(sessions["value"], 0, request=mine)
-    json_file = h.show_learner(sessions["value"], 0, request=mine)[9]
+    json_download = json_file(h.show_learner(sessions["value"], 0, request=mine))
     guard = FileGuard(None, h.uploads, page.downloads, page.root / "gradio")
     owner, other = (("ana", "ben") if page.mode == "login" else ("", ""))
-    for label, path in (("CSV", csv_update["value"]), ("recording", player), ("JSON", json_file)):
+    for label, path in (("CSV", csv_update["value"]), ("recording", player), ("JSON", json_download)):
         with attempt("7: downloads", page.mode, f"page: {label}"):
             assert guard.may_read(path, owner)
             if page.mode == "login":
