@@ -49,7 +49,7 @@ EXAMPLE_GRADED = ASSETS / "example_graded.zip"
 # Pixels, not percentages: on a phone a percentage of the screen squeezes a word to a letter per line in the
 # table body; fixed widths keep every column readable and the table scrolls sideways instead (Problems widest).
 CLASS_COLUMN_WIDTHS = ("120px", "80px", "90px", "190px", "70px", "70px", "70px", "70px", "76px", "200px", "80px",
-                       "90px", "90px", "120px", "300px")
+                       "90px", "90px", "120px", "70px", "70px", "80px", "90px", "90px", "300px")
 CHART_MIN_WIDTH = 320  # px; narrower, a chart's axes and labels leave no room for the plot itself
 FIELD_MIN_WIDTH = 240  # px; a field with a button beside it: on a phone they stack, so the field's text is not cut
 PART_COLUMN_WIDTHS = ("170px", "150px", "90px", "100px", "86px", "80px", "100px", "200px", "260px", "300px")

@@ -17,6 +17,7 @@ from typing import Any
 
 from .cefr import GRID
 from .delivery.measures import PartDelivery
+from .language.measures import PartLanguage
 
 # Grader states, from most to least trustworthy.
 TRAINED = "trained"  # loaded a trained artifact (checkpoint / adapter) for this part
@@ -123,6 +124,8 @@ class PartAssessment:
     delivery: PartDelivery | None = None  # speech, pauses, speech rate per answer (sla_core.delivery)
     interval: ScoreInterval | None = None  # how sure `score` is; None: no fitted widths for this system
     review: tuple[str, ...] = ()  # why a teacher should listen to this part, in words (empty: no flag)
+    language: PartLanguage | None = None  # words, MTLD, filled pauses, vocabulary (sla_core.language); trusted
+    #                                       transcripts only: None when the only transcript is a random model's
 
     @property
     def flagged(self) -> bool:
@@ -162,9 +165,11 @@ class Assessment:
         return len(self.covered_parts) == len(self.parts) and len(self.parts) > 0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values; each part's delivery also carries its computed measures ("summary")."""
+        """Plain JSON-ready values; each part's delivery and language use also carry their measures ("summary")."""
         data = asdict(self)
         for part, values in zip(self.parts, data["parts"]):
+            if part.language is not None:
+                values["language"]["summary"] = part.language.summary()
             if part.delivery is not None:
                 values["delivery"]["summary"] = part.delivery.summary()
                 for answer, answer_values in zip(part.delivery.answers, values["delivery"]["answers"]):
@@ -201,6 +206,8 @@ def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
         values["interval"] = ScoreInterval(**values["interval"])
     if values.get("delivery") is not None:  # results saved before the delivery measures have none
         values["delivery"] = PartDelivery.from_dict(data["delivery"])
+    if values.get("language") is not None:  # results saved before language use have none
+        values["language"] = PartLanguage.from_dict(data["language"])
     return PartAssessment(**_known(PartAssessment, values))
 
 

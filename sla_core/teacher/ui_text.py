@@ -92,6 +92,11 @@ DELIVERY_NOTE = ("Measured, not graded: voice activity (Silero VAD) and syllable
                  "the silence before the first word and after the last is not counted. No CEFR level is attached "
                  "to these numbers.")
 DELIVERY_NONE = "No answer of this part was measured."
+LANGUAGE_HEADING = "Language use, from the transcript"
+LANGUAGE_NOTE = ("Language use is counted from the words of a trusted transcript (the learner's own, or a real "
+                 "transcriber's; never the offline test model's): the vocabulary's CEFR bands from the cefrpy word "
+                 "list (CEFR-J, A1-B2; C1+ estimated from word frequency), lexical diversity (MTLD), filled pauses "
+                 "and repetitions per 100 words. Counted, not graded.")
 # The numbers in words; {…} are filled from PartDelivery.summary().
 DELIVERY_NUMBERS = ("Spoke {speaking_s:.0f} s of {duration_s:.0f} s ({phonation:.0%} of the time from first to last "
                     "word) · {speech_rate:.1f} syllables/s overall, {articulation_rate:.1f} while speaking · "

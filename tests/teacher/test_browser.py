@@ -62,7 +62,7 @@ def browser():
         b.close()
 
 
-CLASS_COLUMNS = 15  # sla_core.teacher.result_view.CLASS_COLUMNS: scores, coverage, review, delivery, problems
+CLASS_COLUMNS = 20  # sla_core.teacher.result_view.CLASS_COLUMNS: scores, coverage, review, delivery, language, problems
 
 
 def _plot_data(page, elem_id: str) -> list[dict]:
