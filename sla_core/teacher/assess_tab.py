@@ -19,6 +19,7 @@ from ..results.store import submission_audio
 from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import SLOTS, HandlerBase, Workspace, explained, log
+from .report_files import save_report
 
 
 class AssessTab(HandlerBase):
@@ -40,7 +41,7 @@ class AssessTab(HandlerBase):
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
-                    *(gr.skip() for _ in range(11)))  # the other 10 panel values and the sessions
+                    *(gr.skip() for _ in range(12)))  # the other 11 panel values and the sessions
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
@@ -74,9 +75,9 @@ class AssessTab(HandlerBase):
         return (f'<span class="{"sla-answer-warn" if warn else "sla-answer-ok"}" role="status">'
                 f'{"⚠" if warn else "✔"} {html.escape(" ".join(notes))}</span>')
 
-    def render(self, a: Assessment, ws: Workspace | None = None) -> tuple:
+    def render(self, a: Assessment, ws: Workspace | None = None, session: str = "") -> tuple:
         """(summary html, part table, 4 charts, delivery words and timeline, JSON, JSON file, the charts as text:
-        the four charts' words and the timeline's)."""
+        the four charts' words and the timeline's, the learner's printable report files [HTML, PDF])."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         name = "".join(c if c.isalnum() else "_" for c in (a.learner or "learner"))
@@ -86,6 +87,7 @@ class AssessTab(HandlerBase):
         path = Path(tempfile.mkdtemp(dir=ws.workdir)) / f"assessment_{name}.json"  # one folder per download
         path.write_text(json.dumps(shown, indent=2), encoding="utf-8")
         path.chmod(0o600)
+        reports = save_report(a, Path(tempfile.mkdtemp(dir=ws.workdir)), session)  # the teacher's own folder
         fusion = self.fusion_for(ws)
         return (
             report.summary_html(a), table,
@@ -95,4 +97,5 @@ class AssessTab(HandlerBase):
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
             shown, str(path), report.charts_text_html(a) + chart_text.timeline_html(a),
+            [str(p) for p in reports],
         )

@@ -20,6 +20,7 @@ from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import HandlerBase, Workspace, _md_escape, explained, log, request_of
 from .classroom import load_upload
+from .report_files import save_class_reports
 
 
 class ClassroomTab(HandlerBase):
@@ -175,7 +176,21 @@ class ClassroomTab(HandlerBase):
             raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not 0 <= int(index) < len(results):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
-        return self.render(results[int(index)], ws)
+        return self.render(results[int(index)], ws, session=ws.store.session(int(session_id)).name)
+
+    @explained("Class reports")
+    def class_reports(self, session_id: int | None, request=None) -> str:
+        """Every learner's printable report of a saved session, as one zip in the teacher's own folder."""
+        ws = self.workspace(request)
+        if session_id is None:
+            raise gr.Error(ui_text.REPORTS_NO_SESSION)
+        try:
+            info, results = ws.store.session(int(session_id)), ws.store.load(int(session_id))
+        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
+        if not results:
+            raise gr.Error(ui_text.REPORTS_NO_LEARNERS)
+        return str(save_class_reports(results, Path(tempfile.mkdtemp(dir=ws.workdir)), info.name))
 
     @explained("Recordings")
     def learner_recordings(self, session_id: int | None, index: int | None, request=None) -> tuple:

@@ -104,6 +104,11 @@ DELIVERY_NUMBERS = ("Spoke {speaking_s:.0f} s of {duration_s:.0f} s ({phonation:
                     "{run:.0f} syllables between pauses on average · started after {start_s:.1f} s{wpm}")
 RAW_JSON = "Full result (JSON)"
 DOWNLOAD_JSON = "Download result (JSON)"
+LEARNER_REPORT_LABEL = "Learner report: a printable page (HTML, prints to A4) and a PDF"
+CLASS_REPORTS_BUTTON = "Reports for the whole class (zip)"
+CLASS_REPORTS_LABEL = "Every learner's report (HTML and PDF), one zip"
+REPORTS_NO_SESSION = "Choose a session in “Saved sessions” first, then press “Reports for the whole class (zip)”."
+REPORTS_NO_LEARNERS = "This session has no assessed learner yet, so there is no report to make."
 
 # Honesty: shown whenever a score rests on a model without trained weights.
 NOT_GRADES_BANNER = (

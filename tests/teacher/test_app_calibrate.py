@@ -182,12 +182,12 @@ def test_a_saved_profile_is_offered_and_used_by_the_next_assessment(handlers, gr
     assert "class-7b" in using and "profile &#x27;class-7b&#x27;" in panel and "calibration" in title["label"]
     assert "No trained grader is loaded" in panel  # a calibration does not make random graders trained
     answer = str(graded["good"].parent / "learner00_part3.wav")
-    _, parts, *_, raw, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
+    _, parts, *_, raw, _, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
     assert raw["calibration"] == "class-7b"
     assert "calibrated with profile 'class-7b'" in parts.loc[1, "Notes"]
 
     handlers.calibration_use(app.NO_PROFILE)
-    *_, raw, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
+    *_, raw, _, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
     assert raw["calibration"] is None and handlers.profiles_update()["value"] == app.NO_PROFILE
 
 
