@@ -97,6 +97,12 @@ ANSWER = "I think living in a city is better because there are more jobs, um, an
 
 
 @pytest.fixture(scope="module")
+def assessor():
+    """The tiny speech grader without a transcriber; each test gives it the one it needs."""
+    return load_assessor(AssessorConfig(tiny=True, mllm="off", asr="none"))
+
+
+@pytest.fixture(scope="module")
 def answer(tmp_path_factory):
     return espeak_wav(tmp_path_factory.mktemp("lang") / "p3.wav", ANSWER)
 
@@ -115,10 +121,9 @@ class _Transcriber:
 
 
 @pytest.mark.parametrize("state, measured", [(UNTRAINED, False), (TRAINED, True)])
-def test_only_a_real_transcribers_words_are_measured(answer, state, measured):
+def test_only_a_real_transcribers_words_are_measured(assessor, answer, state, measured, monkeypatch):
     """The tiny offline transcriber makes random words: no language use may be built from them."""
-    assessor = load_assessor(AssessorConfig(tiny=True, mllm="off", asr="none"))
-    assessor.transcriber = _Transcriber(state)
+    monkeypatch.setattr(assessor, "transcriber", _Transcriber(state))
     a = assessor.assess({3: [answer]})
     assert a.part(3).transcripts == (ANSWER,)
     assert (a.part(3).language is not None) is measured
@@ -127,8 +132,7 @@ def test_only_a_real_transcribers_words_are_measured(answer, state, measured):
         assert a.part(3).language.source == "asr"
 
 
-def test_a_given_transcript_is_measured_and_shown_everywhere(answer, tmp_path):
-    assessor = load_assessor(AssessorConfig(tiny=True, mllm="off"))
+def test_a_given_transcript_is_measured_and_shown_everywhere(assessor, answer, tmp_path):
     sub = Submission("Ana", (PartResponses(3, (Response(answer, transcript=ANSWER),)),))
     a = assessor.assess_submission(sub)
     lang = a.part(3).language

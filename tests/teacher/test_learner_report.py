@@ -105,6 +105,7 @@ def test_the_pdf_of_the_longest_report_fits_on_two_a4_pages(tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # ~8 s: starts Chromium
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
 def test_the_page_prints_on_one_or_two_a4_pages_in_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
