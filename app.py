@@ -143,9 +143,12 @@ def _scroll_to(elem_id: str) -> str:
 # -- layout ------------------------------------------------------------------------------------------
 
 def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Component]:
-    """Summary card, per-part table and what each part rests on, the four charts, the delivery words and timeline,
-    and the raw JSON; returned in Handlers.render order."""
+    """Summary card, the learner's report, per-part table and what each part rests on, the four charts, the delivery
+    words and timeline, and the raw JSON; returned in Handlers.render order."""
     summary = gr.HTML(f'<div class="sla-empty">{placeholder}</div>', elem_id=f"{prefix}-summary")
+    # The learner's printable report (HTML that prints to A4, and a PDF): one click on a link downloads it.
+    reports = gr.File(label=ui_text.LEARNER_REPORT_LABEL, file_count="multiple", interactive=False,
+                      elem_id=f"{prefix}-report")
     empty = charts.message_figure("", ui_text.CHART_PLACEHOLDER)
     table = gr.Dataframe(headers=list(report.PART_COLUMNS), label=ui_text.PART_TABLE_LABEL, interactive=False,
                          wrap=True, max_height=720, elem_classes=["sla-table"], elem_id=f"{prefix}-parts",
@@ -171,7 +174,7 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
         raw = gr.JSON(elem_id=f"{prefix}-json")
         download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
     return [summary, table, notes, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw,
-            download, charts_text]
+            download, charts_text, reports]
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),
@@ -337,6 +340,10 @@ def _class_tab(examples: bool) -> dict:
         c["sort"] = gr.Dropdown(label=ui_text.SORT_LABEL, choices=[(v, k) for k, v in ui_text.SORT_ORDERS.items()],
                                 value="assessed", scale=3, elem_id="class-sort")
         c["csv"] = gr.DownloadButton(ui_text.DOWNLOAD_CSV, interactive=False, scale=1, elem_id="class-csv")
+    with gr.Row(equal_height=True):
+        c["reports"] = gr.Button(ui_text.CLASS_REPORTS_BUTTON, size="sm", scale=1, elem_id="class-reports")
+        c["reports_zip"] = gr.File(label=ui_text.CLASS_REPORTS_LABEL, interactive=False, scale=2,
+                                   elem_id="class-reports-zip")
     with gr.Row():
         c["delete_learner"] = gr.Button(ui_text.DELETE_LEARNER_BUTTON, variant="stop", size="sm",
                                         elem_id="delete-learner")
@@ -399,6 +406,7 @@ def _wire_class(h: Handlers, c: dict, demo: gr.Blocks, model_concurrency: int = 
     c["sessions"].input(h.open_session, [c["sessions"]],
                         [c["status"], c["table"], c["csv"], c["chart"], c["chart_text"], c["learner_pick"]],
                         api_name="page_open_session", api_visibility="private")
+    c["reports"].click(h.class_reports, [c["sessions"]], [c["reports_zip"]], api_visibility="private")
     c["sort"].input(h.sort_class, [c["sessions"], c["sort"]], [c["table"]], api_visibility="private")
     c["refresh"].click(h.sessions_update, None, [c["sessions"]], api_visibility="private")
     c["learner_pick"].input(h.show_learner, [c["sessions"], c["learner_pick"]], c["panel"],

@@ -26,6 +26,7 @@ from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
 from .cefr import cefr_label, clip_score
 from .data import PartInput, PartResponses, Response, Submission
 from .delivery.analyse import measure_part
+from .language import language_use
 from .fusion import DEFAULT_WEIGHTS, FusionWeights, fuse, load_fusion
 from .intervals import bound_interval, overall_review, part_key, part_review
 from .parts import PARTS, part_info
@@ -229,7 +230,8 @@ class Assessor:
             result, systems[p] = self._combine(part_input, speech, mllm, warnings.get(p))
             # Words per minute only from words someone can trust: given ones, or a real (not random) ASR's.
             words = result.transcripts if self._asr_trusted() else given[p]
-            result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], words))
+            result = replace(result, delivery=measure_part(part_input.waveforms, segments[p], words),
+                             language=language_use(words, _words_source(given[p], words)))
             if calibrated is not None:  # a profile that uses delivery measures corrects the combined score by them
                 shift, said = self.calibration.delivery_correction(p, result.delivery)
                 if shift:
@@ -396,6 +398,11 @@ class Assessor:
             fusion_interval=interval, score=round(score, 4), cefr=cefr_label(score),
             graded=states == {TRAINED}, basis=how,
         ), (system, {s.grader: s.state for s in contributing})
+
+
+def _words_source(given: Sequence[str | None], words: Sequence[str | None]) -> str:
+    """"given" when every measured transcript is the learner's own, else "asr" (a real transcriber filled some in)."""
+    return "given" if all(g is not None for g, w in zip(given, words) if w is not None) else "asr"
 
 
 def _summarise(parts: list[PartAssessment], graders: tuple[GraderInfo, ...], learner: str | None) -> Assessment:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .cefr import GRID
 from .delivery.measures import PartDelivery
+from .language.measures import PartLanguage
 
 # Grader states, from most to least trustworthy.
 TRAINED = "trained"  # loaded a trained artifact (checkpoint / adapter) for this part
@@ -124,6 +125,8 @@ class PartAssessment:
     delivery: PartDelivery | None = None  # speech, pauses, speech rate per answer (sla_core.delivery)
     interval: ScoreInterval | None = None  # how sure `score` is; None: no fitted widths for this system
     review: tuple[str, ...] = ()  # why a teacher should listen to this part, in words (empty: no flag)
+    language: PartLanguage | None = None  # words, MTLD, filled pauses, vocabulary (sla_core.language); trusted
+    #                                       transcripts only: None when the only transcript is a random model's
 
     @property
     def flagged(self) -> bool:
@@ -165,7 +168,7 @@ class Assessment:
     def to_dict(self, detail: str = "full") -> dict[str, Any]:
         """Plain JSON-ready values in the `detail` asked for (one of DETAILS).
 
-        "full": the whole record; each part's delivery also carries its computed measures ("summary").
+        "full": the whole record; each part's delivery and language use also carry their measures ("summary").
         "compact": a projection of the same record (see `compact_dict`): what a program storing or showing
         results needs, without the per-frame detail (one Part 3 answer's full form was 60,040 characters).
         """
@@ -175,6 +178,8 @@ class Assessment:
             raise ValueError(f"detail {detail!r} is not one of {list(DETAILS)}")
         data = asdict(self)
         for part, values in zip(self.parts, data["parts"]):
+            if part.language is not None:
+                values["language"]["summary"] = part.language.summary()
             if part.delivery is not None:
                 values["delivery"]["summary"] = part.delivery.summary()
                 for answer, answer_values in zip(part.delivery.answers, values["delivery"]["answers"]):
@@ -211,6 +216,8 @@ def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
         values["interval"] = ScoreInterval(**values["interval"])
     if values.get("delivery") is not None:  # results saved before the delivery measures have none
         values["delivery"] = PartDelivery.from_dict(data["delivery"])
+    if values.get("language") is not None:  # results saved before language use have none
+        values["language"] = PartLanguage.from_dict(data["language"])
     return PartAssessment(**_known(PartAssessment, values))
 
 
@@ -241,8 +248,9 @@ def compact_dict(a: Assessment) -> dict[str, Any]:
     * the learner, when it was made, the overall score, its CEFR level, the parts it covers, whether it is a
       grade, the calibration profile (if any), how sure the overall is, and the review reasons;
     * per part: status and problem, score and level, whether it is a grade, how sure (the interval), its review
-      reasons, each grader's score and state, the fusion weight, how many answers, and the delivery summary
-      (`PartDelivery.summary()`: speaking time, speech rate, pauses...).
+      reasons, each grader's score and state, the fusion weight, how many answers, the delivery summary
+      (`PartDelivery.summary()`: speaking time, speech rate, pauses...) and the language-use summary (words,
+      MTLD, CEFR word profile, filled pauses; None where no trusted transcript).
 
     Left out: each grader's level similarities, score distribution and per-frame pooling weights, the
     transcripts, and every answer's speech segments and syllable times.
@@ -262,6 +270,7 @@ def _compact_part(p: PartAssessment) -> dict[str, Any]:
         "graded": p.graded, "interval": _compact_interval(p.interval), "review": list(p.review),
         "speech": grader(p.speech), "mllm": grader(p.mllm), "fusion_weight": p.fusion_weight,
         "answers": len(p.durations), "delivery": p.delivery.summary() if p.delivery is not None else None,
+        "language": p.language.summary() if p.language is not None else None,
     }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 
 from ..assessment import Assessment
 from ..delivery.feedback import class_standing, part_feedback
+from ..language.feedback import language_feedback
 from ..parts import PARTS
 
 # A spreadsheet runs a cell as a formula when it starts with one of these (OWASP "CSV injection").
@@ -137,13 +138,32 @@ def _part_rate(a: Assessment, part: int) -> float | None:
     return pa.delivery.speech_rate if pa is not None and pa.ok and pa.delivery is not None else None
 
 
+LANGUAGE_COLUMNS = ("words", "mtld", "b1_or_above", "filled_pauses_per_100", "repetitions_per_100", "share_a1",
+                    "share_a2", "share_b1", "share_b2", "share_c1_plus", "not_in_list")
+
+
+def language_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
+    """Language use per part (empty where no trusted transcript was measured), where its words came from, and
+    the learner's feedback sentences."""
+    row: dict[str, object] = {}
+    for p in PARTS:
+        pa = a.part(p)
+        lang = pa.language if pa is not None else None
+        summary = lang.summary() if lang is not None else {}
+        row |= {f"part{p}_{name}": summary.get(name) for name in LANGUAGE_COLUMNS}
+        row[f"part{p}_words_from"] = summary.get("source", "")
+        row[f"part{p}_language_feedback"] = " ".join(language_feedback(lang))
+    return row
+
+
 def context_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
     """What the numbers rest on: the session, the calibration profile, each model's source and state."""
     sources = "; ".join(f"{g.name}={source_label(g.source)} ({g.state})" for g in a.graders)
     return {"session": context.session, "calibration_profile": a.calibration or "", "model_sources": sources}
 
 
-COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_columns, delivery_columns, context_columns]
+COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_columns, delivery_columns, language_columns,
+                                    context_columns]
 
 
 def csv_rows(assessments: Sequence[Assessment], context: ExportContext = ExportContext(),
@@ -177,6 +197,6 @@ def write_csv(assessments: Sequence[Assessment], path: str | Path, context: Expo
     return path
 
 
-__all__ = ["COLUMN_PROVIDERS", "DELIVERY_COLUMNS", "ExportContext", "FORMULA_STARTS", "Provider", "context_columns",
-           "csv_rows", "delivery_columns", "learner_columns", "part_columns", "review_columns", "safe_cell",
-           "source_label", "transcript_text", "write_csv"]
+__all__ = ["COLUMN_PROVIDERS", "DELIVERY_COLUMNS", "LANGUAGE_COLUMNS", "ExportContext", "FORMULA_STARTS", "Provider",
+           "context_columns", "csv_rows", "delivery_columns", "language_columns", "learner_columns", "part_columns",
+           "review_columns", "safe_cell", "source_label", "transcript_text", "write_csv"]

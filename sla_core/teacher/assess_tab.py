@@ -19,6 +19,7 @@ from ..results.workfolders import safe_file_name
 from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import SLOTS, HandlerBase, Workspace, explained, log
+from .report_files import write_report
 
 
 class AssessTab(HandlerBase):
@@ -80,9 +81,9 @@ class AssessTab(HandlerBase):
 
     def render(self, a: Assessment, ws: Workspace | None = None, session_id: int | None = None) -> tuple:
         """(summary html, part table, what each part rests on (transcripts, how it was scored), 4 charts, delivery
-        words and timeline, JSON, JSON file, the charts as text: the four charts' words and the timeline's). The JSON
-        file is the teacher's own download of `session_id`'s result (none without a session: nothing saved, nothing
-        to download)."""
+        words and timeline, JSON, JSON file, the charts as text: the four charts' words and the timeline's, the
+        learner's printable report files [HTML, PDF]). The JSON and report files are the teacher's own downloads of
+        `session_id`'s result (none without a session: nothing saved, nothing to download)."""
         ws = ws or self.workspace()
         table = pd.DataFrame(report.part_rows(a), columns=report.PART_COLUMNS)
         shown = a.to_dict()
@@ -91,6 +92,7 @@ class AssessTab(HandlerBase):
         path = None if session_id is None else self.downloads.write(
             ws.owner, session_id, f"assessment_{safe_file_name(a.learner, 'learner')}", ".json",
             lambda p: p.write_text(json.dumps(shown, indent=2), encoding="utf-8"))
+        reports = [] if session_id is None else self._report_files(a, ws, session_id)
         fusion = self.fusion_for(ws)
         return (
             report.summary_html(a), table, report.part_notes_html(a),
@@ -100,4 +102,12 @@ class AssessTab(HandlerBase):
             charts.mllm_distribution_figure(a, ui_text.CHART_MLLM),
             report.delivery_html(a), charts.delivery_figure(a, ui_text.CHART_DELIVERY),
             shown, path, report.charts_text_html(a) + chart_text.timeline_html(a),
+            reports,
         )
+
+    def _report_files(self, a: Assessment, ws: Workspace, session_id: int) -> list[str]:
+        """The learner's printable report, HTML and PDF, as the teacher's own downloads."""
+        stem = f"report_{safe_file_name(a.learner, 'learner')}"
+        page = self.downloads.new(ws.owner, session_id, stem, ".html")
+        pdf = self.downloads.new(ws.owner, session_id, stem, ".pdf")
+        return [str(p) for p in write_report(a, page, pdf, ws.store.session(session_id).name)]

@@ -21,6 +21,7 @@ from . import chart_text, charts, ui_text
 from . import result_view as report
 from .base import HandlerBase, Workspace, _md_escape, explained, log, request_of
 from .classroom import UploadRefused, check_upload, load_upload
+from .report_files import save_class_reports
 
 
 class ClassroomTab(HandlerBase):
@@ -183,6 +184,22 @@ class ClassroomTab(HandlerBase):
         if not 0 <= int(index) < len(results):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
         return self.render(results[int(index)], ws, int(session_id))
+
+    @explained("Class reports")
+    def class_reports(self, session_id: int | None, request=None) -> str:
+        """Every learner's printable report of a saved session, as one zip in the teacher's own folder."""
+        ws = self.workspace(request)
+        if session_id is None:
+            raise gr.Error(ui_text.REPORTS_NO_SESSION)
+        try:
+            info, results = ws.store.session(int(session_id)), ws.store.load(int(session_id))
+        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
+            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
+        if not results:
+            raise gr.Error(ui_text.REPORTS_NO_LEARNERS)
+        target = self.downloads.new(ws.owner, int(session_id), f"reports_{safe_file_name(info.name, 'class')}", ".zip")
+        with tempfile.TemporaryDirectory(dir=ws.workdir) as loose:  # each report is made here, then zipped
+            return str(save_class_reports(results, loose, info.name, target=target))
 
     @explained("Recordings")
     def learner_recordings(self, session_id: int | None, index: int | None, request=None) -> tuple:

@@ -16,6 +16,8 @@ from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
 from ..delivery.measures import PartDelivery
+from ..language.feedback import language_feedback, language_numbers
+from ..language.measures import PartLanguage
 from ..parts import PARTS, part_info
 from ..results.export import source_label as public_source
 from ..results.export import transcript_text
@@ -32,8 +34,10 @@ PART_COLUMNS = ("Part", "Status", "Speech grader", "Multimodal grader", "Fusion 
 # Class table: one row per learner; numbers stay numbers so the table sorts numerically.
 # "Coverage" starts with "complete" or "provisional", so sorting by it puts partial learners apart.
 # "Review" is the number of reasons to listen (0: none), so sorting it puts the learners to check first.
+# The language-use columns pool every part with a trusted transcript (blank without one).
 CLASS_COLUMNS = ("Learner", "Overall", "CEFR", "Coverage", "Part 1", "Part 3", "Part 4", "Part 5", "Graded",
-                 "Review", "Spoke (s)", "Syllables/s", "Long pauses", "Speech rate in class", "Problems")
+                 "Review", "Spoke (s)", "Syllables/s", "Long pauses", "Speech rate in class", "Words", "MTLD",
+                 "B1+ words %", "Fillers /100 words", "Repeats /100 words", "Problems")
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -197,7 +201,7 @@ def class_row(assessment: Assessment, standing: str = "") -> list:
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
-    delivery = pooled_delivery(assessment)
+    delivery, lang = pooled_delivery(assessment), pooled_language(assessment)
     return [
         assessment.learner or DASH,
         _num(assessment.overall),
@@ -210,6 +214,11 @@ def class_row(assessment: Assessment, standing: str = "") -> list:
         _num(delivery.speech_rate) if delivery else None,
         delivery.n_long_pauses if delivery else None,
         standing or DASH,
+        lang.words if lang else None,
+        lang.mtld if lang else None,
+        _num(100 * lang.b1_or_above, 0) if lang and lang.b1_or_above is not None else None,
+        lang.per_100(lang.filled_pauses) if lang else None,
+        lang.per_100(lang.repetitions) if lang else None,
         problems or DASH,
     ]
 
@@ -246,6 +255,22 @@ def pooled_delivery(assessment: Assessment) -> PartDelivery | None:
     """Every assessed part's answers as one delivery record (None when nothing was measured)."""
     answers = tuple(a for pa in assessment.parts if pa.ok and pa.delivery for a in pa.delivery.answers)
     return PartDelivery(answers) if answers else None
+
+
+def pooled_language(assessment: Assessment) -> PartLanguage | None:
+    """Every assessed part's language use as one record (counts added; MTLD the words-weighted mean of the
+    parts that have one), or None when no part was measured."""
+    parts = [pa.language for pa in assessment.parts if pa.ok and pa.language is not None]
+    if not parts:
+        return None
+    with_mtld = [x for x in parts if x.mtld is not None]
+    mtld = (round(sum(x.mtld * x.words for x in with_mtld) / sum(x.words for x in with_mtld), 1)
+            if with_mtld else None)
+    return PartLanguage(
+        source="given" if all(x.source == "given" for x in parts) else "asr", answers=sum(x.answers for x in parts),
+        words=sum(x.words for x in parts), filled_pauses=sum(x.filled_pauses for x in parts),
+        repetitions=sum(x.repetitions for x in parts), levels=tuple(map(sum, zip(*(x.levels for x in parts)))),
+        mtld=mtld)
 
 
 def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> list[list]:
@@ -388,11 +413,24 @@ def delivery_html(assessment: Assessment) -> str:
             continue
         said = "".join(f"<li>{e(s)}</li>" for s in part_feedback(pa.delivery))
         cards.append(f'<div class="sla-delivery-part" data-part="{p}">{title}<ul>{said}</ul>'
-                     f'<div class="sla-delivery-numbers">{e(delivery_numbers(pa.delivery))}</div></div>')
+                     f'<div class="sla-delivery-numbers">{e(delivery_numbers(pa.delivery))}</div>'
+                     f'{language_html(pa.language)}</div>')
     if not cards:
         return ""
+    measured = any(pa.language is not None for pa in assessment.parts if pa.ok)
+    language_note = f'<p class="sla-delivery-note">{e(ui_text.LANGUAGE_NOTE)}</p>' if measured else ""
     return (f'<div class="sla-delivery" data-testid="delivery"><h3>{e(ui_text.DELIVERY_HEADING)}</h3>'
-            f'{"".join(cards)}<p class="sla-delivery-note">{e(ui_text.DELIVERY_NOTE)}</p></div>')
+            f'{"".join(cards)}<p class="sla-delivery-note">{e(ui_text.DELIVERY_NOTE)}</p>{language_note}</div>')
+
+
+def language_html(lang: PartLanguage | None) -> str:
+    """A part's language use beside its delivery: the feedback sentences, then every measure in words ("" without)."""
+    if lang is None:
+        return ""
+    e = html.escape
+    said = "".join(f"<li>{e(s)}</li>" for s in language_feedback(lang))
+    return (f'<div class="sla-language" data-testid="language"><b>{e(ui_text.LANGUAGE_HEADING)}</b><ul>{said}</ul>'
+            f'<div class="sla-delivery-numbers">{e(language_numbers(lang))}</div></div>')
 
 
 def delivery_numbers(delivery: PartDelivery) -> str:

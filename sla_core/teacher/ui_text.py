@@ -106,6 +106,11 @@ DELIVERY_NOTE = ("Measured, not graded: voice activity (Silero VAD) and syllable
                  "the silence before the first word and after the last is not counted. No CEFR level is attached "
                  "to these numbers.")
 DELIVERY_NONE = "No answer of this part was measured."
+LANGUAGE_HEADING = "Language use, from the transcript"
+LANGUAGE_NOTE = ("Language use is counted from the words of a trusted transcript (the learner's own, or a real "
+                 "transcriber's; never the offline test model's): the vocabulary's CEFR bands from the cefrpy word "
+                 "list (CEFR-J, A1-B2; C1+ estimated from word frequency), lexical diversity (MTLD), filled pauses "
+                 "and repetitions per 100 words. Counted, not graded.")
 # The numbers in words; {…} are filled from PartDelivery.summary().
 DELIVERY_NUMBERS = ("Spoke {speaking_s:.0f} s of {duration_s:.0f} s ({phonation:.0%} of the time from first to last "
                     "word) · {speech_rate:.1f} syllables/s overall, {articulation_rate:.1f} while speaking · "
@@ -113,6 +118,11 @@ DELIVERY_NUMBERS = ("Spoke {speaking_s:.0f} s of {duration_s:.0f} s ({phonation:
                     "{run:.0f} syllables between pauses on average · started after {start_s:.1f} s{wpm}")
 RAW_JSON = "Full result (JSON)"
 DOWNLOAD_JSON = "Download result (JSON)"
+LEARNER_REPORT_LABEL = "Learner report: a printable page (HTML, prints to A4) and a PDF"
+CLASS_REPORTS_BUTTON = "Reports for the whole class (zip)"
+CLASS_REPORTS_LABEL = "Every learner's report (HTML and PDF), one zip"
+REPORTS_NO_SESSION = "Choose a session in “Saved sessions” first, then press “Reports for the whole class (zip)”."
+REPORTS_NO_LEARNERS = "This session has no assessed learner yet, so there is no report to make."
 
 # Honesty: shown whenever a score rests on a model without trained weights.
 NOT_GRADES_BANNER = (

@@ -187,12 +187,13 @@ def test_a_saved_profile_is_offered_and_used_by_the_next_assessment(handlers, gr
     assert "class-7b" in using and "profile &#x27;class-7b&#x27;" in panel and "calibration" in title["label"]
     assert "No trained grader is loaded" in panel  # a calibration does not make random graders trained
     answer = str(graded["good"].parent / "learner00_part3.wav")
-    _, parts, notes, *_, raw, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
+    _, parts, notes, *_, raw, _, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None
+                                                                         for s in app.SLOTS])
     assert raw["calibration"] == "class-7b"
     assert "calibrated with profile &#x27;class-7b&#x27;" in notes.split('data-part="3"')[1]
 
     handlers.calibration_use(app.NO_PROFILE)
-    *_, raw, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
+    *_, raw, _, _, _, _ = handlers.assess_one("Zoe", *[answer if s == (3, 0) else None for s in app.SLOTS])
     assert raw["calibration"] is None and handlers.profiles_update()["value"] == app.NO_PROFILE
 
 

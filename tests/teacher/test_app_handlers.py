@@ -42,7 +42,7 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     slots = example_slots()
     out = handlers.assess_one("Ana", *slots)
     summary, table, notes, parts_fig, fusion_fig, proto_fig, mllm_fig, delivery, delivery_fig, raw, json_path, \
-        charts_text, sessions = out
+        charts_text, reports, sessions = out
     expected = assessor.assess({p: sorted(EXAMPLE.glob(f"part{p}*.wav")) for p in PARTS}, learner="Ana")
     assert f">{expected.overall:.2f}<" in summary and raw["overall"] == expected.overall
     assert list(table["Part score"]) == [f"{expected.part(p).score:.2f}" for p in PARTS]
@@ -55,6 +55,7 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     assert len(saved) == 1 and saved[0].kind == "single" and saved[0].n_results == 1
     assert handlers.store.load(saved[0].id)[0].overall == expected.overall
     assert Path(json_path).read_text().startswith("{") and sessions["choices"][0][1] == saved[0].id
+    assert [Path(r).suffix for r in reports] == [".html", ".pdf"] and "Not a grade" in Path(reports[0]).read_text()
     # The charts as text: every assessed part's score, and each heat-map row as a table row.
     assert all(f"part score {expected.part(p).score:.2f}" in charts_text for p in PARTS)
     assert "<tr><td>Part 1</td>" + "".join(f"<td>{v:.2f}</td>" for v in expected.part(1).speech.similarities) \

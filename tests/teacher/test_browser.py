@@ -66,7 +66,7 @@ def browser():
         b.close()
 
 
-CLASS_COLUMNS = 15  # sla_core.teacher.result_view.CLASS_COLUMNS: scores, coverage, review, delivery, problems
+CLASS_COLUMNS = 20  # sla_core.teacher.result_view.CLASS_COLUMNS: scores, coverage, review, delivery, language, problems
 
 
 def _plot_data(page, elem_id: str) -> list[dict]:
@@ -156,6 +156,16 @@ def test_teacher_flow_one_learner_class_csv_restart_and_calibrate(browser, expec
         page.wait_for_selector("#one-charts-text li")
         words = page.inner_text("#one-charts-text")
         assert words.count("P1 answer ") == 6 and "P3 Opinion (0:" in words and "syllables." in words
+        # The learner's report: one click on its link downloads the page, which prints on one or two A4 pages.
+        with page.expect_download() as download:
+            page.locator("#one-report a[download='report_Ana.html']").click()
+        report = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "Speaking test report: Ana" in report and "Not a grade" in report
+        printed = browser.new_page()
+        printed.set_content(report)
+        pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", printed.pdf(format="A4", print_background=True)))
+        printed.close()
+        assert 1 <= pages <= 2, f"the report prints on {pages} A4 pages"
 
         # 2. Classroom: upload the class zip, assess everybody, check the table and the CSV download.
         page.get_by_role("tab", name="Classroom").click()
