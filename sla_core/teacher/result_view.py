@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
 from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
+from ..checks import checks_summary, shared_recordings
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
 from ..delivery.measures import PartDelivery
@@ -129,7 +130,8 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
         if pa.cefr and not pa.graded:
             cefr = f"{pa.cefr} ({ui_text.NOT_A_GRADE})"
         transcript = transcript_text(pa.transcripts) or DASH
-        notes = " ".join(x for x in (pa.problem, pa.basis) if x) or DASH
+        checked = ui_text.CHECKS_NOTE.format(summary=checks_summary(pa.checks)) if pa.checks else ""
+        notes = " ".join(x for x in (pa.problem, pa.basis, checked) if x) or DASH
         rows.append([
             part_info(p).title,
             " ".join(x for x in (ui_text.PART_STATUS.get(pa.status, pa.status),
@@ -146,14 +148,14 @@ def part_rows(assessment: Assessment) -> list[list[str]]:
     return rows
 
 
-def class_row(assessment: Assessment, standing: str = "") -> list:
+def class_row(assessment: Assessment, standing: str = "", shared: Sequence[str] = ()) -> list:
     """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent).
 
     Delivery columns pool every assessed part's answers; `standing` is the learner's place in the class
-    (from `class_rows`, which sees the whole class).
+    (from `class_rows`, which sees the whole class), `shared` its recordings another learner also gave.
     """
     scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
-    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _new_reasons(assessment))
+    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _new_reasons(assessment) + list(shared))
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
@@ -179,6 +181,7 @@ def _new_reasons(assessment: Assessment) -> list[str]:
     shown = ("The overall covers", "No part could be scored")
     shown += tuple(f"Part {pa.part} is missing" for pa in assessment.parts if pa.status == "missing")
     shown += tuple(f"Part {pa.part}'s answers were rejected" for pa in assessment.parts if pa.status == "rejected")
+    shown += tuple(f"Part {pa.part} is not assessable" for pa in assessment.parts if pa.status == "not_assessable")
     return [r for r in assessment.review if not r.startswith(shown)]
 
 
@@ -212,8 +215,9 @@ def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> l
     }
     rates = {id(a): (d.speech_rate if (d := pooled_delivery(a)) else None) for a in assessments}
     standing = class_standing(rates)
+    shared = {id(a): s for a, s in zip(assessments, shared_recordings(assessments))}  # same recording, two learners
     ordered = sorted(assessments, key=keys[order]) if order in keys else assessments
-    return [class_row(a, standing[id(a)]) for a in ordered]
+    return [class_row(a, standing[id(a)], shared[id(a)]) for a in ordered]
 
 
 # -- HTML ------------------------------------------------------------------------------------------

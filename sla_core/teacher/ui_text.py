@@ -131,7 +131,9 @@ PART_STATUS = {
     "assessed": "assessed",
     "missing": "no recording",
     "rejected": "could not be assessed",
+    "not_assessable": "not assessable",
 }
+CHECKS_NOTE = "Checks: {summary}"  # what the answer checks measured (sla_core.checks), in the part table's notes
 
 # Model status panel.
 STATUS_HEADING = "Models"
