@@ -16,6 +16,7 @@ Run by hand (not in CI):
     python bench/bench_cpu.py --scale 0.25 --repeats 3 # a quarter of every answer (quicker on a busy machine)
     python bench/bench_cpu.py --bf16 --asr-bf16        # also bf16 paths (slow where the CPU emulates bf16)
     python bench/bench_cpu.py --tiny --repeats 1       # plumbing check with the tiny models
+    python bench/bench_cpu.py --checks-only            # the answer checks beside Whisper-base's ASR, interleaved
 
 The pipeline runs the speech grader twice per repeat: in torch fp32 and in "auto", the path the app takes
 here (bf16 where the CPU has it, else fp32 through ONNX Runtime, else torch fp32); "ratio auto grader / bare
@@ -362,6 +363,31 @@ def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path)
     return found
 
 
+def checks_beside_asr(args) -> None:
+    """The answer checks' time beside Whisper-base's for the same learner, measured in turns in one run."""
+    from sla_core.audio import load_checked
+
+    print(f"{args.threads} threads; load average at start {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_learner(Path(tmp), args.scale)
+        waves = [load_checked(f)[0] for fs in files.values() for f in fs]
+    checker = answer_checker(args.tiny)
+    model, processor = whisper_model("tiny" if args.tiny else "base", torch.float32)
+    window, checks, asr = dummy_waveform(WINDOW_SECONDS, seed=99), [], []
+    for r in range(args.repeats + 1):  # the first turn warms up and is dropped
+        c = answer_checks_step(checker, files, waves)
+        prefill, per_token = whisper_timings(model, processor, window, args.asr_tokens)
+        if r:
+            checks.append(c)
+            asr.append(learner_asr_seconds(prefill, per_token, args.scale)[0])
+        print(f"  turn {r}: checks {c:.1f} s, whisper-base prefill {prefill:.2f} s, per token {per_token:.4f} s, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+    ratio = [c / a for c, a in zip(checks, asr)]
+    print(f"answer checks {median(checks):.1f} s, whisper-base ASR of the learner {median(asr):.1f} s: "
+          f"ratio {median(ratio):.3f} (per turn: {', '.join(f'{x:.3f}' for x in ratio)})")
+    print(f"load average at end {os.getloadavg()}")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -380,8 +406,12 @@ def main() -> None:
     ap.add_argument("--alternatives", action="store_true",
                     help="also the fp32 encoder under torch.compile and ONNX Runtime (if installed)")
 
+    ap.add_argument("--checks-only", action="store_true",
+                    help="only the answer checks and Whisper-base's ASR, interleaved (quick on a busy machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.checks_only:
+        return checks_beside_asr(args)
     feature = native_bf16_feature()
     bf16 = args.bf16 or feature is not None
     print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}, "

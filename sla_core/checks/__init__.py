@@ -20,8 +20,8 @@ def load_answer_checker(config, transcriber=None, extra: list[GraderInfo] | None
     """The checks `config` (an AssessorConfig) turns on, with their models; None when every check is off.
 
     A model that cannot be loaded (offline, unknown id) leaves its check off, said in `extra` (the model
-    status), and the assessment runs on. A multilingual Whisper transcriber lends its model to the language
-    check; an English-only or Phi-4 transcriber does not remove the check: it gets its own small Whisper.
+    status), and the assessment runs on. A multilingual Whisper transcriber on a GPU lends its model to the
+    language check; an English-only, Phi-4 or CPU transcriber does not remove the check: it gets whisper-tiny.
     """
     extra = [] if extra is None else extra
     off = [name for name, on in (("language", config.check_language), ("topic", config.check_topic),
@@ -34,7 +34,10 @@ def load_answer_checker(config, transcriber=None, extra: list[GraderInfo] | None
         from .language import DEFAULT_LANGUAGE_MODEL, WhisperLanguageIdentifier, tiny_language_identifier
 
         model_id = config.language_model or DEFAULT_LANGUAGE_MODEL
-        identifier = None if config.tiny else WhisperLanguageIdentifier.from_transcriber(transcriber)
+        # A multilingual Whisper transcriber on a GPU lends its model (no second one in memory); on a CPU its
+        # base or small encoder would cost 2-6x the tiny one per answer, so the check loads whisper-tiny there.
+        lend = not config.tiny and config.language_model is None and _on_gpu(transcriber)
+        identifier = WhisperLanguageIdentifier.from_transcriber(transcriber) if lend else None
         if identifier is None:
             identifier = _load(lambda: tiny_language_identifier() if config.tiny and config.language_model is None
                                else WhisperLanguageIdentifier.load(model_id, device=config.device),
@@ -47,6 +50,11 @@ def load_answer_checker(config, transcriber=None, extra: list[GraderInfo] | None
                          else SentenceEmbedder.load(model_id, device=config.device), "topic", model_id, extra)
     return AnswerChecker(identifier, embedder, overlap=config.check_overlap,
                          same_recording=config.check_same_recording, off=tuple(off))
+
+
+def _on_gpu(transcriber) -> bool:
+    model = getattr(getattr(transcriber, "transcriber", transcriber), "model", None)
+    return model is not None and getattr(model, "device", None) is not None and model.device.type == "cuda"
 
 
 def _load(build, name: str, source: str, extra: list[GraderInfo]):

@@ -79,7 +79,8 @@ def test_real_whisper_refuses_the_french_and_german_parts_and_grades_the_english
     from sla_core.graders.speech import load_speech_graders
 
     said = {1: ("en-gb", "I think living in a city is better than living in the country, because there are more jobs."),
-            3: ("fr", "Je pense qu'il vaut mieux vivre en ville, parce qu'il y a plus de travail et de transports."),
+            3: ("fr", "Je pense qu'il est préférable de vivre en ville, parce qu'il y a plus de travail et de "
+                      "transports. Mais la campagne est plus calme, et l'air y est beaucoup plus pur."),
             5: ("de", "Ich denke, es ist besser in der Stadt zu leben, weil es dort mehr Arbeit und Schulen gibt.")}
     files = {p: espeak_wav(tmp_path / f"{voice}.wav", text, voice=voice) for p, (voice, text) in said.items()}
     assessor = Assessor(speech=load_speech_graders(tiny=True), checker=AnswerChecker(real_lid, None, overlap=False))
