@@ -143,6 +143,9 @@ GRADER_NAMES = {
     "asr": "Speech recognition",
     "fusion": "Score fusion",
     "calibration": "Teacher calibration",
+    "language_id": "Language check (Whisper language ID)",
+    "topic": "Topic check (sentence embeddings)",
+    "checks": "Answer checks",
 }
 STATE_TEXT = {
     TRAINED: "trained",
