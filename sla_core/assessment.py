@@ -28,6 +28,13 @@ GRADER_STATES = (TRAINED, ZERO_SHOT, UNTRAINED)
 SCHEMA_VERSION = 1
 DETAILS = ("compact", "full")  # the forms Assessment.to_dict gives; "compact" is the app API's default
 
+# A part's status: scored, absent, its audio unusable, or its answers failed the answer checks (sla_core.checks).
+NOT_ASSESSABLE = "not_assessable"
+PART_STATUSES = ("assessed", "missing", "rejected", NOT_ASSESSABLE)
+# What an answer check concluded: the answer passed, failed (left out of grading), or was measured without a
+# decision (a random test model's output, or no text to compare).
+PASSED, FAILED, NOT_JUDGED = "passed", "failed", "not judged"
+
 
 @dataclass(frozen=True)
 class PartScore:
@@ -106,11 +113,35 @@ class GraderInfo:
 
 
 @dataclass(frozen=True)
+class AnswerCheck:
+    """One check of one answer (sla_core.checks): what it measured, against what, and what it concluded.
+
+    A FAILED answer is left out of grading; a part whose every answer failed is NOT_ASSESSABLE.
+    """
+
+    check: str  # "language" | "topic" | "read_aloud" | "repeat" | "same_recording"
+    answer: int  # the answer's number in its part: 1 = the first recording given
+    outcome: str  # PASSED | FAILED | NOT_JUDGED
+    measured: str  # what was measured, in words a teacher reads
+    value: float | None = None  # the number behind the outcome (probability, similarity, overlap share)
+    threshold: float | None = None  # the value where the outcome flips
+    fingerprint: str | None = None  # same_recording: sha256 of the answer's 16 kHz samples
+
+    def __post_init__(self) -> None:
+        if self.outcome not in (PASSED, FAILED, NOT_JUDGED):
+            raise ValueError(f"check outcome {self.outcome!r} is not one of {(PASSED, FAILED, NOT_JUDGED)}")
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == FAILED
+
+
+@dataclass(frozen=True)
 class PartAssessment:
     """Everything the teacher sees for one part."""
 
     part: int
-    status: str  # "assessed" | "missing" | "rejected"
+    status: str  # one of PART_STATUSES
     problem: str | None = None  # plain-words reason when missing/rejected (or a warning)
     durations: tuple[float, ...] = ()  # seconds of audio per answer
     transcripts: tuple[str | None, ...] = ()
@@ -127,10 +158,15 @@ class PartAssessment:
     review: tuple[str, ...] = ()  # why a teacher should listen to this part, in words (empty: no flag)
     language: PartLanguage | None = None  # words, MTLD, filled pauses, vocabulary (sla_core.language); trusted
     #                                       transcripts only: None when the only transcript is a random model's
+    checks: tuple[AnswerCheck, ...] = ()  # each answer's checks (sla_core.checks); failed answers are not graded
 
     @property
     def flagged(self) -> bool:
         return bool(self.review)
+
+    @property
+    def failed_checks(self) -> tuple[AnswerCheck, ...]:
+        return tuple(c for c in self.checks if c.failed)
 
     @property
     def ok(self) -> bool:
@@ -218,6 +254,7 @@ def _part_from_dict(data: dict[str, Any]) -> PartAssessment:
         values["delivery"] = PartDelivery.from_dict(data["delivery"])
     if values.get("language") is not None:  # results saved before language use have none
         values["language"] = PartLanguage.from_dict(data["language"])
+    values["checks"] = tuple(AnswerCheck(**c) for c in data.get("checks", ()))
     return PartAssessment(**_known(PartAssessment, values))
 
 

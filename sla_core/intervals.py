@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .assessment import UNTRAINED, PartAssessment, ScoreInterval
+from .assessment import NOT_ASSESSABLE, UNTRAINED, PartAssessment, ScoreInterval
 from .cefr import FUSION_EDGES, LABELS, N_INTERVALS, SCORE_MAX, SCORE_MIN, interval_index
 from .parts import PARTS, part_info
 
@@ -292,6 +292,8 @@ def part_review(pa: PartAssessment, answers_dropped: bool = False) -> tuple[str,
     if pa.status == "rejected":
         return (f"Part {pa.part}'s answers were rejected: {pa.problem}" if pa.problem
                 else f"Part {pa.part}'s answers were rejected.",)
+    if pa.status == NOT_ASSESSABLE:
+        return (f"Part {pa.part} is not assessable: {pa.problem}",)
     reasons = []
     iv = pa.interval
     if iv is not None and iv.available and iv.width > MAX_WIDTH + _EPS:
@@ -303,7 +305,8 @@ def part_review(pa: PartAssessment, answers_dropped: bool = False) -> tuple[str,
             reasons.append(f"Part {pa.part}: the speech grader ({pa.speech.score:.2f}) and the multimodal grader "
                            f"({pa.mllm.score:.2f}) disagree by {gap:.2f}.")
     if answers_dropped:
-        reasons.append(f"Part {pa.part}: some answers are missing or were rejected; it was scored on the rest.")
+        reasons.append(f"Part {pa.part}: some answers are missing, were rejected or failed an answer check; "
+                       "it was scored on the rest.")
     # Speech time from the delivery measures (voice activity) when the part has them, else the recordings' length.
     answers = pa.delivery.answers if pa.delivery is not None else ()
     seconds, what = ((pa.delivery.speaking_s / len(answers), "of speech") if answers else

@@ -193,7 +193,7 @@ def test_review_flags_say_why(change, reason):
 
 
 def test_dropped_answers_flag_the_part():
-    assert "some answers are missing or were rejected" in part_review(_part(), answers_dropped=True)[0]
+    assert "some answers are missing, were rejected or failed an answer check" in part_review(_part(), answers_dropped=True)[0]
 
 
 def test_saved_results_from_before_intervals_still_open():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..assessment import Assessment, ScoreInterval
+from ..checks.answers import checks_summary
 from ..delivery.feedback import part_feedback
 from ..parts import part_info
 
@@ -24,7 +25,9 @@ def format_assessment(assessment: Assessment) -> str:
     for part in assessment.parts:
         title = part_info(part.part).title
         if not part.ok:
-            lines.append(f"{title:<36} {part.status.upper()}: {part.problem}")
+            lines.append(f"{title:<36} {part.status.replace('_', ' ').upper()}: {part.problem}")
+            if part.checks:
+                lines.append(f"{'':<36} checks: {checks_summary(part.checks)}")
             continue
         scores = []
         if part.speech is not None:
@@ -37,6 +40,8 @@ def format_assessment(assessment: Assessment) -> str:
         if part.problem:
             lines.append(f"{'':<36} warning: {part.problem}")
         lines.extend(f"{'':<36} delivery: {sentence}" for sentence in part_feedback(part.delivery))
+        if part.checks:
+            lines.append(f"{'':<36} checks: {checks_summary(part.checks)}")
     if assessment.overall is None:
         lines.append("Overall: no part could be assessed")
     else:

@@ -55,13 +55,24 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
                        help="teacher calibration profile: a name from `calibrate --list`, or a profile folder")
     group.add_argument("--max-seconds", type=float, help="longest accepted answer in seconds")
     group.add_argument("--device", help="cuda / cpu (default: cuda when available)")
+    checks = parser.add_argument_group("answer checks (an answer that fails one is not graded; also SLA_CHECK_*=0)")
+    for name, what in (("language", "spoken language by Whisper language identification"),
+                       ("topic", "answer vs its question, where known, by sentence-embedding similarity"),
+                       ("overlap", "the question read aloud, or another answer repeated (text overlap)"),
+                       ("same-recording", "one recording given for two answers (content hash)")):
+        checks.add_argument(f"--no-check-{name}", dest=f"check_{name.replace('-', '_')}", action="store_false",
+                            default=None, help=f"turn off the check: {what}")
+    checks.add_argument("--language-model", help="multilingual Whisper for the language check (default openai/whisper-tiny)")
+    checks.add_argument("--topic-model", help="sentence-embedding model for the topic check "
+                                              "(default sentence-transformers/all-MiniLM-L6-v2)")
 
 
 def assessor_config(args: argparse.Namespace):
     from ..assess import AssessorConfig
 
     names = ("tiny", "speech_checkpoints", "speech_encoder", "speech_precision", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
-             "mllm_variant", "asr", "asr_model", "transcript_cache", "fusion", "calibration", "max_seconds", "device")
+             "mllm_variant", "asr", "asr_model", "transcript_cache", "fusion", "calibration", "max_seconds", "device",
+             "check_language", "language_model", "check_topic", "topic_model", "check_overlap", "check_same_recording")
     return AssessorConfig.from_env(**{n: getattr(args, n, None) for n in names})
 
 

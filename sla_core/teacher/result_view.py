@@ -13,6 +13,7 @@ from pathlib import Path
 from ..assessment import TRAINED, UNTRAINED, Assessment, GraderInfo, PartAssessment, ScoreInterval
 from ..calibration.apply import NOT_HELPING, evidence_said
 from ..cefr import GRID, LABELS, LEVEL_NAMES, cefr_label
+from ..checks import checks_summary, shared_recordings
 from ..intervals import model_spread
 from ..delivery.feedback import class_standing, part_feedback
 from ..delivery.measures import PartDelivery
@@ -179,6 +180,8 @@ def part_notes_html(assessment: Assessment) -> str:
             lines.append(f"<p><b>{e(ui_text.NOTES_TRANSCRIPT)}</b> {e(said)}</p>")
         if pa.basis:
             lines.append(f"<p><b>{e(ui_text.NOTES_BASIS)}</b> {e(pa.basis)}</p>")
+        if pa.checks:  # what each answer check measured (sla_core.checks), failed or not
+            lines.append(f"<p>{e(ui_text.CHECKS_NOTE.format(summary=checks_summary(pa.checks)))}</p>")
         if lines:
             items.append(f'<div class="sla-notes-part" data-part="{p}"><div class="sla-chip-title">'
                          f'{e(part_info(p).title)}</div>{"".join(lines)}</div>')
@@ -190,14 +193,14 @@ def part_notes_html(assessment: Assessment) -> str:
             f'{"".join(items)}</div>')
 
 
-def class_row(assessment: Assessment, standing: str = "") -> list:
+def class_row(assessment: Assessment, standing: str = "", shared: Sequence[str] = ()) -> list:
     """One learner's row of the class table (CLASS_COLUMNS); numbers as floats (None when absent).
 
     Delivery columns pool every assessed part's answers; `standing` is the learner's place in the class
-    (from `class_rows`, which sees the whole class).
+    (from `class_rows`, which sees the whole class), `shared` its recordings another learner also gave.
     """
     scores = {p: (assessment.part(p).score if assessment.part(p) and assessment.part(p).ok else None) for p in PARTS}
-    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _grouped(_new_reasons(assessment)))
+    problems = " ".join([pa.problem for pa in assessment.parts if pa.problem] + _grouped(_new_reasons(assessment)) + list(shared))
     cefr = assessment.overall_cefr or DASH
     if assessment.overall_cefr and not assessment.graded:
         cefr = f"{cefr} ({ui_text.NOT_A_GRADE})"
@@ -228,6 +231,7 @@ def _new_reasons(assessment: Assessment) -> list[str]:
     shown = ("The overall covers", "No part could be scored")
     shown += tuple(f"Part {pa.part} is missing" for pa in assessment.parts if pa.status == "missing")
     shown += tuple(f"Part {pa.part}'s answers were rejected" for pa in assessment.parts if pa.status == "rejected")
+    shown += tuple(f"Part {pa.part} is not assessable" for pa in assessment.parts if pa.status == "not_assessable")
     return [r for r in assessment.review if not r.startswith(shown)]
 
 
@@ -297,8 +301,9 @@ def class_rows(assessments: Sequence[Assessment], order: str | None = None) -> l
     }
     rates = {id(a): (d.speech_rate if (d := pooled_delivery(a)) else None) for a in assessments}
     standing = class_standing(rates)
+    shared = {id(a): s for a, s in zip(assessments, shared_recordings(assessments))}  # same recording, two learners
     ordered = sorted(assessments, key=keys[order]) if order in keys else assessments
-    return [class_row(a, standing[id(a)]) for a in ordered]
+    return [class_row(a, standing[id(a)], shared[id(a)]) for a in ordered]
 
 
 # -- HTML ------------------------------------------------------------------------------------------

@@ -155,7 +155,9 @@ PART_STATUS = {
     "assessed": "assessed",
     "missing": "no recording",
     "rejected": "could not be assessed",
+    "not_assessable": "not assessable",
 }
+CHECKS_NOTE = "Checks: {summary}"  # what the answer checks measured (sla_core.checks), under the part table
 
 # Model status panel.
 STATUS_HEADING = "Models"
@@ -165,6 +167,9 @@ GRADER_NAMES = {
     "asr": "Speech recognition",
     "fusion": "Score fusion",
     "calibration": "Teacher calibration",
+    "language_id": "Language check (Whisper language ID)",
+    "topic": "Topic check (sentence embeddings)",
+    "checks": "Answer checks",
 }
 STATE_TEXT = {
     TRAINED: "trained",
