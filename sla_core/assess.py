@@ -48,8 +48,8 @@ class AssessorConfig:
     tiny: bool = False  # tiny randomly initialised models: no hub, no GPU; numbers are NOT grades
     speech_checkpoints: str | None = None  # folder or hub repo with part1/ part3/ part4/ part5/ graders
     speech_encoder: str = DEFAULT_SPEECH_ENCODER  # encoder of parts without a trained checkpoint
-    speech_precision: str = "auto"  # "auto" (bf16 on a CPU with AMX/AVX512-BF16, else fp32 through ONNX Runtime
-    #                                where installed, else torch fp32) | "fp32" | "bf16" | "onnx"
+    speech_precision: str = "auto"  # "auto" (the fastest path within the drift bound, timed once per CPU and model:
+    #                                graders.precision) | "fp32" | "bf16" | "onnx" | "int8"
     mllm: str = "auto"  # "on" | "off" | "auto" (= on when a CUDA GPU is present: Phi-4 needs ~12 GiB)
     mllm_model: str = DEFAULT_MLLM_MODEL  # hub id or local folder of the base model
     mllm_revision: str = DEFAULT_MLLM_REVISION
@@ -89,7 +89,7 @@ class AssessorConfig:
 
     def __post_init__(self) -> None:
         choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
-                   "asr": ("phi4", "whisper", "none"), "speech_precision": ("auto", "fp32", "bf16", "onnx")}
+                   "asr": ("phi4", "whisper", "none"), "speech_precision": ("auto", "fp32", "bf16", "onnx", "int8")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
