@@ -59,6 +59,7 @@ class AssessorConfig:
     asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"; without the multimodal grader
     #                    anything but "none" means Whisper, so a CPU laptop still shows what the learner said
     asr_model: str | None = None  # Whisper checkpoint (default: asr.DEFAULT_WHISPER, or asr.DEFAULT_CPU_WHISPER on a CPU)
+    asr_runtime: str = "auto"  # Whisper through "ctranslate2" (int8) | "transformers" | "auto" (CTranslate2 on a CPU)
     transcript_cache: str | None = None  # folder of the shared transcript cache (None: its default); "off": none.
     #                                      Re-assessing or calibrating on the same recordings then transcribes nothing
     fusion: str | None = None  # fusion-weights JSON from `fit-fusion`; None -> 0.5 everywhere, labelled
@@ -89,7 +90,8 @@ class AssessorConfig:
 
     def __post_init__(self) -> None:
         choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
-                   "asr": ("phi4", "whisper", "none"), "speech_precision": ("auto", "fp32", "bf16", "onnx", "int8")}
+                   "asr": ("phi4", "whisper", "none"), "asr_runtime": ("auto", "ctranslate2", "transformers"),
+                   "speech_precision": ("auto", "fp32", "bf16", "onnx", "int8")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
@@ -422,7 +424,8 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
             mode=config.mllm_mode, variant=config.mllm_variant, device=config.device, tiny=config.tiny,
         )
         if config.asr != "none" and config.mllm_variant != "AO":
-            transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device)
+            transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device,
+                                           runtime=config.asr_runtime)
         # The grader never builds its own transcriber: it gets the pipeline's, or (asr "none": no ASR step in
         # the pipeline) the Phi-4 one over its own model for the answers it must read as text.
         mllm.transcriber = transcriber or load_transcriber("phi4", grader=mllm)
@@ -449,7 +452,7 @@ def _load_whisper(config: AssessorConfig, extra: list[GraderInfo]):
     """
     import torch
 
-    from .asr import (DEFAULT_CPU_WHISPER, DEFAULT_WHISPER, CachedTranscriber, TranscriptCache, WhisperTranscriber,
+    from .asr import (DEFAULT_CPU_WHISPER, DEFAULT_WHISPER, CachedTranscriber, TranscriptCache, load_transcriber,
                       tiny_whisper_transcriber)  # fmt: skip
 
     if config.tiny and config.asr_model is None:
@@ -458,8 +461,9 @@ def _load_whisper(config: AssessorConfig, extra: list[GraderInfo]):
         on_gpu = (config.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
         model_id = config.asr_model or (DEFAULT_WHISPER if on_gpu else DEFAULT_CPU_WHISPER)
         try:
-            transcriber = WhisperTranscriber.load(model_id, device=config.device)
-        except (OSError, ValueError) as e:  # offline, unknown id, bad path: what from_pretrained raises
+            transcriber = load_transcriber("whisper", model_id=model_id, device=config.device, runtime=config.asr_runtime)
+        except (OSError, ValueError, RuntimeError) as e:  # offline, unknown id, bad path (from_pretrained), a
+            #                                                 conversion or model CTranslate2 refuses
             extra.append(GraderInfo(name="asr", source=model_id, state=UNTRAINED, note=f"not loaded: {e}"[:300]))
             return None
     if config.transcript_cache == "off":

@@ -49,6 +49,8 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mllm-variant", choices=("TA", "AO", "TO"))
     group.add_argument("--asr", choices=("phi4", "whisper", "none"))
     group.add_argument("--asr-model", help="Whisper checkpoint (--asr whisper, or any ASR without the multimodal grader)")
+    group.add_argument("--asr-runtime", choices=("auto", "ctranslate2", "transformers"),
+                       help="Whisper through CTranslate2 int8 (auto on a CPU: about half the time) or transformers")
     group.add_argument("--transcript-cache", metavar="DIR",
                        help="folder of the transcript cache (default: the shared one), or 'off'")
     group.add_argument("--fusion", help="fusion-weights JSON written by fit-fusion")
@@ -62,7 +64,8 @@ def assessor_config(args: argparse.Namespace):
     from ..assess import AssessorConfig
 
     names = ("tiny", "speech_checkpoints", "speech_encoder", "speech_precision", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
-             "mllm_variant", "asr", "asr_model", "transcript_cache", "fusion", "calibration", "max_seconds", "device")
+             "mllm_variant", "asr", "asr_model", "asr_runtime", "transcript_cache", "fusion", "calibration", "max_seconds",
+             "device")
     return AssessorConfig.from_env(**{n: getattr(args, n, None) for n in names})
 
 
