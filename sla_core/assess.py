@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -124,6 +124,7 @@ class Assessor:
         self._extra_status = tuple(extra_status)
         self.calibration = None  # a teacher's profile, set by sla_core.calibration.use_calibration
         self._lock = threading.RLock()  # one call at a time may bind a profile to the shared graders
+        self._prefetched: dict[int, dict] = {}  # id(submission) -> (part, answer) -> load_checked's result or AudioIssue
 
     def status(self) -> tuple[GraderInfo, ...]:
         """What is loaded and from where: the app's model-status panel and every Assessment."""
@@ -313,7 +314,7 @@ class Assessor:
                     problems.append(f"Part {p}, answer {i + 1}: no audio file was given.")
                     continue
                 try:
-                    wav, stats = load_checked(response.audio_path, part=p, answer=i, max_seconds=self.max_seconds)
+                    wav, stats = self._checked(submission, response.audio_path, p, i)
                 except AudioIssue as issue:
                     problems.append(str(issue))
                     continue
@@ -335,6 +336,34 @@ class Assessor:
             inputs.append(PartInput(part=p, waveforms=tuple(waves), questions=tuple(questions),
                                     transcripts=tuple(transcripts), submission_id=submission.submission_id))
         return inputs, settled, warnings, dropped, segments
+
+    def prefetch(self, submission: Submission) -> None:
+        """Decode and check a learner's answers ahead of `assess_submission` (see `assess_in_turn`): the next
+        learner's audio is read while this one is graded. What `_load_parts` finds here it does not read again."""
+        read: dict[tuple[int, int], tuple] = {}
+        for part in submission.parts:
+            for i, response in enumerate(part.responses):
+                if response.audio_path is None:
+                    continue
+                try:
+                    read[part.part, i] = load_checked(response.audio_path, part=part.part, answer=i,
+                                                      max_seconds=self.max_seconds)
+                except AudioIssue as issue:
+                    read[part.part, i] = (issue,)
+        self._prefetched[id(submission)] = read
+
+    def prefetch_done(self, submission: Submission) -> None:
+        """Forget what was read ahead for `submission` and not used (its assessment failed early)."""
+        self._prefetched.pop(id(submission), None)
+
+    def _checked(self, submission: Submission, path, part: int, answer: int):
+        """load_checked's (wav, stats), from the prefetch when it read this answer; raises its AudioIssue."""
+        got = self._prefetched.get(id(submission), {}).pop((part, answer), None)
+        if got is None:
+            return load_checked(path, part=part, answer=answer, max_seconds=self.max_seconds)
+        if len(got) == 1:
+            raise got[0]
+        return got
 
     def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
         """Fill in missing transcripts with one batched ASR call over all parts' answers."""
@@ -387,6 +416,34 @@ class Assessor:
             fusion_interval=interval, score=round(score, 4), cefr=cefr_label(score),
             graded=states == {TRAINED}, basis=how,
         ), (system, {s.grader: s.state for s in contributing})
+
+
+def assess_in_turn(assessor: Assessor, submissions: Sequence[Submission], pipelined: bool = True,
+                   progress: Callable[[int, Submission], Progress | None] | None = None, **kwargs
+                   ) -> Iterator[tuple[Submission, Assessment]]:
+    """Assess learners one after another, yielding each (submission, Assessment) as soon as it is done.
+
+    pipelined: decode and check the next learner's answers in a second thread while this one is graded
+    (Assessor.prefetch). `progress(k, submission)` gives each learner's progress callback; `kwargs` go to
+    `assess_submission` (e.g. calibration=...). An exception in one learner's assessment propagates.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sla-prefetch") as pool:
+        ahead = pool.submit(assessor.prefetch, submissions[0]) if pipelined and submissions else None
+        for k, submission in enumerate(submissions):
+            if ahead is not None:
+                try:
+                    ahead.result()
+                except Exception:  # noqa: BLE001  its answers are read again, and any problem reported, below
+                    pass
+                ahead = pool.submit(assessor.prefetch, submissions[k + 1]) if k + 1 < len(submissions) else None
+            report = progress(k, submission) if progress is not None else None
+            try:
+                result = assessor.assess_submission(submission, report, **kwargs)
+            finally:
+                assessor.prefetch_done(submission)
+            yield submission, result
 
 
 def _summarise(parts: list[PartAssessment], graders: tuple[GraderInfo, ...], learner: str | None) -> Assessment:

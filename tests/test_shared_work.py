@@ -114,3 +114,30 @@ def test_the_cpu_transcriber_hears_the_language_in_the_same_pass(counts, monkeyp
     ct2._languages.clear()  # a new process: only the cache remembers
     assessor.assess(FILES)
     assert assessor.transcriber.heard_languages(waves) == heard and windows["encoded"] == ANSWERS
+
+
+@pytest.mark.slow
+def test_a_class_in_turn_reads_the_next_learner_ahead_and_gives_the_same_results(counts, tmp_path):
+    """assess_in_turn(pipelined=True) decodes learner k+1 while learner k is graded: every answer is still
+    decoded once, results equal the one-after-another run, and a bad file stays that learner's problem."""
+    from sla_core.assess import assess_in_turn
+    from sla_core.data import PartResponses, Response, Submission
+
+    bad = tmp_path / "part3.wav"
+    bad.write_text("not audio")
+    parts = {1: FILES[1][:2], 3: FILES[3]}
+    learners = [Submission(name, tuple(PartResponses(p, tuple(Response(audio_path=f) for f in fs))
+                                       for p, fs in files.items()))
+                for name, files in (("a", parts), ("b", {**parts, 3: [bad]}), ("c", parts))]
+    assessor = load_assessor(AssessorConfig(tiny=True, mllm="off", asr="none"))
+    in_turn = [(s.submission_id, a) for s, a in assess_in_turn(assessor, learners, pipelined=False)]
+    decodes = sum(counts["decode"].values())
+    counts["decode"].clear()
+    pipelined = [(s.submission_id, a) for s, a in assess_in_turn(assessor, learners, pipelined=True)]
+    assert sum(counts["decode"].values()) == decodes == 3 * 3  # 3 answers each, read once either way
+    assert [n for n, _ in pipelined] == ["a", "b", "c"]
+    for (_, x), (_, y) in zip(in_turn, pipelined, strict=True):
+        assert [(p.part, p.status, p.score, p.problem) for p in x.parts] == [(p.part, p.status, p.score, p.problem)
+                                                                               for p in y.parts]
+    assert pipelined[1][1].part(3).status == "rejected" and "could not be read" in pipelined[1][1].part(3).problem
+    assert not assessor._prefetched  # nothing read ahead is left behind

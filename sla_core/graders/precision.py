@@ -140,7 +140,7 @@ def choose_path(timings: Sequence[PathTiming], max_drift: float = MAX_DRIFT, tie
     parts = []
     for path in order:
         t = by_path[path]
-        said = f"{path} {t.seconds:.2f} s"
+        said = f"{path} {t.seconds:.2f} s" + (f" (drift {t.drift:.3f})" if 1e-4 < t.drift <= max_drift else "")
         if t.drift > max_drift:
             said += f" (drift {t.drift:.3f} > {max_drift:g}: not used)"
         parts.append(said)
