@@ -261,9 +261,10 @@ def learner_asr_seconds(prefill: float, per_token: float, scale: float) -> tuple
     return windows * prefill + tokens * per_token, windows, tokens
 
 
-def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path) -> dict[str, tuple[float, float]] | str:
+def ct2_runners(model, processor, window: np.ndarray, tokens: int, folder: Path) -> dict[str, object] | str:
     """CTranslate2 on the same random model converted locally, in fp32 and int8 (its CPU formats on AVX2):
-    compute type -> (prefill s, s per token); a sentence when it cannot run."""
+    compute type -> a function timing one (prefill s, s per token), warmed up; a sentence when it cannot run.
+    The caller interleaves the runs with transformers' (a shared machine's load moves between them)."""
     try:
         import ctranslate2
         from ctranslate2.converters import TransformersConverter
@@ -272,7 +273,7 @@ def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path)
     src, out = folder / "hf", folder / "ct2"
     model.float().save_pretrained(src)
     processor.save_pretrained(src)
-    try:  # the converter pads the byte-level vocabulary to the model's size with timestamp tokens
+    try:
         TransformersConverter(str(src)).convert(str(out), force=True)
     except Exception as e:  # the converter raises many types; the sentence says which
         return f"not measured: conversion failed ({type(e).__name__}: {str(e)[:160]})"
@@ -286,31 +287,28 @@ def ct2_timings(model, processor, window: np.ndarray, tokens: int, folder: Path)
         ct = ctranslate2.models.Whisper(str(out), device="cpu", compute_type=compute_type,
                                         intra_threads=torch.get_num_threads())
 
-        def run(encoded, max_length: int) -> tuple[float, int]:
-            t0 = time.perf_counter()
-            got = ct.generate(encoded, prompt, beam_size=1, max_length=max_length, suppress_tokens=[eot],
+        def run(encoded, new: int, ct=ct) -> tuple[float, int]:
+            t0 = time.perf_counter()  # CTranslate2 decodes at most max_length / 2 new tokens (whisper.cc)
+            got = ct.generate(encoded, prompt, beam_size=1, max_length=max(2 * new, new + len(prompt[0]) - 1),
+                              suppress_tokens=[eot],
                               suppress_blank=False)
             return time.perf_counter() - t0, len(got[0].sequences_ids[0])
 
-        # The encoder is timed alone, then decoding from its output (generate() accepts it), so the noise of
-        # a busy machine on the encoder does not land in the per-token figure. max_length does not map one to
-        # one onto new tokens with these random weights (measured: 4 prompt tokens, max_length 4 -> 1 new,
-        # 5 -> 2, 8 -> 4, 20 -> 10), so the per-token time divides by the tokens actually returned: if
-        # CTranslate2 ran steps it did not return, this overstates its cost.
-        first = len(prompt[0])
-        encoded = ct.encode(features)  # warm-up: the first calls allocate
-        run(encoded, first)
-        got = []
-        for _ in range(3):
+        def timed(ct=ct, run=run) -> tuple[float, float]:
+            # The encoder is timed alone, then decoding from its output (generate() accepts it), so the noise of
+            # a busy machine on the encoder does not land in the per-token figure; the per-token time divides by
+            # the tokens actually returned.
             t0 = time.perf_counter()
             encoded = ct.encode(features)
             encode = time.perf_counter() - t0
-            one, made_one = run(encoded, first)
-            many, made_many = run(encoded, first + 2 * tokens)
+            one, made_one = run(encoded, 1)
+            many, made_many = run(encoded, 1 + tokens)
             if made_one != 1 or made_many <= made_one:
                 raise RuntimeError(f"ctranslate2 returned {made_one} and {made_many} tokens; expected 1 and more")
-            got.append((encode + one, max(many - one, 0.0) / (made_many - made_one)))
-        found[compute_type] = (median([g[0] for g in got]), median([g[1] for g in got]))
+            return encode + one, max(many - one, 0.0) / (made_many - made_one)
+
+        timed()  # warm-up: the first calls allocate
+        found[compute_type] = timed
     return found
 
 
@@ -474,19 +472,26 @@ def main() -> None:
         window = dummy_waveform(WINDOW_SECONDS, seed=99)
         rows = []
         for size in [s for s in args.asr.split(",") if s]:
-            for dtype in [torch.float32] + ([torch.bfloat16] if args.asr_bf16 else []):
-                model, processor = whisper_model(size, dtype)
-                got = [whisper_timings(model, processor, window, args.asr_tokens, warm_up=not i) for i in range(args.repeats)]
-                rows.append((f"whisper-{size} {str(dtype).removeprefix('torch.')}", median([g[0] for g in got]),
-                             median([g[1] for g in got])))
-                if args.ct2 and dtype == torch.float32:
-                    with tempfile.TemporaryDirectory() as ct_tmp:
-                        got = ct2_timings(model, processor, window, args.asr_tokens, Path(ct_tmp))
-                    if isinstance(got, str):
-                        print(f"whisper-{size} ctranslate2: {got}")
-                    else:
-                        rows += [(f"whisper-{size} ctranslate2 {kind}", *t) for kind, t in got.items()]
-                del model
+            runners: dict[str, object] = {}
+            with tempfile.TemporaryDirectory() as ct_tmp:
+                for dtype in [torch.float32] + ([torch.bfloat16] if args.asr_bf16 else []):
+                    model, processor = whisper_model(size, dtype)
+                    whisper_timings(model, processor, window, 2, warm_up=True)
+                    runners[f"whisper-{size} {str(dtype).removeprefix('torch.')}"] = (
+                        lambda m=model, p=processor: whisper_timings(m, p, window, args.asr_tokens))
+                    if args.ct2 and dtype == torch.float32:
+                        got = ct2_runners(model, processor, window, args.asr_tokens, Path(ct_tmp))
+                        if isinstance(got, str):
+                            print(f"whisper-{size} ctranslate2: {got}")
+                        else:
+                            runners.update({f"whisper-{size} ctranslate2 {kind}": run for kind, run in got.items()})
+                measured: dict[str, list[tuple[float, float]]] = defaultdict(list)
+                for r in range(args.repeats):  # interleaved: every runtime once per round
+                    for name, run in runners.items():
+                        measured[name].append(run())
+                    print(f"  ASR {size} round {r + 1}: load {os.getloadavg()[0]:.1f}", flush=True)
+                rows += [(name, median([g[0] for g in got]), median([g[1] for g in got])) for name, got in measured.items()]
+                del runners, model
         if rows:
             print(f"\n{'ASR (forced tokens)':32s} {'prefill s':>9s} {'s/token':>8s} {'learner s':>10s} {'RTF':>7s}"
                   f"  vs transformers fp32 of that size (prefill, per token)")
@@ -499,13 +504,16 @@ def main() -> None:
                 print(f"{name:32s} {prefill:9.3f} {per_token:8.4f} {total:10.1f} {total / audio_seconds:7.4f}{vs}")
             print(f"(learner = {windows} windows x prefill + {tokens} tokens x s/token, "
                   f"at {ASSUMED_TOKENS_PER_SECOND} tokens per second of speech)")
-            if transcriber is None:
-                default = next((r for r in rows if r[0] == "whisper-base ctranslate2 int8"), None)
-                if default is not None:
-                    asr = learner_asr_seconds(default[1], default[2], args.scale)[0]
-                    print(f"\nthe learner with estimated whisper-base CTranslate2 int8 transcripts: {learner + asr:.1f} s")
-                    learner += asr
-        print(class_estimate(learner / args.scale))
+        full = learner / args.scale  # the grader and the measures scale with the audio; Whisper's windows do not
+        if transcriber is None and rows:
+            default = next((r for r in rows if r[0] == "whisper-base ctranslate2 int8"), None)
+            if default is not None:
+                asr = learner_asr_seconds(default[1], default[2], 1.0)[0]
+                print(f"\nthe full learner with estimated whisper-base CTranslate2 int8 transcripts: {full:.1f} s + {asr:.1f} s")
+                full += asr
+        elif transcriber is not None and args.scale != 1.0:
+            print("(--scale < 1 with real transcripts: the transcripts are scaled with the audio, an estimate)")
+        print(class_estimate(full))
         print(f"load average at end {os.getloadavg()}")
 
 

@@ -176,9 +176,9 @@ class Ct2Whisper:
                         continue
                     prompt = self.prompt_short if single else self.prompt_long
                     part = encoded if len(rows) == len(batch) else _rows(encoded, rows)
-                    # CTranslate2 decodes at most max_length / 2 new tokens (whisper.cc): twice the cap
+                    # CTranslate2 decodes min(max_length / 2, max_length - prompt + 1) new tokens (whisper.cc)
                     results = self.model.generate(part, [prompt] * len(rows), beam_size=1,
-                                                  max_length=2 * max_new_tokens)
+                                                  max_length=max(2 * max_new_tokens, max_new_tokens + len(prompt) - 1))
                     for r, result in zip(rows, results):
                         i = batch[r]
                         ids = result.sequences_ids[0]
