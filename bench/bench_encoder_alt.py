@@ -164,6 +164,20 @@ def part_scores(graders, parts, run=None) -> list[tuple[float, float]]:
     return out
 
 
+def part_drift(tiny: bool) -> None:
+    """Each part's |score - torch fp32 score| on the example learner (espeak-ng, every part) for the paths the
+    app can run (set_speech_precision: ONNX Runtime fp32 and int8), fixed-seed full-size graders (random heads)."""
+    parts = example_parts()
+    base = part_scores(speech_graders(tiny=tiny, precision=FP32), parts)
+    print(f"fp32 part scores (random heads): {', '.join(f'P{p} {s:.4f}' for p, (s, _) in zip(PARTS, base))}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in ("onnx", "int8"):
+            scores = part_scores(speech_graders(tiny=tiny, precision=path, onnx_cache=Path(tmp)), parts)
+            drift = [abs(a[1] - b[1]) for a, b in zip(scores, base)]
+            print(f"{path}: score drift per part {', '.join(f'P{p} {d:.4f}' for p, d in zip(PARTS, drift))}; "
+                  f"largest {max(drift):.4f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="length of the timed answer")
@@ -171,8 +185,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tiny", action="store_true", help="tiny encoder: checks the plumbing, not the speed")
     ap.add_argument("--no-conv-int8", dest="conv_int8", action="store_false", help="skip int8 of the conv layers too")
+    ap.add_argument("--part-drift", action="store_true",
+                    help="only the per-part score drift of the grader's own paths (onnx, int8) against torch fp32")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.part_drift:
+        return part_drift(args.tiny)
     print(f"torch {torch.__version__}, {args.threads} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}; "
           f"load average at start {os.getloadavg()}", flush=True)
     graders = speech_graders(tiny=args.tiny, precision=FP32)

@@ -2,7 +2,8 @@
 
 Default: the multimodal grader's own Phi-4 model with its speech adapter (no second model to
 download). Alternative: a Whisper checkpoint through transformers (the S&I baseline used
-Whisper-small), for users who prefer it.
+Whisper-small), for users who prefer it; without a GPU, Whisper-base through CTranslate2 int8
+(graders/ct2_whisper.py), which also hears the spoken language in the same pass.
 
 `TranscriptCache` + `CachedTranscriber` keep every transcript on disk, keyed by the audio's content and
 the ASR model, so each recording is transcribed once by each model, whichever command or app asks.
@@ -28,10 +29,13 @@ from .paths import CACHE, default_folder
 
 TRANSCRIBERS = ("phi4", "whisper")
 DEFAULT_WHISPER = "openai/whisper-small"  # what the S&I baseline used: with a GPU, quality first
-# Without a GPU (the CPU default, chosen by speed in bench/bench_cpu.py): base is ~3x cheaper than small per
-# 30 s window and per token; the Whisper paper's LibriSpeech test-clean WER is 4.2 for base.en vs 5.0 for base
-# (3.4 small, 7.6 tiny), so the English-only checkpoint is the better choice for English answers. README has the figures.
-DEFAULT_CPU_WHISPER = "openai/whisper-base.en"
+# Without a GPU (chosen by speed in bench/bench_cpu.py; README "On a laptop without a GPU" has the figures and
+# the published WERs): the multilingual base through CTranslate2 int8. Its 30 s window and token cost a fraction
+# of small's (and of the distilled checkpoints', whose encoders are small's and medium's); the Whisper paper's
+# LibriSpeech test-clean WER is 5.0 for base against 4.2 for base.en, but only the multilingual checkpoint
+# hears which language an answer is in, from the same pass (the spoken-language check needs it).
+DEFAULT_CPU_WHISPER = "openai/whisper-base"
+ASR_RUNTIMES = ("auto", "ctranslate2", "transformers")  # auto: CTranslate2 int8 on a CPU where installed
 # Phi-4-multimodal's documented ASR instruction.
 PHI4_ASR_PROMPT = "<|user|><|audio|>Transcribe the audio clip into text.<|end|><|assistant|>"
 TOKENS_PER_SECOND = 6.0  # a generous cap on new tokens: fast speech is ~3 words (~4 tokens) per second
@@ -229,20 +233,39 @@ def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperT
                               max_new_tokens=max_new_tokens, random=True)
 
 
-def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = None, device=None, batch_size: int = 8) -> Transcriber:
+def load_transcriber(kind: str = "phi4", *, grader=None, model_id: str | None = None, device=None, batch_size: int = 8,
+                     runtime: str = "transformers") -> Transcriber:
     """A transcriber by name.
 
     Args:
         kind: "phi4" (needs `grader`, the loaded MllmGrader, whose model it reuses) or "whisper".
         model_id: Whisper checkpoint (hub id or folder); default DEFAULT_WHISPER.
+        runtime: Whisper through "transformers", "ctranslate2" (int8, CPU; converted once and cached), or
+            "auto" (CTranslate2 on a CPU where installed, else transformers).
     """
     if kind == "phi4":
         if grader is None:
             raise ValueError("the phi4 transcriber reuses the multimodal grader's model: pass grader=")
         return Phi4Transcriber(grader, batch_size=batch_size)
     if kind == "whisper":
+        if runtime not in ASR_RUNTIMES:
+            raise ValueError(f"ASR runtime {runtime!r} is not one of {ASR_RUNTIMES}")
+        if whisper_runtime(runtime, device) == "ctranslate2":
+            from .graders.ct2_whisper import Ct2WhisperTranscriber
+
+            return Ct2WhisperTranscriber.load(model_id or DEFAULT_WHISPER, max_new_tokens=WINDOW_TOKENS)
         return WhisperTranscriber.load(model_id or DEFAULT_WHISPER, device=device, batch_size=batch_size)
     raise ValueError(f"unknown transcriber {kind!r}; expected one of {TRANSCRIBERS}")
+
+
+def whisper_runtime(runtime: str, device=None) -> str:
+    """"ctranslate2" or "transformers" for `runtime` ("auto": CTranslate2 on a CPU where it is installed)."""
+    if runtime != "auto":
+        return runtime
+    import importlib.util
+
+    on_cpu = str(phi4.pick_device(device)).startswith("cpu")
+    return "ctranslate2" if on_cpu and importlib.util.find_spec("ctranslate2") else "transformers"
 
 
 # -- the transcript cache: one for every command ---------------------------------------------------
@@ -268,6 +291,7 @@ class CachedTranscript:
 
     text: str
     words: tuple[tuple[float, float, str], ...] | None = None  # (start s, duration s, word); None: no times
+    languages: dict[str, float] | None = None  # language probabilities heard in the same pass; None: not given
 
 
 class TranscriptCache:
@@ -304,15 +328,18 @@ class TranscriptCache:
             return None  # a damaged entry is a miss: it is transcribed again and rewritten
         if data.get("model") != model_id or not isinstance(data.get("text"), str):
             return None
-        words = data.get("words")
-        return CachedTranscript(data["text"], None if words is None else tuple((float(s), float(d), str(w)) for s, d, w in words))
+        words, languages = data.get("words"), data.get("languages")
+        return CachedTranscript(data["text"], None if words is None else tuple((float(s), float(d), str(w)) for s, d, w in words),
+                                None if not isinstance(languages, dict) else {str(k): float(v) for k, v in languages.items()})
 
     def put(self, audio_key: str, model_id: str, text: str,
-            words: Sequence[tuple[float, float, str]] | None = None) -> None:
+            words: Sequence[tuple[float, float, str]] | None = None,
+            languages: Mapping[str, float] | None = None) -> None:
         """Store one transcript (atomically: a reader never sees half a file)."""
         path = self._path(audio_key, model_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"model": model_id, "text": text, "words": None if words is None else [list(w) for w in words]}
+        data = {"model": model_id, "text": text, "words": None if words is None else [list(w) for w in words],
+                "languages": None if languages is None else dict(languages)}
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
@@ -371,20 +398,45 @@ class CachedTranscriber:
         return self.transcriber.info()
 
     def transcribe(self, waveforms: Sequence[np.ndarray]) -> list[str]:
-        """One transcript per waveform, in input order; the misses go to the model in one call."""
+        """One transcript per waveform, in input order; the misses go to the model in one call.
+
+        A transcriber that hears the language in the same pass (`heard_languages`) has it stored beside the text.
+        """
         keys = [audio_digest(w) for w in waveforms]
         found = [self.cache.get(k, self.model_id) for k in keys]
         todo = [i for i, got in enumerate(found) if got is None]
         made = self.transcriber.transcribe([waveforms[i] for i in todo]) if todo else []
+        languages = self._heard([waveforms[i] for i in todo]) if todo else []
         texts = [got.text if got is not None else "" for got in found]
-        for i, text in zip(todo, made):
-            self.cache.put(keys[i], self.model_id, text)
+        for k, (i, text) in enumerate(zip(todo, made)):
+            self.cache.put(keys[i], self.model_id, text, languages=languages[k] if languages else None)
             texts[i] = text
         self.hits += len(keys) - len(todo)
         self.misses += len(todo)
         return texts
 
+    def heard_languages(self, waveforms: Sequence[np.ndarray]) -> list[dict[str, float] | None]:
+        """The language probabilities of each answer (see Ct2WhisperTranscriber.heard_languages): from the
+        cache when stored with the transcript, else from the transcriber (its memory of this process's
+        transcriptions, or its language pass), then stored. None for each answer where it cannot tell."""
+        if not hasattr(self.transcriber, "heard_languages"):
+            return [None] * len(waveforms)
+        keys = [audio_digest(w) for w in waveforms]
+        found = [self.cache.get(k, self.model_id) for k in keys]
+        heard = [got.languages if got is not None else None for got in found]
+        todo = [i for i, h in enumerate(heard) if h is None]
+        for i, languages in zip(todo, self._heard([waveforms[i] for i in todo]) if todo else []):
+            heard[i] = languages
+            if languages is not None and found[i] is not None:  # stored with the transcript for the next time
+                got = found[i]
+                self.cache.put(keys[i], self.model_id, got.text, got.words, languages)
+        return heard
 
-__all__ = ["DEFAULT_CPU_WHISPER", "DEFAULT_WHISPER", "TRANSCRIBERS", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
+    def _heard(self, waveforms: Sequence[np.ndarray]) -> list[dict[str, float] | None]:
+        ask = getattr(self.transcriber, "heard_languages", None)
+        return ask(waveforms) if ask is not None else [None] * len(waveforms)
+
+
+__all__ = ["ASR_RUNTIMES", "DEFAULT_CPU_WHISPER", "DEFAULT_WHISPER", "TRANSCRIBERS", "whisper_runtime", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
            "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
            "CachedTranscript", "audio_digest", "default_transcript_cache_dir"]

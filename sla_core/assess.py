@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -53,8 +53,8 @@ class AssessorConfig:
     tiny: bool = False  # tiny randomly initialised models: no hub, no GPU; numbers are NOT grades
     speech_checkpoints: str | None = None  # folder or hub repo with part1/ part3/ part4/ part5/ graders
     speech_encoder: str = DEFAULT_SPEECH_ENCODER  # encoder of parts without a trained checkpoint
-    speech_precision: str = "auto"  # "auto" (bf16 on a CPU with AMX/AVX512-BF16, else fp32 through ONNX Runtime
-    #                                where installed, else torch fp32) | "fp32" | "bf16" | "onnx"
+    speech_precision: str = "auto"  # "auto" (the fastest path within the drift bound, timed once per CPU and model:
+    #                                graders.precision) | "fp32" | "bf16" | "onnx" | "int8"
     mllm: str = "auto"  # "on" | "off" | "auto" (= on when a CUDA GPU is present: Phi-4 needs ~12 GiB)
     mllm_model: str = DEFAULT_MLLM_MODEL  # hub id or local folder of the base model
     mllm_revision: str = DEFAULT_MLLM_REVISION
@@ -64,6 +64,7 @@ class AssessorConfig:
     asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"; without the multimodal grader
     #                    anything but "none" means Whisper, so a CPU laptop still shows what the learner said
     asr_model: str | None = None  # Whisper checkpoint (default: asr.DEFAULT_WHISPER, or asr.DEFAULT_CPU_WHISPER on a CPU)
+    asr_runtime: str = "auto"  # Whisper through "ctranslate2" (int8) | "transformers" | "auto" (CTranslate2 on a CPU)
     transcript_cache: str | None = None  # folder of the shared transcript cache (None: its default); "off": none.
     #                                      Re-assessing or calibrating on the same recordings then transcribes nothing
     fusion: str | None = None  # fusion-weights JSON from `fit-fusion`; None -> 0.5 everywhere, labelled
@@ -102,7 +103,8 @@ class AssessorConfig:
 
     def __post_init__(self) -> None:
         choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
-                   "asr": ("phi4", "whisper", "none"), "speech_precision": ("auto", "fp32", "bf16", "onnx")}
+                   "asr": ("phi4", "whisper", "none"), "asr_runtime": ("auto", "ctranslate2", "transformers"),
+                   "speech_precision": ("auto", "fp32", "bf16", "onnx", "int8")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
@@ -137,6 +139,7 @@ class Assessor:
         self._extra_status = tuple(extra_status)
         self.calibration = None  # a teacher's profile, set by sla_core.calibration.use_calibration
         self._lock = threading.RLock()  # one call at a time may bind a profile to the shared graders
+        self._prefetched: dict[int, dict] = {}  # id(submission) -> (part, answer) -> load_checked's result or AudioIssue
 
     def status(self) -> tuple[GraderInfo, ...]:
         """What is loaded and from where: the app's model-status panel and every Assessment."""
@@ -344,7 +347,7 @@ class Assessor:
                     problems.append(f"Part {p}, answer {i + 1}: no audio file was given.")
                     continue
                 try:
-                    wav, stats = load_checked(response.audio_path, part=p, answer=i, max_seconds=self.max_seconds)
+                    wav, stats = self._checked(submission, response.audio_path, p, i)
                 except AudioIssue as issue:
                     problems.append(str(issue))
                     continue
@@ -402,6 +405,34 @@ class Assessor:
                 given[p], segments[p] = pick(given[p]), list(pick(segments[p]))
             kept_inputs.append(part)
         return kept_inputs, checks
+
+    def prefetch(self, submission: Submission) -> None:
+        """Decode and check a learner's answers ahead of `assess_submission` (see `assess_in_turn`): the next
+        learner's audio is read while this one is graded. What `_load_parts` finds here it does not read again."""
+        read: dict[tuple[int, int], tuple] = {}
+        for part in submission.parts:
+            for i, response in enumerate(part.responses):
+                if response.audio_path is None:
+                    continue
+                try:
+                    read[part.part, i] = load_checked(response.audio_path, part=part.part, answer=i,
+                                                      max_seconds=self.max_seconds)
+                except AudioIssue as issue:
+                    read[part.part, i] = (issue,)
+        self._prefetched[id(submission)] = read
+
+    def prefetch_done(self, submission: Submission) -> None:
+        """Forget what was read ahead for `submission` and not used (its assessment failed early)."""
+        self._prefetched.pop(id(submission), None)
+
+    def _checked(self, submission: Submission, path, part: int, answer: int):
+        """load_checked's (wav, stats), from the prefetch when it read this answer; raises its AudioIssue."""
+        got = self._prefetched.get(id(submission), {}).pop((part, answer), None)
+        if got is None:
+            return load_checked(path, part=part, answer=answer, max_seconds=self.max_seconds)
+        if len(got) == 1:
+            raise got[0]
+        return got
 
     def _transcribe(self, inputs: list[PartInput]) -> list[PartInput]:
         """Fill in missing transcripts with one batched ASR call over all parts' answers."""
@@ -461,6 +492,34 @@ def _words_source(given: Sequence[str | None], words: Sequence[str | None]) -> s
     return "given" if all(g is not None for g, w in zip(given, words) if w is not None) else "asr"
 
 
+def assess_in_turn(assessor: Assessor, submissions: Sequence[Submission], pipelined: bool = True,
+                   progress: Callable[[int, Submission], Progress | None] | None = None, **kwargs
+                   ) -> Iterator[tuple[Submission, Assessment]]:
+    """Assess learners one after another, yielding each (submission, Assessment) as soon as it is done.
+
+    pipelined: decode and check the next learner's answers in a second thread while this one is graded
+    (Assessor.prefetch). `progress(k, submission)` gives each learner's progress callback; `kwargs` go to
+    `assess_submission` (e.g. calibration=...). An exception in one learner's assessment propagates.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sla-prefetch") as pool:
+        ahead = pool.submit(assessor.prefetch, submissions[0]) if pipelined and submissions else None
+        for k, submission in enumerate(submissions):
+            if ahead is not None:
+                try:
+                    ahead.result()
+                except Exception:  # noqa: BLE001  its answers are read again, and any problem reported, below
+                    pass
+                ahead = pool.submit(assessor.prefetch, submissions[k + 1]) if k + 1 < len(submissions) else None
+            report = progress(k, submission) if progress is not None else None
+            try:
+                result = assessor.assess_submission(submission, report, **kwargs)
+            finally:
+                assessor.prefetch_done(submission)
+            yield submission, result
+
+
 def _summarise(parts: list[PartAssessment], graders: tuple[GraderInfo, ...], learner: str | None) -> Assessment:
     """Overall = mean of the parts that were assessed, saying which they are."""
     covered = tuple(p.part for p in parts if p.ok)
@@ -496,7 +555,8 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
             mode=config.mllm_mode, variant=config.mllm_variant, device=config.device, tiny=config.tiny,
         )
         if config.asr != "none" and config.mllm_variant != "AO":
-            transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device)
+            transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device,
+                                           runtime=config.asr_runtime)
         # The grader never builds its own transcriber: it gets the pipeline's, or (asr "none": no ASR step in
         # the pipeline) the Phi-4 one over its own model for the answers it must read as text.
         mllm.transcriber = transcriber or load_transcriber("phi4", grader=mllm)
@@ -526,7 +586,7 @@ def _load_whisper(config: AssessorConfig, extra: list[GraderInfo]):
     """
     import torch
 
-    from .asr import (DEFAULT_CPU_WHISPER, DEFAULT_WHISPER, CachedTranscriber, TranscriptCache, WhisperTranscriber,
+    from .asr import (DEFAULT_CPU_WHISPER, DEFAULT_WHISPER, CachedTranscriber, TranscriptCache, load_transcriber,
                       tiny_whisper_transcriber)  # fmt: skip
 
     if config.tiny and config.asr_model is None:
@@ -535,8 +595,9 @@ def _load_whisper(config: AssessorConfig, extra: list[GraderInfo]):
         on_gpu = (config.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
         model_id = config.asr_model or (DEFAULT_WHISPER if on_gpu else DEFAULT_CPU_WHISPER)
         try:
-            transcriber = WhisperTranscriber.load(model_id, device=config.device)
-        except (OSError, ValueError) as e:  # offline, unknown id, bad path: what from_pretrained raises
+            transcriber = load_transcriber("whisper", model_id=model_id, device=config.device, runtime=config.asr_runtime)
+        except (OSError, ValueError, RuntimeError) as e:  # offline, unknown id, bad path (from_pretrained), a
+            #                                                 conversion or model CTranslate2 refuses
             extra.append(GraderInfo(name="asr", source=model_id, state=UNTRAINED, note=f"not loaded: {e}"[:300]))
             return None
     if config.transcript_cache == "off":

@@ -375,19 +375,24 @@ def test_a_profile_for_other_graders_is_refused(speech_result, tiny, with_mllm):
 # -- (f) the cache -----------------------------------------------------------------------------------
 
 
-def test_a_second_collection_reads_the_cache_not_the_encoder(tiny, graded, tmp_path):
-    calls = []
+def test_a_second_collection_reads_the_cache_not_the_encoder(tiny, graded, tmp_path, monkeypatch):
+    from sla_core import audio
+
+    calls, decodes = [], []
     hooks = [g.encoder.register_forward_hook(lambda *_: calls.append(1)) for g in tiny.speech.graders.values()]
+    load = audio.load_audio
+    monkeypatch.setattr(audio, "load_audio", lambda *a, **k: decodes.append(1) or load(*a, **k))
     cache = EmbeddingCache(tmp_path)
     progress = []
     try:
         first = collect_exemplars(tiny, read_manifest(graded), cache=cache, progress=lambda f, m: progress.append(f))
-        n_first = len(calls)
+        n_first, n_decoded = len(calls), len(decodes)
         second = collect_exemplars(tiny, read_manifest(graded), cache=cache)
     finally:
         for h in hooks:
             h.remove()
     assert n_first == len(MARKS) and len(calls) == n_first  # no encoder call the second time
+    assert n_decoded >= len(MARKS) and len(decodes) == n_decoded  # nor any decoding or voice activity
     for a, b in zip(first.exemplars, second.exemplars, strict=True):
         np.testing.assert_array_equal(a.embedding, b.embedding)
         assert a.scores == b.scores

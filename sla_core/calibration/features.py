@@ -312,29 +312,33 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
     for k, (sub, part) in enumerate(graded):
         who = f"learner {sub.submission_id!r} part {part.part}"
         report(k / len(graded), f"Listening to {who} ({k + 1} of {len(graded)})")
-        loaded = _load_part(assessor, sub, part, who)
-        if isinstance(loaded, str):
-            skipped.append(loaded)
+        listened = _PartAudio(assessor, sub, part, who)
+        if listened.problem is not None:
+            skipped.append(listened.problem)
             continue
-        part_input, digests, segments = loaded
-        delivery = _delivery(part_input, digests, segments, cache)
-        scores, states, embedding = {}, {}, None
-        if speech is not None:
-            p = part.part
-            if p not in speech.graders:
-                skipped.append(f"{who}: no speech grader is loaded for part {p}")
-                continue
-            key = EmbeddingCache.key("embedding", prints[p]["embed"], str(p), *digests)
-            hit = cache.get(key)
-            if hit is None:
-                embedding = speech.graders[p].embed([list(part_input.waveforms)])[0]  # (H,)
-                cache.put(key, sources=digests, embedding=embedding)
-            else:
-                embedding = hit["embedding"]
-            raw, _ = speech_parts[p].score(embedding[None])  # (1,) under the loaded prototypes
-            scores["speech"], states["speech"] = clip_score(float(raw[0])), speech.states[p]
-        for slot, grader in others:
-            scores[slot], states[slot] = _generic_score(assessor, grader, identities[slot], part_input, digests, cache)
+        digests = listened.digests
+        try:  # the audio is decoded and checked only when a cache misses: a second listen reads none of it
+            delivery = _delivery(listened, digests, cache)
+            scores, states, embedding = {}, {}, None
+            if speech is not None:
+                p = part.part
+                if p not in speech.graders:
+                    skipped.append(f"{who}: no speech grader is loaded for part {p}")
+                    continue
+                key = EmbeddingCache.key("embedding", prints[p]["embed"], str(p), *digests)
+                hit = cache.get(key)
+                if hit is None:
+                    embedding = speech.graders[p].embed([list(listened.part_input().waveforms)])[0]  # (H,)
+                    cache.put(key, sources=digests, embedding=embedding)
+                else:
+                    embedding = hit["embedding"]
+                raw, _ = speech_parts[p].score(embedding[None])  # (1,) under the loaded prototypes
+                scores["speech"], states["speech"] = clip_score(float(raw[0])), speech.states[p]
+            for slot, grader in others:
+                scores[slot], states[slot] = _generic_score(assessor, grader, identities[slot], listened, digests, cache)
+        except _Unusable as e:
+            skipped.append(str(e))
+            continue
         exemplars.append(Exemplar(learner=sub.submission_id, part=part.part, mark=round_to_grid(float(part.mark)),
                                   scores=scores, states=states, embedding=embedding, delivery=delivery))
     report(1.0, f"Listened to {len(exemplars)} graded part(s)" + (f"; {len(skipped)} left out" if skipped else ""))
@@ -342,55 +346,88 @@ def collect_exemplars(assessor, submissions: Sequence[Submission], cache: Embedd
                         skipped=skipped)
 
 
-def _load_part(assessor, sub: Submission, part, who: str) -> tuple[PartInput, list[str], list] | str:
-    """The part's checked audio, file digests and speech segments, or why it cannot be used (one bad answer
-    spoils the mark)."""
-    limit = part_info(part.part).max_answers
-    if not part.responses:
-        return f"{who}: no recording"
-    if len(part.responses) > limit:
-        return f"{who}: {len(part.responses)} recordings, but this part takes at most {limit}"
-    waves, digests, segments = [], [], []
-    for i, response in enumerate(part.responses):
-        if response.audio_path is None:
-            return f"{who}, answer {i + 1}: no audio file"
-        try:
-            wav, stats = load_checked(response.audio_path, part=part.part, answer=i, max_seconds=assessor.max_seconds)
-        except AudioIssue as issue:
-            return f"{who}: {issue}"
-        waves.append(wav)
-        digests.append(file_digest(response.audio_path))
-        segments.append(stats.segments)
-    part_input = PartInput(part=part.part, waveforms=tuple(waves),
-                           questions=tuple(r.question for r in part.responses),
-                           transcripts=tuple(r.transcript for r in part.responses), submission_id=sub.submission_id)
-    return part_input, digests, segments
+class _Unusable(Exception):
+    """A graded part whose audio cannot be used (one bad answer spoils the mark); the message says why."""
 
 
-def _delivery(part_input: PartInput, digests: list[str], segments: list, cache: EmbeddingCache
-              ) -> dict[str, float | None]:
+class _PartAudio:
+    """A graded part's answers for listening: the file digests at once (the cache keys), the checked audio and
+    its speech segments only when asked (`part_input`, `segments`), decoded once."""
+
+    def __init__(self, assessor, sub: Submission, part, who: str) -> None:
+        self.assessor, self.sub, self.part, self.who = assessor, sub, part, who
+        self.questions = tuple(r.question for r in part.responses)
+        self.transcripts = tuple(r.transcript for r in part.responses)
+        self.problem: str | None = None
+        self.digests: list[str] = []
+        self._loaded: tuple[PartInput, list] | None = None
+        limit = part_info(part.part).max_answers
+        if not part.responses:
+            self.problem = f"{who}: no recording"
+        elif len(part.responses) > limit:
+            self.problem = f"{who}: {len(part.responses)} recordings, but this part takes at most {limit}"
+        else:
+            for i, response in enumerate(part.responses):
+                if response.audio_path is None:
+                    self.problem = f"{who}, answer {i + 1}: no audio file"
+                    break
+                try:
+                    self.digests.append(file_digest(response.audio_path))
+                except OSError:  # missing or unreadable: said in the pipeline's words
+                    try:
+                        load_checked(response.audio_path, part=part.part, answer=i, max_seconds=assessor.max_seconds)
+                        self.problem = f"{who}, answer {i + 1}: the file cannot be read"
+                    except AudioIssue as issue:
+                        self.problem = f"{who}: {issue}"
+                    break
+
+    def part_input(self) -> PartInput:
+        return self._load()[0]
+
+    def segments(self) -> list:
+        return self._load()[1]
+
+    def _load(self) -> tuple[PartInput, list]:
+        """The checked audio and speech segments; raises _Unusable with the first answer's problem."""
+        if self._loaded is None:
+            waves, segments = [], []
+            for i, response in enumerate(self.part.responses):
+                try:
+                    wav, stats = load_checked(response.audio_path, part=self.part.part, answer=i,
+                                              max_seconds=self.assessor.max_seconds)
+                except AudioIssue as issue:
+                    raise _Unusable(f"{self.who}: {issue}") from issue
+                waves.append(wav)
+                segments.append(stats.segments)
+            self._loaded = (PartInput(part=self.part.part, waveforms=tuple(waves), questions=self.questions,
+                                      transcripts=self.transcripts, submission_id=self.sub.submission_id), segments)
+        return self._loaded
+
+
+def _delivery(listened: _PartAudio, digests: list[str], cache: EmbeddingCache) -> dict[str, float | None]:
     """The part's delivery measures by the pipeline's own code (delivery.analyse.measure_part), cached by the
     audio's content: they depend on nothing else (no grader, no transcript: words per minute is not used)."""
     key = EmbeddingCache.key("delivery", DELIVERY_CACHE, *digests)
     hit = cache.get(key)
     if hit is not None:
         return {m: None if np.isnan(v) else float(v) for m, v in zip(MEASURES, hit["values"])}
-    values = delivery_values(measure_part(part_input.waveforms, segments))
+    values = delivery_values(measure_part(listened.part_input().waveforms, listened.segments()))
     cache.put(key, sources=digests,
               values=np.array([np.nan if values[m] is None else values[m] for m in MEASURES], dtype=np.float64))
     return values
 
 
-def _generic_score(assessor, grader, identity: dict, part_input: PartInput, digests: list[str],
+def _generic_score(assessor, grader, identity: dict, listened: _PartAudio, digests: list[str],
                    cache: EmbeddingCache) -> tuple[float, str]:
     """Any Grader's score for one part (the multimodal one: transcribed first, as the Assessor does)."""
     transcriber = assessor.transcriber if grader is assessor.mllm else None
     asr = f"{type(transcriber).__name__}:{getattr(transcriber, 'model_id', '')}" if transcriber is not None else ""
-    key = EmbeddingCache.key("score", grader.name, json.dumps(identity, sort_keys=True), str(part_input.part),
-                             *digests, json.dumps(part_input.questions), json.dumps(part_input.transcripts), asr)
+    key = EmbeddingCache.key("score", grader.name, json.dumps(identity, sort_keys=True), str(listened.part.part),
+                             *digests, json.dumps(listened.questions), json.dumps(listened.transcripts), asr)
     hit = cache.get(key)
     if hit is not None:
         return float(hit["score"]), str(hit["state"])
+    part_input = listened.part_input()
     if transcriber is not None and any(t is None for t in part_input.transcripts):
         todo = [i for i, t in enumerate(part_input.transcripts) if t is None]
         texts = iter(transcriber.transcribe([part_input.waveforms[i] for i in todo]))

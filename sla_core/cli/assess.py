@@ -38,9 +38,10 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
                        help="offline tiny random models (no download): for trying things out, not grades")
     group.add_argument("--speech-checkpoints", help="folder or hub repo with trained part1/ part3/ ... speech graders")
     group.add_argument("--speech-encoder", help="wav2vec 2.0 encoder for parts without a checkpoint")
-    group.add_argument("--speech-precision", choices=("auto", "fp32", "bf16", "onnx"),
-                       help="speech encoder on a CPU: auto = bf16 where the CPU has AMX / AVX512-BF16, else fp32 "
-                            "through ONNX Runtime (exported once, cached), else fp32 in torch; onnx forces ONNX Runtime")
+    group.add_argument("--speech-precision", choices=("auto", "fp32", "bf16", "onnx", "int8"),
+                       help="speech encoder on a CPU: auto = the fastest of torch fp32, ONNX Runtime fp32 and native "
+                            "bf16 within a 0.02 score drift, timed once per machine and model and cached; onnx forces "
+                            "ONNX Runtime fp32, int8 its int8 quantisation (faster, moves scores: see README)")
     group.add_argument("--mllm", choices=("on", "off", "auto"), help="load the Phi-4 multimodal grader (auto: on a GPU)")
     group.add_argument("--mllm-model", help="Phi-4-multimodal hub id or folder")
     group.add_argument("--mllm-adapters", help="folder or hub repo of trained LoRA adapters")
@@ -48,6 +49,8 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mllm-variant", choices=("TA", "AO", "TO"))
     group.add_argument("--asr", choices=("phi4", "whisper", "none"))
     group.add_argument("--asr-model", help="Whisper checkpoint (--asr whisper, or any ASR without the multimodal grader)")
+    group.add_argument("--asr-runtime", choices=("auto", "ctranslate2", "transformers"),
+                       help="Whisper through CTranslate2 int8 (auto on a CPU: about half the time) or transformers")
     group.add_argument("--transcript-cache", metavar="DIR",
                        help="folder of the transcript cache (default: the shared one), or 'off'")
     group.add_argument("--fusion", help="fusion-weights JSON written by fit-fusion")
@@ -71,8 +74,9 @@ def assessor_config(args: argparse.Namespace):
     from ..assess import AssessorConfig
 
     names = ("tiny", "speech_checkpoints", "speech_encoder", "speech_precision", "mllm", "mllm_model", "mllm_adapters", "mllm_mode",
-             "mllm_variant", "asr", "asr_model", "transcript_cache", "fusion", "calibration", "max_seconds", "device",
-             "check_language", "language_model", "check_topic", "topic_model", "check_overlap", "check_same_recording")
+             "mllm_variant", "asr", "asr_model", "asr_runtime", "transcript_cache", "fusion", "calibration", "max_seconds",
+             "device", "check_language", "language_model", "check_topic", "topic_model", "check_overlap",
+             "check_same_recording")
     return AssessorConfig.from_env(**{n: getattr(args, n, None) for n in names})
 
 

@@ -2,8 +2,9 @@
 
 Why: on an AVX2 CPU bf16 is emulated and slower than fp32, but ONNX Runtime with all its graph
 optimisations ran the full-size wav2vec2-base in 0.48x the time of eager torch fp32, with hidden states
-and part scores equal to fp32's (bench/bench_encoder_alt.py: 20 s answer, 2 threads; int8 was faster but
-moved scores by 0.011, so it is not used). Issue 16 asks the grader for at most 0.60x.
+and part scores equal to fp32's (bench/bench_encoder_alt.py: 20 s answer, 2 threads). Its dynamic int8
+quantisation (MatMul weights) is faster still but moves scores (README): it runs only when asked for
+(`int8=True`, speech precision "int8"). Which path a machine runs is measured (graders/precision.py).
 
 The graph is exported from the grader's own encoder once and cached on disk, keyed by a fingerprint of
 the weights, the config, what the graph returns and the exporter's versions: the untrained graders share
@@ -138,8 +139,24 @@ class OnnxEncoder:
         return f"{how}, {self.size_bytes / 1e6:.0f} MB at {self.path}"
 
 
+def quantise_int8(fp32: Path, path: Path) -> None:
+    """Write `fp32`'s dynamic int8 quantisation (MatMul weights; the conv front end stays fp32: quantising it
+    moved scores by 0.19) to `path`, atomically and owner-only."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem[:16], suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: str | Path | None = None,
-                      threads: int | None = None) -> OnnxEncoder:
+                      threads: int | None = None, int8: bool = False) -> OnnxEncoder:
     """The encoder's ONNX Runtime session: from the cache when this exact encoder was exported before.
 
     Args:
@@ -147,6 +164,7 @@ def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: s
         all_layers: return every hidden state stacked (for graders with layer_weighted_sum).
         cache_dir: where the .onnx files live; None -> default_onnx_cache_dir().
         threads: ONNX Runtime's intra-op threads; None -> torch.get_num_threads(), as the torch path uses.
+        int8: run the dynamic int8 quantisation of the graph (cached beside the fp32 file) instead.
     Raises:
         ImportError when onnx / onnxruntime are missing; whatever the exporter or ONNX Runtime raise.
     """
@@ -154,7 +172,8 @@ def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: s
 
     masked = encoder.config.feat_extract_norm == "layer"  # as SpeechGrader.encode: only these take a mask
     root = Path(cache_dir) if cache_dir is not None else default_onnx_cache_dir()
-    path = root / f"{encoder_fingerprint(encoder, all_layers)[:32]}.onnx"
+    fp32 = root / f"{encoder_fingerprint(encoder, all_layers)[:32]}.onnx"
+    path = fp32.with_suffix(".int8.onnx") if int8 else fp32
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or torch.get_num_threads()
@@ -166,7 +185,10 @@ def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: s
     for attempt in range(2):
         if not path.is_file():
             t0 = time.perf_counter()
-            export_encoder(encoder, path, all_layers, masked)
+            if not fp32.is_file():
+                export_encoder(encoder, fp32, all_layers, masked)
+            if int8:
+                quantise_int8(fp32, path)
             exported = time.perf_counter() - t0
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -179,4 +201,4 @@ def load_onnx_encoder(encoder: nn.Module, all_layers: bool = False, cache_dir: s
 
 
 __all__ = ["OnnxEncoder", "default_onnx_cache_dir", "encoder_fingerprint", "export_encoder", "load_onnx_encoder",
-           "onnx_runtime_missing"]
+           "onnx_runtime_missing", "quantise_int8"]

@@ -13,7 +13,7 @@ import torch
 from sla_core.data import PartInput
 from sla_core.graders import onnx_encoder, precision
 from sla_core.graders.onnx_encoder import OnnxEncoder
-from sla_core.graders.precision import FP32, ONNX, resolve_precision
+from sla_core.graders.precision import FP32, ONNX, auto_candidates
 from sla_core.graders.speech import (SpeechGraderConfig, build_speech_grader, load_speech_graders,
                                      set_speech_precision, tiny_speech_grader, tiny_wav2vec2_config)
 from sla_core.parts import PARTS
@@ -119,10 +119,10 @@ def test_without_onnxruntime_the_encoder_runs_torch_fp32_and_says_why(example_pa
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")  # an AVX2 laptop
     monkeypatch.setattr(precision, "CPUINFO", cpuinfo)
-    assert resolve_precision("auto", "cpu")[0] == ONNX
+    assert auto_candidates()[0] == [FP32, ONNX, "int8"]
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
-    assert resolve_precision("auto", "cpu") == (FP32, "this CPU has no native bf16 (no AMX / AVX512-BF16); "
-                                                      "onnxruntime not installed")
+    paths, left_out = auto_candidates()
+    assert paths == [FP32] and "onnx, int8: onnxruntime not installed" in left_out  # "auto" times torch fp32 alone
     graders = load_speech_graders(None, parts=(3,), tiny=True, device="cpu", precision="onnx")
     assert "runs in fp32 in torch (onnx asked for, but onnxruntime not installed)" in graders.info().note
     assert 2.0 <= graders.score([example_parts[1]])[0].score <= 5.5 and cache.calls["run"] == 0
@@ -151,5 +151,18 @@ def test_the_command_line_can_force_onnx_runtime(cache):
     assert config.speech_precision == "onnx"
     graders = load_speech_graders(None, parts=(3,), tiny=True, device="cpu", precision=config.speech_precision)
     assert "runs in fp32 through ONNX Runtime" in graders.info().note
+    assert assessor_config(parser.parse_args(["--speech-precision", "int8"])).speech_precision == "int8"
     with pytest.raises(SystemExit):
-        parser.parse_args(["--speech-precision", "int8"])
+        parser.parse_args(["--speech-precision", "fp16"])
+
+
+def test_int8_runs_only_when_asked_for_and_says_so(example_parts, cache):
+    """ONNX Runtime's dynamic int8 (MatMul weights): quantised once from the fp32 export, cached beside it."""
+    graders = load_speech_graders(None, parts=(3,), tiny=True, device="cpu", precision="int8")
+    assert "runs in int8 through ONNX Runtime (forced by configuration)" in graders.info().note
+    assert graders.graders[3].onnx.path.name.endswith(".int8.onnx") and cache.calls["export"] == 1
+    assert {f.name.count(".") for f in cache.dir.glob("*.onnx")} == {1, 2}  # the fp32 file and its int8 twin
+    score = graders.score([example_parts[1]])[0].score
+    assert cache.calls["run"] == 1 and 2.0 <= score <= 5.5
+    again = load_speech_graders(None, parts=(3,), tiny=True, device="cpu", precision="int8")
+    assert again.graders[3].onnx.export_seconds is None and cache.calls["export"] == 1  # from the cache
