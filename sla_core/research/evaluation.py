@@ -34,20 +34,23 @@ from .protocol import (BAND_NAMES, DEFAULT_RESAMPLES, DEFAULT_SEED, BootstrapRes
                        paired_bootstrap, summarise_runs)
 
 # The paper's Table 1/2 (S&I 2025 eval set), copied from DESIGN.md: (RMSE, PCC, SRC, <=0.5 %, <=1.0 %).
-PAPER_ROWS: dict[str, tuple[float, float, float, float, float]] = {
+PAPER_ROWS: dict[str, tuple[float | None, ...]] = {
     "BERT baseline": (0.445, 0.727, 0.729, 76.0, 96.3),
     "W2V": (0.394, 0.790, 0.797, 81.3, 99.3),
     "Phi4-CTG-TA": (0.412, 0.796, 0.797, 74.7, 98.0),
     "Phi4-STG": (0.389, 0.808, 0.810, 78.3, 98.0),
     "W2V + Phi4-STG (fused)": (0.375, 0.820, 0.827, 82.7, 99.3),
     "challenge winner": (0.364, 0.826, 0.830, 83.0, 99.7),
+    # issue 25's figures for the session-level frontier (eval set); "–" where the issue gives none
+    "session-level MTL (arXiv 2509.16025)": (0.360, 0.827, None, 85.7, None),
+    "CASA (arXiv 2608.13101; 10 runs: 0.363, 95% CI 0.359-0.367)": (0.358, None, None, None, None),
 }
 # Row labels as the paper's Table 1 writes them; other systems are labelled by their own name. The
 # names of files written before systems were named (speech / mllm / bert) still get a readable label.
 SYSTEM_LABELS = {"BERT": "BERT baseline", "bert": "BERT baseline", "speech": "W2V (speech grader)",
                  "mllm": "Phi4 (multimodal grader)"}
 # Table 1's order; other systems follow in the order they were read.
-TABLE_ORDER = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG")
+TABLE_ORDER = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG", "Phi4-MTL")
 DEFAULT_SPEECH, DEFAULT_MLLM = "W2V", "Phi4-STG"  # the paper's fused pair
 COLUMNS = ("rmse", "pcc", "src", "within_0_5", "within_1_0")
 STRICT_COLUMNS = ("rmse", "pcc", "src", "strict_within_0_5", "strict_within_1_0")
@@ -379,9 +382,14 @@ def _protocol_sections(report: EvalReport) -> list[str]:
         for c in report.comparisons:
             out.append(f"| {label(c['a'])} | {label(c['b'])} | {c['n']} | {c['rmse_a']:.3f} | {c['rmse_b']:.3f} | "
                        f"{c['difference']:+.4f} | {c['ci_low']:+.4f} to {c['ci_high']:+.4f} | "
-                       f"{100 * c['share_a_better']:.1f}% | {c['p_value']:.4f} | {c['resamples']} | {c['seed']} |")
+                       f"{100 * c['share_a_better']:.1f}% | {_p_cell(c)} | {c['resamples']} | {c['seed']} |")
         out.append("")
     return out
+
+
+def _p_cell(c: dict) -> str:
+    """p as printed: below the resolution of the resamples (no resample crossed 0) it says so."""
+    return f"< {2 / c['resamples']:.2g}" if c["p_value"] == 0 else f"{c['p_value']:.4f}"
 
 
 def rmse_figure(report: EvalReport):
