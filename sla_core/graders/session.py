@@ -289,7 +289,7 @@ class SessionGrader:
         overall = clip_score(float(raw[TARGETS.index(OVERALL)]))
         covered = tuple(p for p in PARTS if any(x.part == p for x in parts))
         used = prior if self.config.prior == "speech" else {}
-        return SessionOutput(scores, OverallScore(SYSTEM, round(overall, 4), state, cefr_label(overall), covered),
+        return SessionOutput(scores, OverallScore(SYSTEM, overall, state, cefr_label(overall), covered),
                              tuple(float(x) for x in raw), used)
 
     def score(self, parts: Sequence[PartInput]) -> list[PartScore]:

@@ -97,8 +97,10 @@ def cross_fit(train_subs, dev_subs, folds: int, speech_cfg, out: str | Path, see
             records which submissions each fold held out (a different assignment is refused).
     """
     from ..graders.speech import load_speech_graders
-    from .train.speech import train_part
+    from .train import speech
+    from .train.common import pick_device
 
+    device = pick_device(str(device))  # "cpu", "cuda:0", "auto" or a torch.device
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     assignment = assign_folds([s.submission_id for s in train_subs], folds, seed)
@@ -118,7 +120,7 @@ def cross_fit(train_subs, dev_subs, folds: int, speech_cfg, out: str | Path, see
             log(f"acoustic prior: fold {k + 1}/{folds}: speech graders for parts {parts} on {len(rest)} submissions, "
                 f"estimates for the {len(held)} held out")
             for part in parts:
-                train_part(part, rest, dev_subs, cfg, device)
+                speech.train_part(part, rest, dev_subs, cfg, device)
             graders = load_speech_graders(cfg.out, parts=parts, device=device)
             note = f"{OUT_OF_FOLD}: fold {k + 1} of {folds}, speech graders trained without these submissions"
             write_predictions(path, speech_prior_rows(graders, held, "train", note))
