@@ -11,10 +11,11 @@ regression head needs no grid.
 
 Recipe (the follow-up paper gives no hyperparameters; where it is silent, our multimodal graders'):
 the adapter starts as a copy of the speech LoRA (r=320, alpha=640); AdamW, lr 5e-5 on the adapter
-(STG's) and 1e-3 on the new head (it starts from zero: `session.init_head`), linear schedule with 10%
-warm-up, effective batch 32 sessions (2 x 16), 3 epochs, bf16 autocast on CUDA, gradient checkpointing;
-the prompt's prior is hidden ("not available") for 10% of training sessions (`prior_dropout`), so the
-grader has seen that case when no trained speech grader is loaded. The epoch with the lowest dev RMSE
+(STG's) and 1e-3 on the head, which starts as the prior itself (`session.init_head`: readout 0, each
+part's output = its prior, the overall = their mean, no prior = the training mean), linear schedule
+with 10% warm-up, effective batch 32 sessions (2 x 16), 3 epochs, bf16 autocast on CUDA, gradient
+checkpointing; the prior is hidden ("not available", in the prompt and to the head) for 10% of training
+sessions (`prior_dropout`), so the grader has seen that case when no trained speech grader is loaded. The epoch with the lowest dev RMSE
 of the overall output is kept (the challenge ranks by it; macro-F1 would need classes, which a
 regression head does not give); dev is also scored before training (epoch 0), so the log shows what
 training bought over the head's start (every output at its training mean).
@@ -196,8 +197,8 @@ def prepare_priors(cfg: SessionTrainConfig, train_subs, dev_subs, device, log) -
 
         checkpoints = str(folder / "speech-full")
         full_cfg = dataclasses.replace(speech_cfg, out=checkpoints)
-        for part in PARTS:
-            if not (Path(checkpoints) / f"part{part}").is_dir() or (Path(checkpoints) / "checkpoints").is_dir():
+        for part in PARTS:  # a finished part resumes past its last epoch: nothing is trained twice
+            if any(s.part(part) is not None and s.part(part).mark is not None for s in train_subs):
                 log(f"acoustic prior: speech grader part {part} on all {len(train_subs)} train submissions")
                 train_part(part, train_subs, dev_subs, full_cfg, device)
     dev_file = prior.full_prior(dev_subs, checkpoints, folder, "dev", device)
@@ -415,11 +416,10 @@ def _drop_prior(cfg: SessionTrainConfig, epoch: int, ex: SessionExample) -> bool
 
 
 def _adapter_state(grader) -> dict:
-    from peft.utils import get_peft_model_state_dict
-
     from ...graders.session import ADAPTER
+    from .mllm import _adapter_state as adapter_state
 
-    return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(grader.model, adapter_name=ADAPTER).items()}
+    return adapter_state(grader, ADAPTER)
 
 
 def _head_state(grader) -> dict:
@@ -427,11 +427,10 @@ def _head_state(grader) -> dict:
 
 
 def _set_state(grader, adapter: dict, head: dict) -> None:
-    from peft.utils import set_peft_model_state_dict
-
     from ...graders.session import ADAPTER
+    from .mllm import _set_adapter_state
 
-    set_peft_model_state_dict(grader.model, adapter, adapter_name=ADAPTER)
+    _set_adapter_state(grader, ADAPTER, adapter)
     grader.head.load_state_dict(head)
 
 

@@ -208,5 +208,9 @@ def test_assess_shows_the_five_outputs_with_intervals_and_review_flags(trained, 
     assert Assessment.from_json(a.to_json()) == a
     text = format_assessment(a)
     assert f"Phi4-MTL overall (its own output, trained): {own.score:.2f} {own.cefr} (90% interval" in text
+    from sla_core.teacher.result_view import summary_html
+
+    card = summary_html(a)  # the app's result card shows it beside the overall, with its interval
+    assert f"The Phi4-MTL grader&#x27;s own overall, from the whole test at once: {own.cefr} {own.score:.2f}; 90%" in card
     reloaded = load_session_grader(tiny=True, adapter=cfg.out)
     assert reloaded.config.prior_head and reloaded.state == TRAINED
