@@ -292,6 +292,8 @@ def train(cfg: SessionTrainConfig, log: Callable[[str], None] | None = print):
     log = log or (lambda _: None)
     device = common.pick_device(cfg.device)
     train_subs, dev_subs = _load(cfg)
+    # the prior first: a prior file that is not out-of-fold fails before any audio is read
+    train_prior, dev_prior, prior_source = prepare_priors(cfg, train_subs, dev_subs, device, log)
     skipped: list[str] = []
     train_set, dev_set = session_examples(train_subs, skipped), session_examples(dev_subs, skipped)
     for why in skipped:
@@ -299,7 +301,6 @@ def train(cfg: SessionTrainConfig, log: Callable[[str], None] | None = print):
     if not train_set or not dev_set or not any(np.isfinite(ex.targets[-1]) for ex in dev_set):
         raise ValueError(f"{len(train_set)} training and {len(dev_set)} dev sessions with marks (dev needs overall "
                          f"marks: the best epoch is chosen on them); need both")
-    train_prior, dev_prior, prior_source = prepare_priors(cfg, train_subs, dev_subs, device, log)
     train_set, dev_set = _with_priors(train_set, train_prior), _with_priors(dev_set, dev_prior)
 
     grader = _load_grader(cfg, device)

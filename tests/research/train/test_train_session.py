@@ -79,9 +79,9 @@ def test_prior_dropout_hides_a_fixed_share_of_priors_the_same_way_on_every_run()
 
     cfg = SessionTrainConfig(data="d", out="o", prior_dropout=0.3, seed=5)
     items = [SessionExample(f"SI100T-{i:05d}", ((3, (Path("a.flac"),), (None,)),), (math.nan,) * 4 + (3.0,), {3: 3.0})
-             for i in range(2000)]
+             for i in range(500)]
     first = [_drop_prior(cfg, 1, ex) for ex in items]
-    assert np.mean(first) == pytest.approx(0.3, abs=0.04) and first == [_drop_prior(cfg, 1, ex) for ex in items]
+    assert np.mean(first) == pytest.approx(0.3, abs=0.06) and first == [_drop_prior(cfg, 1, ex) for ex in items]
     assert first != [_drop_prior(cfg, 2, ex) for ex in items]  # another epoch, other sessions
     assert _drop_prior(cfg, 1, replace(items[0], prior=None))  # no prior: nothing to show
 
