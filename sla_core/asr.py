@@ -24,6 +24,8 @@ import torch
 from .assessment import UNTRAINED, ZERO_SHOT, GraderInfo
 from .audio import SAMPLE_RATE  # both models take 16 kHz mono
 from .graders import phi4
+from .paths import CACHE, default_folder
+
 TRANSCRIBERS = ("phi4", "whisper")
 DEFAULT_WHISPER = "openai/whisper-small"  # what the S&I baseline used: with a GPU, quality first
 # Without a GPU (the CPU default, chosen by speed in bench/bench_cpu.py): base is ~3x cheaper than small per
@@ -250,11 +252,7 @@ TRANSCRIPT_CACHE_FORMAT = "sla-transcripts-v1"  # bump when the stored JSON chan
 
 def default_transcript_cache_dir(env: dict[str, str] | None = None) -> Path:
     """$SLA_DATA_DIR/cache/transcripts, else $XDG_CACHE_HOME/sla-demo/transcripts (~/.cache/...)."""
-    env = os.environ if env is None else env
-    if env.get("SLA_DATA_DIR"):
-        return Path(env["SLA_DATA_DIR"]).expanduser() / "cache" / "transcripts"
-    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return base / "sla-demo" / "transcripts"
+    return default_folder(CACHE, "transcripts", env)
 
 
 def audio_digest(wav: np.ndarray) -> str:

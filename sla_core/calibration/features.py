@@ -32,6 +32,7 @@ from ..data import PartInput, PartResponses, Response, Submission
 from ..fusion import FusionWeights
 from ..delivery.analyse import measure_part
 from ..parts import PARTS, part_info
+from ..paths import CACHE, default_folder
 from .delivery_fit import MEASURES, delivery_values
 
 Progress = Callable[[float, str], None]
@@ -91,11 +92,7 @@ class ExemplarData:
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$SLA_DATA_DIR/cache/calibration, else $XDG_CACHE_HOME/sla-demo/calibration (~/.cache/...)."""
-    env = os.environ if env is None else env
-    if env.get("SLA_DATA_DIR"):
-        return Path(env["SLA_DATA_DIR"]).expanduser() / "cache" / "calibration"
-    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "sla-demo" / "calibration"
+    return default_folder(CACHE, "calibration", env)
 
 
 class EmbeddingCache:

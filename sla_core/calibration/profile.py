@@ -27,6 +27,7 @@ import numpy as np
 from ..cefr import clip_score
 from ..fusion import FusionWeights
 from ..intervals import DEFAULT_COVERAGE, Widths, fit_widths
+from ..paths import DATA, default_folder
 
 PROFILE_FILE = "profile.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
@@ -226,11 +227,7 @@ def check_profile_name(name: str) -> str:
 
 def default_profiles_root(env: Mapping[str, str] | None = None) -> Path:
     """$SLA_DATA_DIR/profiles, else $XDG_DATA_HOME/sla-demo/profiles, else ~/.local/share/sla-demo/profiles."""
-    env = os.environ if env is None else env
-    if env.get("SLA_DATA_DIR"):
-        return Path(env["SLA_DATA_DIR"]).expanduser() / "profiles"
-    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "sla-demo" / "profiles"
+    return default_folder(DATA, "profiles", env)
 
 
 def save_profile(profile: CalibrationProfile, root: str | Path | None = None, overwrite: bool = False) -> Path:

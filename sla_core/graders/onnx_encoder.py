@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..paths import CACHE, default_folder
+
 CACHE_FORMAT = "sla-onnx-encoder-v1"  # bump when the exported graph's inputs or outputs change
 OPSET = 17
 FILE_MODE, DIR_MODE = 0o600, 0o700  # owner-only, as every file the project writes on a shared machine
@@ -42,11 +44,7 @@ def onnx_runtime_missing() -> str | None:
 
 def default_onnx_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$SLA_DATA_DIR/cache/onnx, else $XDG_CACHE_HOME/sla-demo/onnx (~/.cache/...): beside the transcripts."""
-    env = os.environ if env is None else env
-    if env.get("SLA_DATA_DIR"):
-        return Path(env["SLA_DATA_DIR"]).expanduser() / "cache" / "onnx"
-    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return base / "sla-demo" / "onnx"
+    return default_folder(CACHE, "onnx", env)
 
 
 def encoder_fingerprint(encoder: nn.Module, all_layers: bool) -> str:

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..assessment import Assessment
+from ..paths import DATA, default_folder
 from .export import ExportContext, write_csv
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ def default_db_path(env: dict[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("SLA_DB"):
         return Path(env["SLA_DB"]).expanduser()
-    if env.get("SLA_DATA_DIR"):
-        return Path(env["SLA_DATA_DIR"]).expanduser() / DB_NAME
-    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "sla-demo" / DB_NAME
+    return default_folder(DATA, env=env) / DB_NAME
 
 
 @dataclass(frozen=True)

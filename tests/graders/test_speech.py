@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,6 +115,25 @@ def test_from_pretrained_names_what_is_missing(tmp_path):
     (tmp_path / "half" / "config.json").write_text('{"part": 3, "colour": "blue"}')
     with pytest.raises(ValueError, match=r"config\.json.*unknown SpeechGraderConfig fields \['colour'\]"):
         SpeechGrader.from_pretrained(tmp_path / "half")
+
+
+CHECKPOINTS = Path(__file__).parent / "data" / "speech_checkpoints"  # saved by older code; see make_checkpoint.py
+
+
+@pytest.mark.parametrize("commit", ["fbe64e4", "878d97b"], ids=["first-format", "before-the-split"])
+def test_checkpoints_saved_by_older_code_load_and_score_the_same(commit):
+    """fbe64e4 saved before attention_gelu existed (its config says dropout 0.1, no GELU); 878d97b is the last
+    commit before speech.py became a package. Both must rebuild offline and score as they did when saved."""
+    folder = CHECKPOINTS / commit
+    expected = json.loads((folder / "expected.json").read_text())
+    grader = SpeechGrader.from_pretrained(folder, device="cpu")
+    assert grader.config.attention_gelu is (commit != "fbe64e4")
+    assert grader.layer_logits is not None  # the learned layer mix is in both files
+    rng = np.random.default_rng(1)
+    answers = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (8000, 12000)]
+    [out] = grader.predict([answers])
+    assert out.raw_score == pytest.approx(expected["raw_score"], abs=1e-5)
+    np.testing.assert_allclose(out.similarities, expected["similarities"], atol=1e-5)
 
 
 @pytest.mark.parametrize("norm", ["group", "layer"])

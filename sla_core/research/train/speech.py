@@ -2,7 +2,7 @@
 
 Recipe (the paper; where it is silent, the first author group's code, teinhonglo/multi-aspect-grader
 @9f4eb2cba4391de9730b27dea752ad6981791f4b, conf/train_slate_prototype_reg_wav2vec2_sb_npred_llr_ep30.json;
-see sla_core/graders/speech.py): MSE on the part mark; AdamW lr 1e-4 (config line 11), weight decay 0
+see sla_core/graders/speech/model.py): MSE on the part mark; AdamW lr 1e-4 (config line 11), weight decay 0
 (line 12); 600 warm-up steps (line 13) then linear decay; batch 4 x gradient accumulation 8 (lines 3-4);
 30 epochs (line 7); the epoch with the best dev macro-F1 on the 0.5 grid is kept (the paper; the
 reference keeps the best RMSE, line 15), lower dev RMSE breaking ties. Before training (line 28), each

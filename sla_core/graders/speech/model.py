@@ -1,4 +1,4 @@
-"""The speech grader: wav2vec 2.0 -> attention pooling -> CEFR prototypes -> score, one model per part.
+"""The speech grader's model: wav2vec 2.0 -> attention pooling -> CEFR prototypes -> score, one per part.
 
 Follows the first author group's prototype grader where the paper is silent: repository
 teinhonglo/multi-aspect-grader at commit 9f4eb2cba4391de9730b27dea752ad6981791f4b, its S&I
@@ -20,13 +20,15 @@ Where we differ, and why:
 - model selection: best dev macro-F1 (the paper); the reference keeps the best dev RMSE
   (config line 15, "metric_for_best_model": "rmse"). The paper wins.
 
+Loading the per-part graders and choosing the encoder's precision live in `loading.py`; the Grader
+protocol over them in `scoring.py`.
+
 Legend: B parts in a batch, T frames (one per 20 ms), H encoder width, K prototypes.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -40,21 +42,15 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-from ..assessment import TRAINED, UNTRAINED, GraderInfo, PartScore
-from ..cefr import GRID, clip_score, round_to_grid
-from ..data import PartInput
-from ..parts import PARTS, part_info
-from .onnx_encoder import OnnxEncoder, load_onnx_encoder
-from .precision import AUTO, BF16, FP32, ONNX, describe, resolve_precision
+from ...cefr import GRID, clip_score, round_to_grid
+from ...parts import part_info
+from ..onnx_encoder import OnnxEncoder
+from ..precision import BF16, FP32
 
 DEFAULT_ENCODER = "facebook/wav2vec2-base"
 CONFIG_FILE = "config.json"  # SpeechGraderConfig + the encoder's config: a folder rebuilds offline
 WEIGHTS_FILE = "model.safetensors"  # the whole model: the encoder is fine-tuned too
 MIN_SAMPLES = 400  # wav2vec2's CNN needs 25 ms at 16 kHz to emit its first frame
-TINY_SOURCE = "tiny (random, offline)"
-SMALL_WIDTH = 256  # encoders narrower than this are test models: "auto" precision keeps them fp32
-
-log = logging.getLogger(__name__)
 
 Waveform = np.ndarray | torch.Tensor  # (samples,) float at 16 kHz
 PartAudio = Waveform | Sequence[Waveform]  # one part: one answer, or all of its answers
@@ -397,7 +393,7 @@ class SpeechGrader(nn.Module):
         """Load a save_pretrained folder, or a hub repo id holding one; in eval mode on `device`."""
         from safetensors.torch import load_model
 
-        folder = _resolve_folder(name_or_path)
+        folder = resolve_folder(name_or_path)
         missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if not (folder / f).is_file()]
         if missing:
             raise FileNotFoundError(f"{folder} is not a speech-grader checkpoint: missing {', '.join(missing)} "
@@ -414,7 +410,7 @@ class SpeechGrader(nn.Module):
             load_model(model, str(folder / WEIGHTS_FILE))
         except RuntimeError as e:
             raise ValueError(f"{folder / WEIGHTS_FILE} does not match {folder / CONFIG_FILE}: {e}") from e
-        return model.to(device or _default_device()).eval()
+        return model.to(device or default_device()).eval()
 
 
 def build_speech_grader(config: SpeechGraderConfig) -> SpeechGrader:
@@ -426,130 +422,7 @@ def build_speech_grader(config: SpeechGraderConfig) -> SpeechGrader:
     return SpeechGrader(config, encoder)
 
 
-class SpeechGraders:
-    """The per-part speech graders behind the Grader protocol (sla_core.graders.Grader)."""
-
-    name = "speech"
-
-    def __init__(self, graders: dict[int, SpeechGrader], states: dict[int, str], source: str,
-                 precision_note: str = "") -> None:
-        if set(graders) != set(states):
-            raise ValueError(f"graders for parts {sorted(graders)} but states for parts {sorted(states)}")
-        self.graders, self.states, self.source = dict(graders), dict(states), source
-        self.precision_note = precision_note  # e.g. "runs in bf16 (this CPU has amx_bf16)": the status says which path runs
-
-    def info(self) -> GraderInfo:
-        trained = tuple(p for p in sorted(self.graders) if self.states[p] == TRAINED)
-        untrained = [str(p) for p in sorted(self.graders) if self.states[p] != TRAINED]
-        notes = [f"untrained (random head) for part(s) {', '.join(untrained)}" if untrained else "", self.precision_note]
-        return GraderInfo(name=self.name, source=self.source, state=TRAINED if trained else UNTRAINED,
-                          parts=trained, note="; ".join(n for n in notes if n))
-
-    def set_prototypes(self, part: int, levels: Sequence[float], vectors: np.ndarray | torch.Tensor) -> None:
-        """Teacher calibration: move part `part`'s prototypes of `levels` to `vectors` (L, H)."""
-        if part not in self.graders:
-            raise ValueError(f"no speech grader for part {part}; loaded parts: {sorted(self.graders)}")
-        self.graders[part].set_prototypes(levels, vectors)
-
-    def reset_prototypes(self) -> None:
-        """Every part back to the prototypes it was loaded with."""
-        for grader in self.graders.values():
-            grader.reset_prototypes()
-
-    def score(self, parts: Sequence[PartInput]) -> list[PartScore]:
-        """One PartScore per PartInput, in order; each part's inputs go through its grader in batches.
-
-        PartScore.score is clipped to 2.0..5.5 so fusion and the UI always see the scale; the raw head
-        output is SpeechGrader.predict()'s SpeechOutput.raw_score.
-        """
-        results: list[PartScore | None] = [None] * len(parts)
-        for number in sorted({p.part for p in parts}):
-            if number not in self.graders:
-                raise ValueError(f"no speech grader for part {number}; loaded parts: {sorted(self.graders)}")
-            indices = [i for i, p in enumerate(parts) if p.part == number]
-            for i in indices:
-                for j, w in enumerate(parts[i].waveforms):
-                    _check_waveform(w, f"part {number}, answer {j + 1}")
-            outputs = self.graders[number].predict([parts[i].waveforms for i in indices])
-            for i, out in zip(indices, outputs):
-                results[i] = PartScore(
-                    grader=self.name, part=number, score=out.score, state=self.states[number],
-                    prototype_levels=out.prototype_levels,
-                    similarities=tuple(float(v) for v in out.similarities),
-                    pooling_weights=tuple(tuple(float(v) for v in w) for w in out.pooling_weights),
-                )
-        return results  # type: ignore[return-value]
-
-
-def load_speech_graders(root: str | Path | None = None, parts: Sequence[int] = PARTS, tiny: bool = False,
-                        device: str | torch.device | None = None, encoder: str = DEFAULT_ENCODER,
-                        precision: str = AUTO) -> SpeechGraders:
-    """Speech graders for `parts`: trained ones from root/part{N}/, untrained ones for the rest.
-
-    Args:
-        root: local folder or hub repo id holding part1/, part3/, ... (save_pretrained folders); None: none trained.
-        tiny: untrained parts use the tiny random encoder (offline) instead of the pretrained `encoder`.
-        device: default cuda when available.
-        encoder: hub id or path of the pretrained wav2vec2 under untrained parts' random heads.
-        precision: "auto" (bf16 on a CPU with native bf16, else fp32 through ONNX Runtime where installed,
-            else torch fp32; see graders.precision), or "fp32", "bf16", "onnx".
-    """
-    device = device or _default_device()
-    for part in parts:
-        part_info(part)
-    folder = _resolve_folder(root) if root is not None else None
-    if folder is not None and not any((folder / f"part{p}").is_dir() for p in parts):
-        raise FileNotFoundError(f"{folder} holds no speech grader for parts {tuple(parts)}: "
-                                f"expected subfolders {', '.join(f'part{p}' for p in parts)}")
-    graders, states, shared = {}, {}, None
-    for part in parts:
-        if folder is not None and (folder / f"part{part}").is_dir():
-            graders[part], states[part] = SpeechGrader.from_pretrained(folder / f"part{part}", device), TRAINED
-            continue
-        if tiny:
-            grader = tiny_speech_grader(part=part)
-        else:  # untrained heads share one pretrained encoder: 4 copies of identical weights would waste memory
-            if shared is None:
-                try:
-                    shared = Wav2Vec2Model.from_pretrained(encoder)
-                except OSError as e:
-                    raise OSError(f"part {part} has no trained grader and {encoder} could not be loaded "
-                                  f"for an untrained one; offline, pass tiny=True ({e})") from e
-            grader = SpeechGrader(SpeechGraderConfig(part=part, encoder=encoder), shared)
-        graders[part], states[part] = grader.to(device).eval(), UNTRAINED
-    note = set_speech_precision(graders, precision, device)
-    source = str(root) if root is not None else (TINY_SOURCE if tiny else f"{encoder} (untrained head)")
-    return SpeechGraders(graders, states, source, precision_note=note)
-
-
-def set_speech_precision(graders: dict[int, SpeechGrader], precision: str = AUTO,
-                         device: str | torch.device = "cpu", onnx_cache: str | Path | None = None) -> str:
-    """Choose how the graders' encoders run at inference (graders.precision) and set it up.
-
-    ONNX exports each distinct encoder once (graders sharing an encoder share one session; the file is
-    cached on disk). When the export or ONNX Runtime fails, the graders run torch fp32 instead: a slower
-    grader is better than no grader. Returns the model-status line, e.g. 'runs in fp32 through ONNX Runtime (...)'.
-    """
-    small = all(g.encoder.config.hidden_size < SMALL_WIDTH for g in graders.values())
-    run_as, why = resolve_precision(precision, device, tiny=small)
-    sessions: dict[tuple[int, bool], OnnxEncoder] = {}
-    if run_as == ONNX:
-        try:
-            for g in graders.values():
-                key = (id(g.encoder), g.layer_logits is not None)
-                if key not in sessions:
-                    sessions[key] = load_onnx_encoder(g.encoder, all_layers=key[1], cache_dir=onnx_cache)
-                    log.info("speech encoder for ONNX Runtime: %s", sessions[key].describe_load())
-        except Exception as e:  # the exporter and ONNX Runtime raise many types: the status says which
-            log.warning("ONNX Runtime path failed; the speech encoder runs in torch fp32", exc_info=True)
-            run_as, why, sessions = FP32, f"ONNX Runtime failed, {type(e).__name__}: {str(e)[:160]}", {}
-    for g in graders.values():
-        g.precision = run_as
-        g.onnx = sessions.get((id(g.encoder), g.layer_logits is not None))
-    return describe(run_as, why)
-
-
-def _resolve_folder(name_or_path: str | Path) -> Path:
+def resolve_folder(name_or_path: str | Path) -> Path:
     """A local folder as is; otherwise a hub repo id, downloaded (cached) with snapshot_download."""
     path = Path(name_or_path)
     if path.is_dir():
@@ -566,7 +439,7 @@ def _resolve_folder(name_or_path: str | Path) -> Path:
         raise FileNotFoundError(f"{str(name_or_path)!r} is neither a local folder nor a reachable hub repo: {e}") from e
 
 
-def _check_waveform(wav: Waveform | None, where: str) -> None:
+def check_waveform(wav: Waveform | None, where: str) -> None:
     """Fail with where and what when an answer's audio cannot be encoded."""
     if wav is None:
         raise ValueError(f"{where}: no audio; the speech grader needs every answer's audio")
@@ -578,7 +451,7 @@ def _check_waveform(wav: Waveform | None, where: str) -> None:
 
 def _normalise(wav: Waveform | None, device: torch.device, where: str) -> torch.Tensor:
     """(samples,) -> zero mean, unit variance, as Wav2Vec2FeatureExtractor(do_normalize=True) does."""
-    _check_waveform(wav, where)
+    check_waveform(wav, where)
     x = torch.tensor(np.asarray(wav, dtype=np.float32)) if isinstance(wav, np.ndarray) else wav.float()
     x = x.to(device)
     return (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)
@@ -593,49 +466,14 @@ def _as_answers(part: PartAudio, index: int) -> list[Waveform]:
     if not answers:
         raise ValueError(f"batch item {index + 1} has no answers")
     for j, w in enumerate(answers):
-        _check_waveform(w, f"batch item {index + 1}, answer {j + 1}")
+        check_waveform(w, f"batch item {index + 1}, answer {j + 1}")
     return answers
 
 
-def _default_device() -> str:
+def default_device() -> str:
+    """Where a grader loads when no device is named: the GPU when there is one."""
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-# -- the tiny offline twin (audiocraft's 'debug' model), built by `load_speech_graders(tiny=True)` ---------
-
-NORMS = ("group", "layer")
-
-
-def tiny_wav2vec2_config(norm: str = "group") -> Wav2Vec2Config:
-    """A 2-layer, 32-wide wav2vec2 with the real CNN strides (one frame per 20 ms).
-
-    norm="group" mirrors wav2vec2-base (no attention mask; padding changes its features);
-    norm="layer" mirrors wav2vec2-large-lv60 (mask-aware, so it can batch padded audio exactly).
-    """
-    if norm not in NORMS:
-        raise ValueError(f"norm {norm!r} is not one of {NORMS}")
-    return Wav2Vec2Config(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-        feat_extract_norm=norm, do_stable_layer_norm=norm == "layer",
-        mask_time_prob=0.0,  # no SpecAugment: tests compare exact outputs, also in train mode
-    )
-
-
-def tiny_speech_grader(part: int = 3, seed: int = 0, norm: str = "group",
-                       prototype_levels: tuple[float, ...] = GRID) -> SpeechGrader:
-    """A randomly initialised speech grader, the same for the same seed; global RNG left untouched."""
-    config = SpeechGraderConfig(
-        part=part,
-        encoder="tiny",  # a label only: encoder_config builds the encoder
-        encoder_config=tiny_wav2vec2_config(norm).to_dict(),
-        prototype_levels=prototype_levels,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_speech_grader(config).eval()
-
-
-__all__ = ["SpeechGraderConfig", "SpeechOutput", "SpeechBatch", "SpeechGrader", "SpeechGraders",
-           "build_speech_grader", "load_speech_graders", "set_speech_precision", "tiny_speech_grader", "tiny_wav2vec2_config",
-           "DEFAULT_ENCODER", "TINY_SOURCE"]
+__all__ = ["SpeechGraderConfig", "SpeechOutput", "SpeechBatch", "SpeechGrader", "build_speech_grader",
+           "DEFAULT_ENCODER", "Waveform", "PartAudio"]
