@@ -61,6 +61,7 @@ def test_five_outputs_from_one_forward_and_the_untrained_label(grader):
     assert len({round(s.score, 3) for s in out.parts}) > 1  # a random head is not a constant
 
 
+@pytest.mark.slow  # several forwards of ~2,000-6,600 tokens on the tiny model
 def test_batch_invariance_within_1e5(grader):
     # different lengths and parts (so left padding and several audio-length groups), priors given and not
     sessions = [_session(parts=(3, 4), seconds=2.5, seed=2), _session(seed=1), _session(parts=(1, 5), seed=3)]
@@ -70,6 +71,7 @@ def test_batch_invariance_within_1e5(grader):
     assert np.abs(together - alone).max() <= TOL
 
 
+@pytest.mark.slow  # several forwards of ~2,000-6,600 tokens on the tiny model
 def test_a_full_test_fits_the_audio_token_budget(grader):
     # The real test: Part 1 six 20 s answers, Parts 3 and 4 one 60 s answer each, Part 5 five 20 s answers:
     # 340 s = 4,250 audio tokens at 12.5 per second; a 100 s Part 4 answer is cut to its 90 s cap.
@@ -100,6 +102,7 @@ def _base(rope: dict | None = None) -> MllmGrader:
     return base
 
 
+@pytest.mark.slow  # several forwards of ~2,000-6,600 tokens on the tiny model
 def test_longrope_is_pinned_so_a_batchmate_past_the_original_context_changes_nothing():
     # LongRoPE switches factors when a batch's longest row passes original_max_position_embeddings (Phi-4: 4,096):
     # here 1,500, between a one-part session (~1,300 tokens) and a full one (~1,900).
