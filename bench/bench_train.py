@@ -1,15 +1,19 @@
-"""Training speed of both graders: a few optimizer steps at the paper's batch settings, on random weights.
+"""Training speed of the graders: a few optimizer steps at the paper's batch settings, on random weights.
 
 Speech grader: wav2vec 2.0 at wav2vec2-base size (random init), batch 4 x accumulation 8, float32, the
 answers of varied length (as in the corpus). Multimodal grader: Phi-4-multimodal LoRA (r=320 copy of a random
 speech adapter) through the training command's own step (sla_core.research.train.mllm: encode_examples, label_loss),
-micro-batch 4 x accumulation 8, bf16 autocast on CUDA, gradient checkpointing on.
+micro-batch 4 x accumulation 8, bf16 autocast on CUDA, gradient checkpointing on. Session grader (Phi4-MTL,
+issue 25): the training command's own step (sla_core.research.train.session: whole tests of --minutes of audio,
+masked MSE over the five outputs), micro-batch 2 x accumulation 16, then the per-learner inference forward.
 
 Run by hand (not in CI):
     python bench/bench_train.py --tiny                 # tiny random models, CPU is fine (plumbing, not speed)
     python bench/bench_train.py                        # speech grader at full size (slow on CPU: use --scale)
     python bench/bench_train.py --full-random          # + Phi-4-multimodal at full size (needs a GPU)
     python bench/bench_train.py --full-random --device cpu --layers 1 --scale 0.02 --steps 1 --grad-accum 1  # path check
+    python bench/bench_train.py --which session --full-random --steps 2      # session grader at full size (GPU, ~3 min)
+    python bench/bench_train.py --which session --estimate                   # no GPU: FLOPs and memory from the shapes
 Prints per grader: seconds per optimizer step (median), responses per second, peak memory.
 """
 
@@ -41,6 +45,7 @@ from sla_core.testing.mllm import tiny_mllm_grader
 from sla_core.testing.audio import tiny_waveform
 from sla_core.graders.speech import tiny_wav2vec2_config
 from sla_core.research.train import mllm as mllm_train
+from sla_core.research.train import session as session_train
 
 
 def durations(part: int, n: int, scale: float, seed: int) -> list[list[float]]:
@@ -182,11 +187,143 @@ def _examples(part: int, n: int, scale: float, folder: Path) -> list[mllm_train.
     return items
 
 
+# ---------------------------------------------------------------------------------------------- session grader
+
+
+def full_test(minutes: float, seed: int):
+    """One learner's whole test (Part 1 six answers, 3 and 4 one, 5 five) with `minutes` of audio in all,
+    shared out as the real test's speaking times are (340 s at their full length)."""
+    from sla_core.data import PartInput
+    from sla_core.parts import PARTS
+
+    scale = minutes * 60 / sum(PART_INFO[p].answer_seconds * PART_INFO[p].max_answers for p in PARTS)
+    return [PartInput(p, tuple(tiny_waveform(PART_INFO[p].answer_seconds * scale, seed=seed * 100 + 10 * p + i)
+                               for i in range(PART_INFO[p].max_answers))) for p in PARTS]
+
+
+def session_grader(args, device: torch.device):
+    """The session grader: tiny, or full-size random (Phi-4-MM shapes, r=320 speech LoRA copied as the session adapter)."""
+    from sla_core.graders.session import ADAPTER, SessionConfig, SessionGrader, build_head, load_session_grader
+
+    if args.tiny:
+        return load_session_grader(tiny=True, device=device)
+    base = full_random_grader(device, args.layers)
+    phi4.copy_adapter(base.model, SPEECH_ADAPTER, ADAPTER)
+    head = build_head(base.model.get_base_model().config.hidden_size, device=device)
+    return SessionGrader(base, head, SessionConfig(), trained=False, source="full-size random")
+
+
+def bench_session(args, device: torch.device) -> None:
+    """The trainer's step (session_train: encode, outputs, masked MSE) and the per-learner inference forward."""
+    grader = session_grader(args, device)
+    adapter, head = session_train.trainable(grader, [3.5] * 5)
+    model = grader.model
+    if args.checkpointing:
+        model.get_base_model().activation_checkpointing_enable({"use_reentrant": False})
+    model.train()
+    optimizer = torch.optim.AdamW([{"params": adapter, "lr": 5e-5}, {"params": head, "lr": 1e-3}])
+    micro, per_step = args.session_batch, args.session_batch * args.session_accum
+    sessions = [full_test(args.minutes, seed=i) for i in range(per_step)]
+    priors = [{p.part: 3.5 for p in s} for s in sessions]
+    targets = torch.tensor([[GRID[(i + j) % len(GRID)] for j in range(5)] for i in range(per_step)], device=device)
+
+    def step(i: int) -> None:
+        for m in range(0, per_step, micro):
+            batch = grader.encode(sessions[m:m + micro], priors[m:m + micro]).to(device)
+            with mllm_train.autocast(device):
+                loss = session_train.masked_mse(grader.outputs(batch, priors[m:m + micro]), targets[m:m + micro], "sum")
+            (loss / targets[:per_step].numel()).backward()
+        torch.nn.utils.clip_grad_norm_(adapter + head, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    tokens = int(grader.encode(sessions[:1], priors[:1])["attention_mask"].sum())
+    print(f"\nsession grader: {'tiny' if args.tiny else 'full-size'} random Phi-4-multimodal, trainable LoRA "
+          f"{sum(p.numel() for p in adapter):,} + head {sum(p.numel() for p in head):,} params; one test = "
+          f"{args.minutes:g} min of audio = {tokens} tokens; micro-batch {micro} x accumulation {args.session_accum}, "
+          f"checkpointing {'on' if args.checkpointing else 'off'} (audio features made on the CPU inside each step)")
+    label = "bf16 autocast" if device.type == "cuda" else f"{model.get_base_model().dtype} base, no autocast"
+    report(f"session LoRA step ({label})", time_steps(step, device, args.steps), per_step, device)
+    if args.checkpointing:
+        model.get_base_model().activation_checkpointing_disable()
+    model.eval()
+
+    def one_learner(i: int) -> None:
+        with mllm_train.autocast(device):
+            grader.predict(sessions[i % per_step:i % per_step + 1], priors[:1])
+
+    report("session inference, one learner per forward", time_steps(one_learner, device, args.steps), 1, device)
+
+
+def estimate_session(args) -> None:
+    """No GPU: the session grader's cost at full size from the checkpoint's shapes (meta device), labelled an estimate."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import Phi4MultimodalConfig
+
+    from bench_mllm import FULL_LORA, wordlevel_tokenizer
+    from sla_core.graders.session_prompt import build_session_prompt
+
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)  # peft reads a property transformers 5 deprecates
+    config = Phi4MultimodalConfig(num_attention_heads=24, tie_word_embeddings=True)
+    with torch.device("meta"):
+        base = phi4.AudioOnlyPhi4._from_config(config, dtype=torch.bfloat16)
+    n = {name: sum(p.numel() for p in module.parameters()) for name, module in
+         (("all", base), ("audio", base.model.embed_tokens_extend), ("embed", base.model.embed_tokens))}
+    layers = sum(p.numel() for p in base.model.layers.parameters())  # the LM's matmul weights (+ norms)
+    lora = sum(p.numel() for n_, p in get_peft_model(base, LoraConfig(r=FULL_LORA[0], lora_alpha=FULL_LORA[1],
+                                                                        target_modules=phi4.LM_TARGETS)).named_parameters()
+               if "lora_" in n_)
+    tok = wordlevel_tokenizer()
+    text = len(tok(build_session_prompt({p: [None] * PART_INFO[p].max_answers for p in PART_INFO},
+                                        {p: 3.5 for p in PART_INFO}).replace("<|audio|>", ""))["input_ids"])
+    audio = int(args.minutes * 60 * 12.5)
+    L, H, n_layers, kv = audio + text, config.hidden_size, config.num_hidden_layers, config.num_key_value_heads
+    attn = 4 * (L / 2) * H * n_layers  # QK^T and AV per token, causal: half the context on average
+    fwd = 2 * layers + 2 * lora + attn  # FLOP per token, LM forward with the LoRA
+    audio_fwd = 2 * n["audio"] * audio  # the conformer and projector, frozen: forward only, no gradient
+    # train: forward + checkpoint recompute + backward (activation grads of the frozen base, weight + activation
+    # grads of the LoRA, attention twice)
+    train_token = 2 * fwd + (2 * layers + 2 * attn + 4 * lora)
+    per_session_train = L * train_token + audio_fwd
+    per_session_infer = L * fwd + audio_fwd
+    gib = 2**30
+    static = ((n["all"] + lora) * 2 + lora * 4 * 4) / gib  # bf16 base + speech LoRA; session LoRA fp32 x (w, g, m, v)
+    saved = args.session_batch * L * H * 2 * n_layers / gib  # checkpointed layer inputs, bf16
+    layer = args.session_batch * L * (3 * H + (H + 2 * kv * 128) + 2 * config.intermediate_size + config.intermediate_size
+                                      + 4 * FULL_LORA[0]) * 2 * 2 / gib  # one layer's activations + their gradients
+    per_step = args.session_batch * args.session_accum
+    print(f"\nESTIMATE (not measured: no GPU here), session grader at full size, {args.minutes:g} min of audio per test:")
+    print(f"  parameters: {n['all'] / 1e9:.2f} B without vision (LM layers {layers / 1e9:.2f} B, embeddings {n['embed'] / 1e9:.2f} B, "
+          f"audio {n['audio'] / 1e9:.2f} B); one r=320 LoRA {lora / 1e6:.1f} M")
+    print(f"  tokens per test: {audio} audio (12.5/s) + {text} text (word-level stand-in for o200k) = {L}")
+    print(f"  FLOP per test: training {per_session_train / 1e12:.0f} TFLOP (forward {L * fwd / 1e12:.0f} + checkpoint "
+          f"recompute + backward; frozen audio encoder {audio_fwd / 1e12:.1f}), inference {per_session_infer / 1e12:.0f} TFLOP")
+    print(f"  optimizer step of {per_step} tests: {per_step * per_session_train / 1e15:.2f} PFLOP")
+    for gpu, peak in (("A100 80GB", 312), ("H100/H200", 989)):
+        for mfu in (0.3, 0.45):
+            step_s = per_step * per_session_train / (peak * mfu * 1e12)
+            infer_s = per_session_infer / (peak * min(mfu + 0.1, 0.6) * 1e12)
+            print(f"  {gpu} bf16 (dense peak {peak} TFLOP/s) at {mfu:.0%} of peak: step {step_s:5.1f} s, "
+                  f"{1000 * per_session_train / (peak * mfu * 1e12) / 60:4.0f} min per 1,000 training tests; one "
+                  f"learner's inference {infer_s:.2f} s at {min(mfu + 0.1, 0.6):.0%}")
+    print(f"  peak memory, training (micro-batch {args.session_batch}, gradient checkpointing): weights + speech LoRA + "
+          f"fp32 session LoRA with grads and AdamW {static:.1f} GiB + checkpointed layer inputs {saved:.1f} GiB + one "
+          f"layer's activations {layer:.1f} GiB = ~{static + saved + layer:.0f} GiB (+ allocator slack)")
+    print(f"  peak memory, inference (one learner): {(n['all'] + 2 * lora) * 2 / gib:.1f} GiB of bf16 weights + "
+          f"~{L * (H + config.intermediate_size * 2) * 2 / gib:.2f} GiB of one layer's activations")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="tiny random models for both graders (any device)")
     parser.add_argument("--full-random", action="store_true", help="also Phi-4-multimodal at full size (needs a GPU)")
-    parser.add_argument("--which", nargs="+", choices=("speech", "mllm"), default=("speech", "mllm"))
+    parser.add_argument("--which", nargs="+", choices=("speech", "mllm", "session"), default=("speech", "mllm"))
+    parser.add_argument("--minutes", type=float, default=4.5, help="session: minutes of audio per test (default 4.5)")
+    parser.add_argument("--session-batch", type=int, default=2, help="session: tests per forward (default 2)")
+    parser.add_argument("--session-accum", type=int, default=16, help="session: forwards per step (default 16: 2 x 16 = 32)")
+    parser.add_argument("--estimate", action="store_true", help="session: FLOPs and memory from the shapes, no run")
     parser.add_argument("--device", default=None, help="default: cuda if present, else cpu")
     parser.add_argument("--part", type=int, default=3, choices=sorted(PART_INFO), help="whose answers (count, length)")
     parser.add_argument("--scale", type=float, default=None, help="answer durations x scale (default: 1 on GPU, 0.05 on CPU)")
@@ -198,6 +335,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-checkpointing", dest="checkpointing", action="store_false", help="multimodal: keep activations")
     args = parser.parse_args(argv)
 
+    if args.estimate:
+        estimate_session(args)
+        return 0
     device = phi4.pick_device(args.device)
     args.scale = args.scale if args.scale is not None else (1.0 if device.type == "cuda" else 0.05)
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), torch "
@@ -212,6 +352,13 @@ def main(argv=None) -> int:
         else:
             with tempfile.TemporaryDirectory(prefix="bench-train-") as folder:
                 bench_mllm(args, device, Path(folder))
+    if "session" in args.which:
+        if not args.tiny and not args.full_random:
+            print("\nsession grader: skipped (give --tiny, or --full-random on a GPU; --estimate without one)")
+        elif args.full_random and not args.tiny and device.type != "cuda" and args.device is None:
+            print("\nsession grader: skipped: --full-random needs a GPU (--estimate gives the figures from the shapes)")
+        else:
+            bench_session(args, device)
     return 0
 
 

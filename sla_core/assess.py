@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .assessment import (NOT_ASSESSABLE, TRAINED, UNTRAINED, ZERO_SHOT, AnswerCheck, Assessment, GraderInfo,
-                         PartAssessment, PartScore, ScoreInterval)
+                         OverallScore, PartAssessment, PartScore, ScoreInterval)
 from .audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, AudioIssue, load_checked
 from .cefr import cefr_label, clip_score
 from .checks.answers import Answer, check_reasons
@@ -32,7 +32,7 @@ from .data import PartInput, PartResponses, Response, Submission
 from .delivery.analyse import measure_part
 from .language import language_use
 from .fusion import DEFAULT_WEIGHTS, FusionWeights, fuse, load_fusion
-from .intervals import bound_interval, overall_review, part_key, part_review
+from .intervals import bound_interval, overall_review, own_overall_review, part_key, part_review
 from .parts import PARTS, part_info
 
 Progress = Callable[[float, str], None]
@@ -58,8 +58,9 @@ class AssessorConfig:
     mllm: str = "auto"  # "on" | "off" | "auto" (= on when a CUDA GPU is present: Phi-4 needs ~12 GiB)
     mllm_model: str = DEFAULT_MLLM_MODEL  # hub id or local folder of the base model
     mllm_revision: str = DEFAULT_MLLM_REVISION
-    mllm_adapters: str | None = None  # folder or hub repo of trained LoRA adapters (STG: part folders)
-    mllm_mode: str = "stg"  # "stg" (one adapter per part) | "ctg" (one adapter for all parts)
+    mllm_adapters: str | None = None  # folder or hub repo of trained LoRA adapters (STG: part folders; session: `train session --out`)
+    mllm_mode: str = "stg"  # "stg" (one adapter per part) | "ctg" (one adapter for all parts) | "session" (the whole
+    #                         test in one prompt, Phi4-MTL: five outputs, the speech grader's scores as its prior)
     mllm_variant: str = "TA"  # "TA" transcript+audio | "AO" audio only | "TO" transcript only
     asr: str = "phi4"  # "phi4" (reuse the multimodal model) | "whisper" | "none"; without the multimodal grader
     #                    anything but "none" means Whisper, so a CPU laptop still shows what the learner said
@@ -102,8 +103,9 @@ class AssessorConfig:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg"), "mllm_variant": ("TA", "AO", "TO"),
-                   "asr": ("phi4", "whisper", "none"), "asr_runtime": ("auto", "ctranslate2", "transformers"),
+        choices = {"mllm": ("on", "off", "auto"), "mllm_mode": ("stg", "ctg", "session"),
+                   "mllm_variant": ("TA", "AO", "TO"), "asr": ("phi4", "whisper", "none"),
+                   "asr_runtime": ("auto", "ctranslate2", "transformers"),
                    "speech_precision": ("auto", "fp32", "bf16", "onnx", "int8")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -221,12 +223,18 @@ class Assessor:
 
         speech_scores: dict[int, PartScore] = {}
         mllm_scores: dict[int, PartScore] = {}
+        session = None  # a session grader's five outputs (graders.session), when it fills the multimodal slot
         if inputs and self.speech is not None:
             report(0.45, "Scoring delivery (speech grader)")
             speech_scores = {s.part: s for s in self.speech.score(inputs)}
         if inputs and self.mllm is not None:
             report(0.7, "Scoring content and delivery (multimodal grader)")
-            mllm_scores = {s.part: s for s in self.mllm.score(inputs)}
+            if hasattr(self.mllm, "score_session"):  # the whole test in one prompt, the speech scores as its prior
+                prior = {p: s.score for p, s in speech_scores.items() if s.state == TRAINED}
+                session = self.mllm.score_session(inputs, prior)
+                mllm_scores = {s.part: s for s in session.parts}
+            else:
+                mllm_scores = {s.part: s for s in self.mllm.score(inputs)}
 
         report(0.95, "Combining the scores")
         part_results, systems = [], {}
@@ -268,6 +276,8 @@ class Assessor:
         interval = self._overall_interval(assessment, systems)
         assessment = replace(assessment, overall_interval=interval,
                              review=overall_review(assessment.parts, assessment.covered_parts, interval))
+        if session is not None:
+            assessment = self._with_own_overall(assessment, session.overall)
         return assessment if self.calibration is None else replace(assessment, calibration=self.calibration.name)
 
     def _fusion_for(self, part: int) -> FusionWeights:
@@ -308,6 +318,17 @@ class Assessor:
                  f"by different systems: mean of each part's width at {1 - (1 - widths.coverage) / k:.1%})")
         return bound_interval(assessment.overall, [widths.bonferroni(systems[p][0], p, k) for p in covered],
                               widths.coverage, min(widths.table[systems[p][0]][part_key(p)].n for p in covered), basis)
+
+    def _with_own_overall(self, assessment: Assessment, own: OverallScore) -> Assessment:
+        """The session grader's own overall beside the overall, with its interval (fitted on its own dev
+        residuals, for a grader in the state it was fitted on) and its review reasons."""
+        widths = self.fusion.intervals
+        interval = None
+        if widths is not None and widths.applies_to({"mllm": own.state}):
+            interval = widths.own_overall_interval("mllm", own.score)
+        reasons = () if own.state == UNTRAINED else own_overall_review(own.score, interval, assessment.overall, own.grader)
+        own = replace(own, interval=interval, review=reasons)
+        return replace(assessment, holistic=own, review=assessment.review + reasons)
 
     def _asr_trusted(self) -> bool:
         """Whether the transcripts the graders made come from a real model (a random tiny ASR's do not)."""
@@ -550,10 +571,16 @@ def load_assessor(config: AssessorConfig | None = None) -> Assessor:
         from .asr import load_transcriber
         from .graders.mllm import load_mllm_grader
 
-        mllm = load_mllm_grader(
-            model_id=config.mllm_model, revision=config.mllm_revision, adapters=config.mllm_adapters,
-            mode=config.mllm_mode, variant=config.mllm_variant, device=config.device, tiny=config.tiny,
-        )
+        if config.mllm_mode == "session":  # Phi4-MTL in the multimodal slot (graders/session.py)
+            from .graders.session import load_session_grader
+
+            mllm = load_session_grader(model_id=config.mllm_model, revision=config.mllm_revision,
+                                       adapter=config.mllm_adapters, device=config.device, tiny=config.tiny)
+        else:
+            mllm = load_mllm_grader(
+                model_id=config.mllm_model, revision=config.mllm_revision, adapters=config.mllm_adapters,
+                mode=config.mllm_mode, variant=config.mllm_variant, device=config.device, tiny=config.tiny,
+            )
         if config.asr != "none" and config.mllm_variant != "AO":
             transcriber = load_transcriber(config.asr, grader=mllm, model_id=config.asr_model, device=config.device,
                                            runtime=config.asr_runtime)

@@ -102,6 +102,25 @@ class ScoreInterval:
 
 
 @dataclass(frozen=True)
+class OverallScore:
+    """A grader's own estimate of the overall mark: a session-level grader reads the whole test at once and
+    returns one (graders.session). Shown beside `Assessment.overall` (the mean of the part scores), never in
+    its place: the overall stays the mean of the parts the teacher sees."""
+
+    grader: str  # the system, e.g. "Phi4-MTL"
+    score: float  # clipped to the 2.0..5.5 scale
+    state: str  # one of GRADER_STATES
+    cefr: str
+    covered_parts: tuple[int, ...]  # the parts the grader heard
+    interval: ScoreInterval | None = None  # from the widths fitted on its own dev residuals, when there are any
+    review: tuple[str, ...] = ()  # why a teacher should listen, in words
+
+    def __post_init__(self) -> None:
+        if self.state not in GRADER_STATES:
+            raise ValueError(f"grader state {self.state!r} is not one of {GRADER_STATES}")
+
+
+@dataclass(frozen=True)
 class GraderInfo:
     """Which model produced a grader's scores and from where: shown as the app's model status."""
 
@@ -189,6 +208,7 @@ class Assessment:
     schema: int = SCHEMA_VERSION
     overall_interval: ScoreInterval | None = None  # how sure `overall` is (see ScoreInterval)
     review: tuple[str, ...] = ()  # why a teacher should listen to this learner: the overall's reasons, then the parts'
+    holistic: OverallScore | None = None  # a session-level grader's own overall output, beside `overall`
 
     @property
     def flagged(self) -> bool:
@@ -236,6 +256,11 @@ class Assessment:
         values["review"] = tuple(data.get("review", ()))
         if values.get("overall_interval") is not None:
             values["overall_interval"] = ScoreInterval(**values["overall_interval"])
+        if values.get("holistic") is not None:
+            holistic = _tupled(values["holistic"])
+            if holistic.get("interval") is not None:
+                holistic["interval"] = ScoreInterval(**holistic["interval"])
+            values["holistic"] = OverallScore(**holistic)
         return cls(**_known(cls, values))
 
     @classmethod

@@ -134,6 +134,11 @@ def part_key(part: int) -> str:
     return f"part{part}"
 
 
+# Target of a grader's own overall output (the session grader's fifth output), fitted on its own dev residuals
+# against the overall mark; the mean-of-parts overalls keep their `overall_key` targets.
+OWN_OVERALL_KEY = "overall:own"
+
+
 def _subsets(parts: Sequence[int]) -> list[tuple[int, ...]]:
     """Every non-empty subset of `parts`, in test order (the overalls a partial submission can have)."""
     parts = tuple(parts)
@@ -183,6 +188,13 @@ class IntervalWidths:
         what = "overall" if len(parts) == len(PARTS) else f"overall of {len(parts)} part(s) (vs the full overall mark)"
         return self._interval(widths, score, f"{_SYSTEM_WORDS[system]}, {what}")
 
+    def own_overall_interval(self, system: str, score: float) -> ScoreInterval | None:
+        """The interval around a grader's own overall output (OWN_OVERALL_KEY), or None when none was fitted."""
+        widths = self.table.get(system, {}).get(OWN_OVERALL_KEY)
+        if widths is None:
+            return None
+        return self._interval(widths, score, f"{_SYSTEM_WORDS[system]}, its own overall output")
+
     def bonferroni(self, system: str, part: int, n_parts: int) -> float | None:
         """Half-width of a part at coverage 1 - alpha / n_parts (for the conservative overall bound)."""
         widths = self.table.get(system, {}).get(part_key(part))
@@ -225,6 +237,8 @@ class HeldOut:
     scores: np.ndarray  # (N, len(PARTS)), columns in PARTS order
     marks: np.ndarray  # (N, len(PARTS))
     overall_marks: np.ndarray | None = field(default=None)  # (N,) the overall mark; None: mean of the part marks
+    own_overall: np.ndarray | None = field(default=None)  # (N,) the grader's own overall output (NaN: none)
+    own_overall_marks: np.ndarray | None = field(default=None)  # (N,) the overall mark it is compared with
 
 
 def fit_intervals(held_out: Mapping[str, HeldOut], states: Mapping[str, str], method: str,
@@ -260,6 +274,11 @@ def fit_intervals(held_out: Mapping[str, HeldOut], states: Mapping[str, str], me
             cols = [PARTS.index(p) for p in subset]
             targets[overall_key(subset)] = fit_widths(s[complete][:, cols].mean(axis=1), overall, coverage,
                                                       min_region_count)
+        if h.own_overall is not None:
+            own = np.clip(np.asarray(h.own_overall, dtype=np.float64), SCORE_MIN, SCORE_MAX)  # (N,)
+            marks = np.asarray(h.own_overall_marks, dtype=np.float64)
+            ok = np.isfinite(own) & np.isfinite(marks)
+            targets[OWN_OVERALL_KEY] = fit_widths(own[ok], marks[ok], coverage, min_region_count)
         table[system] = targets
     return IntervalWidths(coverage=coverage, method=method, n_submissions=n_complete, states=dict(states),
                           table=table, min_region_count=min_region_count)
@@ -333,6 +352,20 @@ def overall_review(parts: Sequence[PartAssessment], covered: Sequence[int],
     return tuple(reasons)
 
 
+def own_overall_review(score: float, interval: ScoreInterval | None, mean_of_parts: float | None,
+                       grader: str) -> tuple[str, ...]:
+    """Why a grader's own overall output (the session grader's) needs a teacher: a wide interval, or a
+    disagreement of more than MAX_DISAGREEMENT with the overall the parts give."""
+    reasons = []
+    if interval is not None and interval.available and interval.width > MAX_WIDTH + _EPS:
+        reasons.append(f"The {grader} overall's {interval.coverage:.0%} interval is {interval.width:.2f} wide "
+                       f"(more than {MAX_WIDTH:.1f}).")
+    if mean_of_parts is not None and abs(score - mean_of_parts) > MAX_DISAGREEMENT + _EPS:
+        reasons.append(f"The {grader} overall ({score:.2f}) and the mean of the part scores ({mean_of_parts:.2f}) "
+                       f"disagree by {abs(score - mean_of_parts):.2f}.")
+    return tuple(reasons)
+
+
 def model_spread(distribution: Sequence[float] | None, grid: Sequence[float], coverage: float = DEFAULT_COVERAGE
                  ) -> tuple[float, float] | None:
     """The central `coverage` range of the multimodal grader's own 8-point distribution (its own uncertainty).
@@ -353,4 +386,4 @@ def model_spread(distribution: Sequence[float] | None, grid: Sequence[float], co
 
 __all__ = ["DEFAULT_COVERAGE", "SYSTEMS", "MAX_WIDTH", "Widths", "IntervalWidths", "HeldOut", "min_items",
            "conformal_quantile", "fit_widths", "fit_intervals", "bound_interval", "part_review", "overall_review",
-           "model_spread", "overall_key", "part_key", "region_of", "FUSION_EDGES"]
+           "model_spread", "overall_key", "part_key", "region_of", "FUSION_EDGES", "OWN_OVERALL_KEY", "own_overall_review"]

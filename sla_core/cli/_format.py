@@ -49,6 +49,10 @@ def format_assessment(assessment: Assessment) -> str:
         partial = "" if assessment.complete else " (partial)"
         lines.append(f"Overall: {assessment.overall:.2f} {assessment.overall_cefr} - mean of parts {covered}{partial}"
                      + _interval(assessment.overall_interval))
+    own = assessment.holistic
+    if own is not None:  # a session grader's own overall output, beside the mean of the parts
+        lines.append(f"{own.grader} overall (its own output, {own.state}): {own.score:.2f} {own.cefr}"
+                     + _interval(own.interval))
     if assessment.review:
         lines.append("REVIEW - listen before relying on this result:")
         lines.extend(f"  - {reason}" for reason in assessment.review)

@@ -44,8 +44,10 @@ def add_assessor_arguments(parser: argparse.ArgumentParser) -> None:
                             "ONNX Runtime fp32, int8 its int8 quantisation (faster, moves scores: see README)")
     group.add_argument("--mllm", choices=("on", "off", "auto"), help="load the Phi-4 multimodal grader (auto: on a GPU)")
     group.add_argument("--mllm-model", help="Phi-4-multimodal hub id or folder")
-    group.add_argument("--mllm-adapters", help="folder or hub repo of trained LoRA adapters")
-    group.add_argument("--mllm-mode", choices=("stg", "ctg"))
+    group.add_argument("--mllm-adapters", help="folder or hub repo of trained LoRA adapters (session: train session --out)")
+    group.add_argument("--mllm-mode", choices=("stg", "ctg", "session"),
+                       help="stg / ctg adapters, or session: the session grader (Phi4-MTL, whole test in one prompt; "
+                            "give --speech-checkpoints for its acoustic prior)")
     group.add_argument("--mllm-variant", choices=("TA", "AO", "TO"))
     group.add_argument("--asr", choices=("phi4", "whisper", "none"))
     group.add_argument("--asr-model", help="Whisper checkpoint (--asr whisper, or any ASR without the multimodal grader)")

@@ -1,7 +1,12 @@
 """`python -m sla_core evaluate`: the paper's Table 1 and per-part RMSE chart from predictions files.
 
-One call makes every row: give it the predictions of each system (BERT, W2V, Phi4-STG, Phi4-CTG-TA/-AO/-TO)
-and the fusion weights; the fused row names the two systems it fuses (--speech, --mllm).
+One call makes every row: give it the predictions of each system (BERT, W2V, Phi4-STG, Phi4-CTG-TA/-AO/-TO,
+Phi4-MTL) and the fusion weights; the fused row names the two systems it fuses (--speech, --mllm).
+
+The protocol that tells a gain from noise (sla_core/research/protocol.py): every system's overall RMSE per
+CEFR band of the reference mark and their macro mean; --runs summarises several runs (seeds) of one system
+(mean, median, min-max, sd, 95% CI); --compare A B runs a paired bootstrap of RMSE(A) - RMSE(B) on the
+submissions both scored (--bootstrap-resamples, --bootstrap-seed: both printed).
 
 Writes report.md, report.json, rmse_per_part.html and rmse_per_part.png (when kaleido and a
 Chrome/Chromium are installed) into --out-dir, and prints the markdown.
@@ -10,6 +15,8 @@ Chrome/Chromium are installed) into --out-dir, and prints the markdown.
 from __future__ import annotations
 
 import argparse
+
+from ..research.protocol import DEFAULT_RESAMPLES, DEFAULT_SEED
 
 
 def register(subparsers) -> None:
@@ -23,11 +30,21 @@ def register(subparsers) -> None:
     p.add_argument("--marks", help="folder of official-format marks ({split}-sla-P#.tsv, -overall.tsv), e.g. the eval "
                                    "marks released after the challenge: they become the references (needs --split)")
     p.add_argument("--png", action=argparse.BooleanOptionalAction, default=True, help="also write the chart as PNG")
+    p.add_argument("--runs", nargs="+", action="append", default=[], metavar="FILE",
+                   help="predictions files of several runs (seeds) of ONE system, one file per run: their overall "
+                        "RMSE summarised (repeat --runs for another system)")
+    p.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
+                   help="paired bootstrap of overall RMSE(A) - RMSE(B), system names as in the report "
+                        "(a fused row by its full name); repeatable")
+    p.add_argument("--bootstrap-resamples", type=int, default=DEFAULT_RESAMPLES,
+                   help=f"resamples of the paired bootstrap (default {DEFAULT_RESAMPLES})")
+    p.add_argument("--bootstrap-seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed of the paired bootstrap (default {DEFAULT_SEED})")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..research.evaluation import build_report, to_markdown, write_report
+    from ..research.evaluation import add_comparison, add_runs, build_report, to_markdown, write_report
     from ..research.predictions import read_predictions
 
     weights = None
@@ -35,15 +52,29 @@ def run(args: argparse.Namespace) -> int:
         from ..fusion import load_fusion
 
         weights = load_fusion(args.fusion)
-    predictions = read_predictions(*args.predictions)
+    marks = None
     if args.marks:
         from ..research.official import read_official_marks
-        from ..research.predictions import with_references
 
         if not args.split:
             raise SystemExit("evaluate: error: --marks needs --split (the marks files are named by split)")
-        predictions = with_references(predictions, read_official_marks(args.marks, args.split), args.split)
-    report = build_report(predictions, split=args.split, fusion_weights=weights, speech=args.speech, mllm=args.mllm)
+        marks = read_official_marks(args.marks, args.split)
+
+    def read(*paths):
+        from ..research.predictions import with_references
+
+        found = read_predictions(*paths)
+        return found if marks is None else with_references(found, marks, args.split)
+
+    report = build_report(read(*args.predictions), split=args.split, fusion_weights=weights, speech=args.speech,
+                          mllm=args.mllm)
+    try:
+        for files in args.runs:
+            add_runs(report, [read(f) for f in files], split=args.split)
+        for a, b in args.compare:
+            add_comparison(report, a, b, resamples=args.bootstrap_resamples, seed=args.bootstrap_seed)
+    except ValueError as e:
+        raise SystemExit(f"evaluate: error: {e}") from e
     written = write_report(report, args.out_dir, png=args.png)
     print(to_markdown(report))
     for kind, where in written.items():

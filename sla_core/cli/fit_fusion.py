@@ -10,6 +10,10 @@ are cross-fitted: the submissions are split into --folds folds, and each fold is
 fitted on the other folds, so no residual comes from weights that saw its item. Each grader alone has
 no fitted parameter here, so its dev residuals are held out as they are. `evaluate --fusion` and
 `assess --fusion` then use the saved JSON as it is.
+
+A session grader (--mllm Phi4-MTL) is fused per part like any multimodal grader, and the fused overall
+is the mean of the fused parts; its own overall output (the overall rows noted as its own) gets its own
+width from its dev residuals against the overall mark, shown beside the overall in the app.
 """
 
 from __future__ import annotations
@@ -90,6 +94,21 @@ def held_out_scores(rows, speech: str, mllm: str, folds: int, **fit_kwargs) -> d
             "mllm": HeldOut(matrix(m), marks)}
 
 
+def own_overall(predictions, system: str, ids) -> tuple:
+    """(scores, marks) of `system`'s own overall outputs for submissions `ids` (NaN where absent), or (None, None)
+    when its overall rows are the mean of its parts (every system but the session grader)."""
+    import numpy as np
+
+    from ..research.predictions import OVERALL, OWN_OVERALL_NOTE
+
+    rows = {p.submission_id: p for p in predictions if p.grader == system and p.part == OVERALL and not p.per_response
+            and p.note.startswith(OWN_OVERALL_NOTE) and p.reference is not None}
+    if not rows:
+        return None, None
+    pick = lambda attr: np.array([getattr(rows[s], attr) if s in rows else np.nan for s in ids], dtype=float)  # noqa: E731
+    return pick("score"), pick("reference")
+
+
 def grader_states(predictions, names) -> dict[str, str]:
     """grader -> the single state of its predictions ("mixed" when its rows disagree: then no width applies)."""
     out = {}
@@ -118,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     folds = min(args.folds, n_subs)  # a tiny dev set: one submission per fold (leave-one-out)
     if folds >= 2:
         held_out = held_out_scores(rows, args.speech, args.mllm, folds, **kwargs)
+        own, own_marks = own_overall(preds, args.mllm, sorted({sub for a in rows for sub in a.submission_ids}))
+        if own is not None:  # the session grader's own overall: its dev residuals as they are (nothing fitted)
+            held_out["mllm"] = replace(held_out["mllm"], own_overall=own, own_overall_marks=own_marks)
         method = (f"fused residuals cross-fitted over {folds} folds of submissions; each grader alone "
                   "scored as it is")
         intervals = fit_intervals(held_out, grader_states(preds, {"speech": args.speech, "mllm": args.mllm}),
@@ -132,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.coverage:.0%} interval half-widths (global; n/a: too few dev items for that coverage):")
         for system, targets in weights.intervals.table.items():
             cells = [f"{t} {'n/a' if w.half_width is None else f'{w.half_width:.2f}'}" for t, w in targets.items()
-                     if t.startswith("part") or t == "overall:" + "+".join(map(str, PARTS))]
+                     if t.startswith("part") or t in ("overall:" + "+".join(map(str, PARTS)), "overall:own")]
             print(f"  {system}: " + ", ".join(cells))
     print(f"saved {args.out} ({weights.source})")
     return 0

@@ -1,7 +1,9 @@
 """`python -m sla_core predict`: one system's scores for every submission of a split, as a predictions file.
 
-Writes part rows and "overall" rows, named by the system (W2V, Phi4-STG, Phi4-CTG-TA/-AO/-TO, BERT), and
-with --per-response one row per answer scored on its own. With --official-dir it also writes the official
+Writes part rows and "overall" rows, named by the system (W2V, Phi4-STG, Phi4-CTG-TA/-AO/-TO, BERT, Phi4-MTL), and
+with --per-response one row per answer scored on its own. The session grader (--grader session, Phi4-MTL)
+scores each submission as one session with its acoustic prior (--prior, or the speech graders it was trained
+with); its overall row is its own overall output. With --official-dir it also writes the official
 scorer's files (one `submissionID<TAB>score` file per part and one overall, in the reference's order).
 Answers with too little speech follow `research.answers` (the rule training uses too); a part left with
 none still gets a score, the bottom of the scale, noted in its row. Transcripts the corpus lacks (train,
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 
 from ..parts import PARTS
 
-GRADERS = ("speech", "mllm", "bert")
+GRADERS = ("speech", "mllm", "bert", "session")
 TEXT_ONLY = ("bert",)  # graders that never look at the audio
 
 
@@ -28,7 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="S&I corpus root or CSV manifest")
     p.add_argument("--split", help="S&I split (dev, train, eval); the label written for a CSV (default: the file name)")
     p.add_argument("--out", required=True, help="predictions file to write (.tsv)")
-    p.add_argument("--checkpoint", help="trained grader: speech part*/ folder, mllm adapters folder, bert folder")
+    p.add_argument("--checkpoint", help="trained grader: speech part*/ folder, mllm adapters folder, bert folder, "
+                                        "session adapter folder (train session --out)")
     p.add_argument("--tiny", action="store_true", help="tiny random models, offline (scores are not grades)")
     p.add_argument("--parts", type=int, nargs="+", default=list(PARTS), help="parts to score")
     p.add_argument("--per-response", action="store_true", help="also score each answer alone (one row per answer)")
@@ -45,6 +48,11 @@ def register(subparsers) -> None:
                    help="input variant (default: the one the adapters were trained on, else TA)")
     p.add_argument("--mllm-model", help="Phi-4-multimodal hub id or folder (default: the grader's)")
     p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
+    p.add_argument("--prior", help="session: the acoustic prior as W2V predictions of this split (default: the "
+                                   "speech graders of --speech-checkpoints, else those the adapter was trained with)")
+    p.add_argument("--speech-checkpoints", help="session: speech graders that give the acoustic prior")
+    p.add_argument("--no-prior", action="store_true", help="session: score without the acoustic prior ('not available')")
+    p.add_argument("--batch-size", type=int, default=2, help="session: learners per forward pass (default 2)")
     p.add_argument("--limit", type=int, help="score only the first N submissions (a quick look)")
     p.set_defaults(func=run)
 
@@ -70,6 +78,11 @@ def load_grader(name: str, checkpoint: str | None, tiny: bool, parts: Sequence[i
         kwargs = {"model_id": mllm_model} if mllm_model else {}
         return load_mllm_grader(adapters=checkpoint, mode=mllm_mode, variant=mllm_variant, device=device,
                                 tiny=tiny, **kwargs)
+    if name == "session":
+        from ..graders.session import load_session_grader
+
+        kwargs = {"model_id": mllm_model} if mllm_model else {}
+        return load_session_grader(adapter=checkpoint, device=device, tiny=tiny, **kwargs)
     raise ValueError(f"unknown grader {name!r}; expected one of {GRADERS}")
 
 
@@ -121,6 +134,72 @@ def predict(grader, submissions, split: str, parts: Sequence[int] = PARTS, per_r
             preds.append(Prediction(split, sub.submission_id, OVERALL, system, overall, sub.overall_mark, states,
                                     note=note))
     return preds, problems
+
+
+def predict_sessions(grader, submissions, split: str, priors=None, system: str = "Phi4-MTL", batch_size: int = 2,
+                     progress: bool | None = None) -> tuple[list, list[str]]:
+    """The session grader over every submission: one session per submission (its gradable answers), a part row
+    per part it heard, and an overall row holding its own overall output (noted OWN_OVERALL_NOTE).
+
+    priors: submission -> part -> the acoustic prior (None or absent: "not available"). A part with no
+    gradable speech gets NO_SPEECH_SCORE as in `predict`, and the session grader does not hear it.
+    """
+    from ..research.answers import NO_SPEECH_NOTE, NO_SPEECH_SCORE, gate_part, part_input
+    from ..research.predictions import OVERALL, OWN_OVERALL_NOTE, Prediction
+    from ..research.train.common import progress as bar
+
+    priors = priors or {}
+    preds, problems, todo = [], [], []  # todo: (submission, its inputs, its silent parts)
+    for sub in submissions:
+        inputs, silent = [], []
+        for pr in sub.parts:
+            gated = gate_part(pr)
+            problems += [f"{sub.submission_id}: {p}" for p in gated.problems]
+            (inputs.append(part_input(pr, gated, sub.submission_id, True)) if gated.kept else silent.append(pr))
+        for pr in silent:
+            preds.append(Prediction(split, sub.submission_id, pr.part, system, NO_SPEECH_SCORE, pr.mark,
+                                    grader.state, note=NO_SPEECH_NOTE))
+        if inputs:
+            todo.append((sub, inputs, silent))
+    starts = range(0, len(todo), batch_size)
+    for start in bar(starts, f"predict {system} {split}", total=len(starts),
+                     disable=None if progress is None else not progress):
+        chunk = todo[start:start + batch_size]
+        outs = grader.score_sessions([inputs for _, inputs, _ in chunk], [priors.get(s.submission_id) for s, _, _ in chunk])
+        for (sub, _, silent), out in zip(chunk, outs):
+            for s in out.parts:
+                preds.append(Prediction(split, sub.submission_id, s.part, system, s.score, sub.part(s.part).mark, s.state))
+            note = OWN_OVERALL_NOTE + (f"; part(s) {sorted(p.part for p in silent)} had no gradable speech and were "
+                                       "not heard" if silent else "")
+            preds.append(Prediction(split, sub.submission_id, OVERALL, system, out.overall.score, sub.overall_mark,
+                                    out.overall.state, note=note))
+    return preds, problems
+
+
+def session_priors(args, grader, subs, split: str):
+    """The acoustic prior for `predict --grader session`: a W2V predictions file, live speech graders, or none."""
+    from pathlib import Path
+
+    from ..research.prior import read_prior, speech_prior_rows
+
+    if args.no_prior or grader.config.prior == "none":
+        return {}
+    if args.prior:
+        return read_prior(args.prior, split=split)
+    folder = args.speech_checkpoints or grader.config.prior_source
+    if folder is None or not Path(folder).is_dir():
+        raise SystemExit(f"predict: error: the session grader reads an acoustic prior from trained speech graders "
+                         f"(trained with {grader.config.prior_source or 'none recorded'}): give --speech-checkpoints "
+                         f"DIR or --prior FILE (W2V predictions of {split}), or --no-prior to score without it")
+    from ..graders.speech import load_speech_graders
+
+    parts = [p for p in args.parts if (Path(folder) / f"part{p}").is_dir()]
+    graders = load_speech_graders(folder, parts=parts, device=args.device)
+    prior: dict[str, dict[int, float]] = {}
+    for row in speech_prior_rows(graders, subs, split):
+        prior.setdefault(row.submission_id, {})[int(row.part)] = row.score
+    print(f"acoustic prior: speech graders {folder} ({len(prior)} submissions)", file=sys.stderr)
+    return prior
 
 
 def _per_response(grader, sub, inp, kept, mark, split: str, system: str) -> list:
@@ -175,7 +254,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"ASR {asr.model_id}: {asr.misses} answers transcribed, {asr.hits} from the cache "
                   f"({asr.cache.root}) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     start = time.perf_counter()
-    preds, more = predict(grader, subs, split, args.parts, args.per_response, system=system)
+    if args.grader == "session":
+        if args.per_response:
+            raise SystemExit("predict: error: --per-response: the session grader scores whole sessions, not answers")
+        priors = session_priors(args, grader, subs, split)
+        start = time.perf_counter()
+        preds, more = predict_sessions(grader, subs, split, priors, system, args.batch_size)
+    else:
+        preds, more = predict(grader, subs, split, args.parts, args.per_response, system=system)
     seconds = time.perf_counter() - start
     problems += more
     write_predictions(args.out, preds)

@@ -15,6 +15,8 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "bert": ("sla_core.research.train.bert", "the official baseline: BERT per part on ASR words + dev calibration"),
     "speech": ("sla_core.research.train.speech", "wav2vec 2.0 + prototypes, one model per part"),
     "mllm": ("sla_core.research.train.mllm", "Phi-4-multimodal LoRA adapters (STG per part / CTG)"),
+    "session": ("sla_core.research.train.session",
+                "session-level Phi-4-multimodal (Phi4-MTL): whole test in one prompt, 5 outputs, acoustic prior"),
 }
 
 

@@ -70,18 +70,26 @@ class UnpaddedAudioEncoder(Phi4MultimodalAudioModel):
     convolution reads padded feature values at a clip's end. A clip padded to a longer batchmate shifted
     the tiny model's score distribution by up to 8e-3. Grouping by exact length removes padding from the
     encoder; the language model still scores all rows in one forward.
+
+    Clips longer than `UNFOLD_FRAMES` (40 s) go through one at a time: past 500 subsampled frames the
+    conformer unfolds a clip into 500-frame chunks with a `view` that fails on a batch of more than one
+    (transformers 5.x `unfold_tensor`: "view size is not compatible"), e.g. two 60 s answers of one length.
     """
+
+    UNFOLD_FRAMES = 500 * 8  # feature frames (10 ms) past which the conformer unfolds: 500 positions x 8 subsampling
 
     def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None, **kwargs) -> torch.Tensor:
         # hidden_states: (N, T, 80) log-mel features, right padded; mask: (N, T) True on real frames, or None
         if mask is None:
-            return super().forward(hidden_states, None, **kwargs)
+            mask = torch.ones(hidden_states.shape[:2], dtype=torch.bool, device=hidden_states.device)
         lengths = mask.sum(-1).tolist()
         encoded: dict[int, torch.Tensor] = {}  # clip index -> (T_i', H)
         for length in sorted(set(lengths)):
             rows = [i for i, n in enumerate(lengths) if n == length]
-            out = super().forward(hidden_states[rows, :length], None, **kwargs)  # (n, T', H): no padding seen
-            encoded.update(zip(rows, out))
+            groups = [rows] if length <= self.UNFOLD_FRAMES else [[i] for i in rows]
+            for group in groups:
+                out = super().forward(hidden_states[group, :length], None, **kwargs)  # (n, T', H): no padding seen
+                encoded.update(zip(group, out))
         return nn.utils.rnn.pad_sequence([encoded[i] for i in range(len(lengths))], batch_first=True)  # (N, T', H)
 
 

@@ -10,6 +10,11 @@ a Chrome/Chromium are installed). The paper's own rows (eval set) sit beside our
 When the fusion weights carry interval widths (`fit-fusion`), a second table beside Table 1 gives each
 system's empirical coverage and mean interval width on the evaluated split, per part and overall: the
 check that the stated coverage (e.g. 90%) holds on data the widths never saw.
+
+The protocol that tells a real gain from noise (`protocol.py`): every system's overall RMSE per CEFR
+band of the reference mark and their macro mean (always), several runs (seeds) of one system
+summarised (`add_runs`), and paired bootstraps of the difference between two systems on the same
+submissions (`add_comparison`).
 """
 
 from __future__ import annotations
@@ -25,22 +30,27 @@ import numpy as np
 
 from ..parts import PARTS
 from .predictions import OVERALL, Prediction, align, grader_names
+from .protocol import (BAND_NAMES, DEFAULT_RESAMPLES, DEFAULT_SEED, BootstrapResult, RunSummary, band_rmse,
+                       paired_bootstrap, summarise_runs)
 
 # The paper's Table 1/2 (S&I 2025 eval set), copied from DESIGN.md: (RMSE, PCC, SRC, <=0.5 %, <=1.0 %).
-PAPER_ROWS: dict[str, tuple[float, float, float, float, float]] = {
+PAPER_ROWS: dict[str, tuple[float | None, ...]] = {
     "BERT baseline": (0.445, 0.727, 0.729, 76.0, 96.3),
     "W2V": (0.394, 0.790, 0.797, 81.3, 99.3),
     "Phi4-CTG-TA": (0.412, 0.796, 0.797, 74.7, 98.0),
     "Phi4-STG": (0.389, 0.808, 0.810, 78.3, 98.0),
     "W2V + Phi4-STG (fused)": (0.375, 0.820, 0.827, 82.7, 99.3),
     "challenge winner": (0.364, 0.826, 0.830, 83.0, 99.7),
+    # issue 25's figures for the session-level frontier (eval set); "–" where the issue gives none
+    "session-level MTL (arXiv 2509.16025)": (0.360, 0.827, None, 85.7, None),
+    "CASA (arXiv 2608.13101; 10 runs: 0.363, 95% CI 0.359-0.367)": (0.358, None, None, None, None),
 }
 # Row labels as the paper's Table 1 writes them; other systems are labelled by their own name. The
 # names of files written before systems were named (speech / mllm / bert) still get a readable label.
 SYSTEM_LABELS = {"BERT": "BERT baseline", "bert": "BERT baseline", "speech": "W2V (speech grader)",
                  "mllm": "Phi4 (multimodal grader)"}
 # Table 1's order; other systems follow in the order they were read.
-TABLE_ORDER = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG")
+TABLE_ORDER = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG", "Phi4-MTL")
 DEFAULT_SPEECH, DEFAULT_MLLM = "W2V", "Phi4-STG"  # the paper's fused pair
 COLUMNS = ("rmse", "pcc", "src", "within_0_5", "within_1_0")
 STRICT_COLUMNS = ("rmse", "pcc", "src", "strict_within_0_5", "strict_within_1_0")
@@ -57,6 +67,11 @@ class EvalReport:
     # system -> part/overall -> {"coverage" (percent), "mean_width", "n", "no_width"}; empty without widths
     intervals: dict[str, dict[int | str, dict[str, float] | None]] = field(default_factory=dict)
     nominal_coverage: float | None = None
+    # system -> its overall rows as scored: (submission ids, scores, reference marks); what the protocol reads
+    overall: dict[str, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    bands: dict[str, dict[str, Any]] = field(default_factory=dict)  # system -> protocol.band_rmse
+    runs: list[dict[str, Any]] = field(default_factory=list)  # protocol.RunSummary.to_dict(), one per system
+    comparisons: list[dict[str, Any]] = field(default_factory=list)  # protocol.BootstrapResult.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return _finite({
@@ -70,6 +85,10 @@ class EvalReport:
             "notes": self.notes,
             "intervals": {"nominal_coverage": self.nominal_coverage,
                           "systems": {name: {str(k): v for k, v in rows.items()} for name, rows in self.intervals.items()}},
+            "cefr_bands": {"edges": "A2 < 3.0 <= B1 < 4.0 <= B2 < 5.0 <= C1, on the reference overall mark",
+                           "systems": self.bands},
+            "runs": self.runs,
+            "paired_bootstrap": self.comparisons,
         })
 
 
@@ -103,18 +122,21 @@ def build_report(predictions: Sequence[Prediction], split: str | None = None, fu
     states: dict[str, str] = {}
     found = grader_names(preds)
     ordered = [s for s in TABLE_ORDER if s in found] + [s for s in found if s not in TABLE_ORDER]
+    overall: dict[str, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
     for grader in ordered:
         states[grader] = "/".join(sorted({p.state for p in preds if p.grader == grader and p.state}))
         systems[grader] = {}
         for row in ROWS:
             a = align(preds, [grader], row)
             systems[grader][row] = _report(a.scores[grader], a.reference)
-    report = EvalReport(split=split, systems=systems, states=states)
+        a = align(preds, [grader], OVERALL)
+        overall[grader] = (a.submission_ids, a.scores[grader], a.reference)
+    report = EvalReport(split=split, systems=systems, states=states, overall=overall)
     if fusion_weights is not None:
         if speech in systems and mllm in systems:
             inputs_trained = states[speech] == "trained" and states[mllm] == "trained"
             name = fused_name(speech, mllm)
-            systems[name] = _fused(preds, fusion_weights, speech, mllm)
+            systems[name], overall[name] = _fused(preds, fusion_weights, speech, mllm)
             states[name] = "fused" if inputs_trained else "fused from untrained/zero-shot graders"
             report.fusion = {"weights": list(fusion_weights.weights), "source": fusion_weights.source,
                              "fitted": fusion_weights.fitted}
@@ -137,10 +159,59 @@ def build_report(predictions: Sequence[Prediction], split: str | None = None, fu
                          "without marks (eval as released) is evaluated with --marks <folder of the released marks>")
     if any(s != "trained" for s in states.values() if s != "fused"):
         report.notes.append("rows from untrained or zero-shot graders are not grades: read them as smoke tests")
+    report.bands = {name: band_rmse(pred, ref) for name, (_, pred, ref) in overall.items() if len(ref)}
     return report
 
 
-def _fused(preds: Sequence[Prediction], weights, speech: str, mllm: str) -> dict[int | str, dict[str, float] | None]:
+def run_rmse(predictions: Sequence[Prediction], split: str | None = None) -> tuple[str, float, int]:
+    """(system, overall RMSE, submissions) of one run's predictions file (one system per file)."""
+    from ..metrics import rmse
+
+    preds = [p for p in predictions if not p.per_response and (split is None or p.split == split)]
+    names = grader_names(preds)
+    if len(names) != 1:
+        raise ValueError(f"a run's predictions must hold one system, got {names or 'none'}")
+    a = align(preds, names, OVERALL)
+    if len(a) == 0:
+        raise ValueError(f"{names[0]}: no overall rows with a reference mark{f' in split {split!r}' if split else ''}")
+    return names[0], rmse(a.scores[names[0]], a.reference), len(a)
+
+
+def add_runs(report: EvalReport, runs: Sequence[Sequence[Prediction]], split: str | None = None) -> RunSummary:
+    """Summarise several runs (seeds) of one system: each element of `runs` is one run's predictions."""
+    found = [run_rmse(r, split) for r in runs]
+    names = {name for name, _, _ in found}
+    if len(names) != 1:
+        raise ValueError(f"the runs of one summary must be of one system, got {sorted(names)}")
+    sizes = {n for _, _, n in found}
+    summary = summarise_runs(names.pop(), [value for _, value, _ in found])
+    report.runs.append({**summary.to_dict(), "submissions": sorted(sizes)})
+    if len(sizes) > 1:
+        report.notes.append(f"the runs of {summary.system} cover different numbers of submissions {sorted(sizes)}")
+    return summary
+
+
+def add_comparison(report: EvalReport, a: str, b: str, resamples: int = DEFAULT_RESAMPLES,
+                   seed: int = DEFAULT_SEED) -> BootstrapResult:
+    """Paired bootstrap of overall RMSE(a) - RMSE(b) on the submissions both systems scored (a or b may
+    name a fused row, e.g. "W2V + Phi4-STG (fused)")."""
+    missing = [s for s in (a, b) if s not in report.overall]
+    if missing:
+        raise ValueError(f"cannot compare {missing}: the report's systems are {sorted(report.overall)}")
+    (ids_a, pa, ya), (ids_b, pb, yb) = report.overall[a], report.overall[b]
+    common = sorted(set(ids_a) & set(ids_b))
+    ia, ib = {s: i for i, s in enumerate(ids_a)}, {s: i for i, s in enumerate(ids_b)}
+    ref_a, ref_b = np.array([ya[ia[s]] for s in common]), np.array([yb[ib[s]] for s in common])
+    if not np.allclose(ref_a, ref_b):
+        raise ValueError(f"{a} and {b} disagree on the reference overall marks: not the same data")
+    result = paired_bootstrap(np.array([pa[ia[s]] for s in common]), np.array([pb[ib[s]] for s in common]), ref_a,
+                              a=a, b=b, resamples=resamples, seed=seed)
+    report.comparisons.append(result.to_dict())
+    return result
+
+
+def _fused(preds: Sequence[Prediction], weights, speech: str, mllm: str
+           ) -> tuple[dict[int | str, dict[str, float] | None], tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
     from ..fusion import fuse
 
     rows: dict[int | str, dict[str, float] | None] = {}
@@ -156,9 +227,9 @@ def _fused(preds: Sequence[Prediction], weights, speech: str, mllm: str) -> dict
     # like each system's own overall: the mean of the parts scored (an incomplete train submission's
     # reference is its holistic overall mark)
     ids = [s for s in sorted(fused_by_sub) if s in overall_ref]
-    rows[OVERALL] = _report(np.array([np.mean(list(fused_by_sub[s].values())) for s in ids]),
-                            np.array([overall_ref[s] for s in ids]))
-    return rows
+    pred, ref = np.array([np.mean(list(fused_by_sub[s].values())) for s in ids]), np.array([overall_ref[s] for s in ids])
+    rows[OVERALL] = _report(pred, ref)
+    return rows, (tuple(ids), pred, ref)
 
 
 def _interval_rows(preds: Sequence[Prediction], widths, system: str, speech: str, mllm: str, weights
@@ -274,10 +345,51 @@ def to_markdown(report: EvalReport) -> str:
         out += [f"## Part {part}", ""] + _table(report, part, COLUMNS, with_paper=False) + [""]
     out += ["## Overall, official scorer's strict variant (|err| < 0.5, < 1.0)", ""]
     out += _table(report, OVERALL, STRICT_COLUMNS, with_paper=False) + [""]
+    out += _protocol_sections(report)
     if report.fusion:
         w = ", ".join(f"{x:.2f}" for x in report.fusion["weights"])
         out += ["## Fusion weights", "", f"w_k on the multimodal score per interval: {w} ({report.fusion['source']})", ""]
     return "\n".join(out)
+
+
+def _protocol_sections(report: EvalReport) -> list[str]:
+    """Per-band RMSE (always), runs over seeds and paired bootstraps (when asked for)."""
+    out = ["## Overall RMSE per CEFR band (as CASA reports it)", "",
+           "Bands on the reference overall mark: A2 < 3.0 <= B1 < 4.0 <= B2 < 5.0 <= C1; the macro mean is over "
+           "the bands present (n per band in brackets).", "",
+           "| system | " + " | ".join(BAND_NAMES) + " | macro | n |", "|---|" + "---|" * (len(BAND_NAMES) + 2)]
+    for name, b in report.bands.items():
+        cells = [f"{b['bands'][k]['rmse']:.3f} ({b['bands'][k]['n']})" if k in b["bands"] else "–" for k in BAND_NAMES]
+        out.append(f"| {label(name)} | " + " | ".join(cells) + f" | {_cell(b['macro_rmse'], 'rmse')} | {b['n']} |")
+    out.append("")
+    if report.runs:
+        out += ["## Runs (seeds) of one system: overall RMSE", "",
+                "95% CI of the mean over runs: mean +- t(0.975, n-1) x sd / sqrt(n); sd with n-1.", "",
+                "| system | runs | mean | median | min-max | sd | 95% CI |", "|---|---|---|---|---|---|---|"]
+        for r in report.runs:
+            sd = "–" if r["sd"] is None else f"{r['sd']:.4f}"
+            ci = "–" if r["ci_low"] is None else f"{r['ci_low']:.3f}-{r['ci_high']:.3f}"
+            out.append(f"| {label(r['system'])} | {r['n']} | {r['mean']:.3f} | {r['median']:.3f} | "
+                       f"{r['min']:.3f}-{r['max']:.3f} | {sd} | {ci} |")
+        out.append("")
+    if report.comparisons:
+        first = report.comparisons[0]
+        out += ["## Paired bootstrap: overall RMSE(A) - RMSE(B) on the same submissions", "",
+                f"{first['resamples']:,} resamples of submissions with replacement, seed {first['seed']}; 95% "
+                "percentile interval; p two-sided = 2 x min(P(d <= 0), P(d >= 0)).", "",
+                "| A | B | n | RMSE A | RMSE B | A - B | 95% CI | A better in | p | resamples | seed |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for c in report.comparisons:
+            out.append(f"| {label(c['a'])} | {label(c['b'])} | {c['n']} | {c['rmse_a']:.3f} | {c['rmse_b']:.3f} | "
+                       f"{c['difference']:+.4f} | {c['ci_low']:+.4f} to {c['ci_high']:+.4f} | "
+                       f"{100 * c['share_a_better']:.1f}% | {_p_cell(c)} | {c['resamples']} | {c['seed']} |")
+        out.append("")
+    return out
+
+
+def _p_cell(c: dict) -> str:
+    """p as printed: below the resolution of the resamples (no resample crossed 0) it says so."""
+    return f"< {2 / c['resamples']:.2g}" if c["p_value"] == 0 else f"{c['p_value']:.4f}"
 
 
 def rmse_figure(report: EvalReport):
@@ -340,4 +452,5 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["PAPER_ROWS", "TABLE_ORDER", "fused_name", "EvalReport", "build_report", "to_markdown", "rmse_figure", "write_report", "label"]
+__all__ = ["PAPER_ROWS", "TABLE_ORDER", "fused_name", "EvalReport", "build_report", "to_markdown", "rmse_figure",
+           "write_report", "label", "add_runs", "add_comparison", "run_rmse"]

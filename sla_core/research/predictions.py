@@ -5,8 +5,9 @@ Tab-separated, UTF-8, one header line, columns (in this order):
     split  submission_id  part  item  utt_id  grader  state  score  reference  note
 
 - part: 1, 3, 4, 5, or "overall" (the system's overall for a submission: the mean of the parts it
-  scored, or the BERT baseline's calibrated mean; the reference is the corpus's overall mark, which
-  for an incomplete train submission is a holistic mark).
+  scored, the BERT baseline's calibrated mean, or the session grader's own overall output (Phi4-MTL,
+  noted `OWN_OVERALL_NOTE`); the reference is the corpus's overall mark, which for an incomplete
+  train submission is a holistic mark).
 - item, utt_id: empty on part and overall rows; set on per-response rows (one answer scored alone).
 - grader: the system's name as in the paper's Table 1 (`SYSTEMS`: W2V, Phi4-STG, Phi4-CTG-TA, ...), so
   several multimodal systems' files sit side by side in one `evaluate`.
@@ -34,12 +35,15 @@ COLUMNS: tuple[str, ...] = ("split", "submission_id", "part", "item", "utt_id", 
                             "reference", "note")
 _OLD_COLUMNS = COLUMNS[:-1]  # files written before `note`
 OVERALL = "overall"
-# The paper's Table 1 systems: the name each predictions file gives its grader.
-SYSTEMS: tuple[str, ...] = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG")
+# The paper's Table 1 systems, and the session grader (issue 25): the name each predictions file gives its grader.
+SYSTEMS: tuple[str, ...] = ("BERT", "W2V", "Phi4-CTG-TA", "Phi4-CTG-AO", "Phi4-CTG-TO", "Phi4-STG", "Phi4-MTL")
+# The note of an overall row that is a grader's own output, not the mean of its parts (fit-fusion fits its width).
+OWN_OVERALL_NOTE = "the grader's own overall output"
 
 
 def system_name(grader: str, mode: str = "stg", variant: str = "TA") -> str:
-    """The Table 1 name of a grader run: speech -> W2V, bert -> BERT, mllm -> Phi4-STG / Phi4-CTG-<variant>.
+    """The Table 1 name of a grader run: speech -> W2V, bert -> BERT, mllm -> Phi4-STG / Phi4-CTG-<variant>,
+    session -> Phi4-MTL (the session-level multi-target grader).
 
     An STG run on another input variant than the paper's TA says so (Phi4-STG-AO), so it never passes
     for the paper's system.
@@ -48,12 +52,14 @@ def system_name(grader: str, mode: str = "stg", variant: str = "TA") -> str:
         return "W2V"
     if grader == "bert":
         return "BERT"
+    if grader == "session":
+        return "Phi4-MTL"
     if grader == "mllm":
         variant = variant.upper()
         if mode == "ctg":
             return f"Phi4-CTG-{variant}"
         return "Phi4-STG" if variant == "TA" else f"Phi4-STG-{variant}"
-    raise ValueError(f"unknown grader {grader!r}; expected speech, mllm or bert")
+    raise ValueError(f"unknown grader {grader!r}; expected speech, mllm, session or bert")
 
 
 @dataclass(frozen=True)
@@ -186,5 +192,5 @@ def with_references(predictions: Sequence[Prediction], marks: dict[int | str, di
             for p in predictions]
 
 
-__all__ = ["COLUMNS", "OVERALL", "SYSTEMS", "system_name", "with_references", "Prediction", "write_predictions", "read_predictions", "grader_names",
+__all__ = ["COLUMNS", "OVERALL", "OWN_OVERALL_NOTE", "SYSTEMS", "system_name", "with_references", "Prediction", "write_predictions", "read_predictions", "grader_names",
            "Aligned", "align"]

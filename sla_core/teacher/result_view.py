@@ -377,9 +377,21 @@ def calibration_html(assessment: Assessment) -> str:
 
 def _interval_div(assessment: Assessment) -> str:
     iv = assessment.overall_interval
-    if iv is None:
+    text = "" if iv is None else (f'<div class="sla-interval" data-testid="overall-interval">'
+                                  f'{html.escape(interval_text(iv, sentence=True))}</div>')
+    return text + _own_overall_div(assessment)
+
+
+def _own_overall_div(assessment: Assessment) -> str:
+    """A session grader's own overall (graders.session), with its interval and 'not a grade' when untrained."""
+    own = assessment.holistic
+    if own is None:
         return ""
-    return f'<div class="sla-interval" data-testid="overall-interval">{html.escape(interval_text(iv, sentence=True))}</div>'
+    words = ui_text.OWN_OVERALL.format(grader=own.grader, cefr=own.cefr, score=own.score)
+    words += f" ({ui_text.NOT_A_GRADE})" if own.state != "trained" else ""
+    sure = interval_text(own.interval)
+    return (f'<div class="sla-interval" data-testid="own-overall">{html.escape(words)}'
+            f'{html.escape("; " + sure) if sure else ""}</div>')
 
 
 

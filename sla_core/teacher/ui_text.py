@@ -139,6 +139,8 @@ ANSWERS_OF = "{k} of {n} answers"
 COMPLETE = "complete"
 NOT_ASSESSED = "not assessed"
 NO_OVERALL = "No part could be assessed, so there is no overall score."
+# A session grader's own overall (Assessment.holistic), shown beside the mean of the parts, never in its place.
+OWN_OVERALL = "The {grader} grader's own overall, from the whole test at once: {cefr} {score:.2f}"
 
 # How sure a score is (sla_core.intervals): a fitted interval, or the model's own spread, never mixed up.
 INTERVAL_WORDS = "{coverage:.0%} interval: {low:.2f}–{high:.2f} ({low_cefr} to {high_cefr})"
