@@ -20,8 +20,9 @@ def load_answer_checker(config, transcriber=None, extra: list[GraderInfo] | None
     """The checks `config` (an AssessorConfig) turns on, with their models; None when every check is off.
 
     A model that cannot be loaded (offline, unknown id) leaves its check off, said in `extra` (the model
-    status), and the assessment runs on. A multilingual Whisper transcriber on a GPU lends its model to the
-    language check; an English-only, Phi-4 or CPU transcriber does not remove the check: it gets whisper-tiny.
+    status), and the assessment runs on. A multilingual Whisper transcriber gives the language check the language
+    it heard in its own pass (the CPU default, CTranslate2) or lends its model (transformers on a GPU); an
+    English-only or Phi-4 transcriber does not remove the check: it gets whisper-tiny.
     """
     extra = [] if extra is None else extra
     off = [name for name, on in (("language", config.check_language), ("topic", config.check_topic),
@@ -31,13 +32,17 @@ def load_answer_checker(config, transcriber=None, extra: list[GraderInfo] | None
         return None
     identifier = embedder = None
     if config.check_language:
-        from .language import DEFAULT_LANGUAGE_MODEL, WhisperLanguageIdentifier, tiny_language_identifier
+        from .language import (DEFAULT_LANGUAGE_MODEL, HeardLanguages, WhisperLanguageIdentifier,
+                               tiny_language_identifier)
 
         model_id = config.language_model or DEFAULT_LANGUAGE_MODEL
-        # A multilingual Whisper transcriber on a GPU lends its model (no second one in memory); on a CPU its
-        # base or small encoder would cost 2-6x the tiny one per answer, so the check loads whisper-tiny there.
-        lend = not config.tiny and config.language_model is None and _on_gpu(transcriber)
-        identifier = WhisperLanguageIdentifier.from_transcriber(transcriber) if lend else None
+        # The transcriber's own pass when it hears the language while transcribing (no extra encoder pass); a
+        # transformers Whisper on a GPU lends its model (no second one in memory). On a CPU a transformers base or
+        # small encoder would cost 2-6x the tiny one per answer, so the check loads whisper-tiny there.
+        own = not config.tiny and config.language_model is None
+        identifier = HeardLanguages.from_transcriber(transcriber) if own else None
+        if identifier is None and own and _on_gpu(transcriber):
+            identifier = WhisperLanguageIdentifier.from_transcriber(transcriber)
         if identifier is None:
             identifier = _load(lambda: tiny_language_identifier() if config.tiny and config.language_model is None
                                else WhisperLanguageIdentifier.load(model_id, device=config.device),

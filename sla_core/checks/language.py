@@ -3,12 +3,14 @@
 Whisper predicts the language as the first token after <|startoftranscript|>: a softmax over the
 language tokens at that position gives each language's probability (what openai/whisper's
 `detect_language` returns; transformers' `detect_language` returns only the arg-max). One encoder pass
-per answer and one decoder step; the transcriber is not involved, so an English-only or Phi-4
-transcriber keeps the check, and a multilingual Whisper transcriber on a GPU lends its loaded model
-(`from_transcriber`) instead of a second one in memory.
+per answer and one decoder step. Where the transcriber is itself a multilingual Whisper, the language comes
+from the transcriber's own pass instead (`HeardLanguages`: the CPU default, Whisper-base through CTranslate2,
+reads it from each answer's first window while transcribing, so the check costs no second encoder pass), or
+(on a GPU) from its loaded model (`WhisperLanguageIdentifier.from_transcriber`). An English-only or Phi-4
+transcriber does not remove the check: it gets its own identifier.
 
-Default model: openai/whisper-tiny (multilingual), chosen by measured cost: 13 answers cost 13 encoder
-passes of a 30 s window, and base costs about twice tiny (bench/bench_cpu.py, README). The decision is
+Default model of that own pass: openai/whisper-tiny (multilingual), chosen by measured cost: 13 answers cost 13
+encoder passes of a 30 s window, and base costs about twice tiny (bench/bench_cpu.py, README). The decision is
 English vs not, at `DEFAULT_MIN_ENGLISH`.
 """
 
@@ -154,6 +156,45 @@ class WhisperLanguageIdentifier:
 TINY_LANGUAGES = ("en", "fr", "de", "es")
 
 
+class HeardLanguages:
+    """The spoken language a multilingual Whisper transcriber heard in its own transcription pass.
+
+    `transcriber.heard_languages(waveforms)` gives each answer's language probabilities from the first window it
+    encoded while transcribing (kept beside the transcript in the cache); an answer it did not transcribe (its
+    transcript was given) gets its language pass alone, one encoder window. The same `identify`, `trusted`,
+    `info` as WhisperLanguageIdentifier, so the checks cannot tell them apart.
+    """
+
+    name = "language_id"
+
+    def __init__(self, transcriber) -> None:
+        self.transcriber = transcriber
+
+    @classmethod
+    def from_transcriber(cls, transcriber) -> "HeardLanguages | None":
+        """The transcriber's own language when it hears one (a multilingual Whisper with `heard_languages`), else None."""
+        inner = getattr(transcriber, "transcriber", transcriber)  # a CachedTranscriber wraps the model's
+        if not getattr(inner, "multilingual", False) or not hasattr(transcriber, "heard_languages"):
+            return None
+        return cls(transcriber)
+
+    @property
+    def trusted(self) -> bool:
+        return self.transcriber.info().state != UNTRAINED
+
+    def info(self) -> GraderInfo:
+        asr = self.transcriber.info()
+        return GraderInfo(self.name, asr.source, asr.state,
+                          note="spoken-language check: from the transcriber's own pass over each answer's first 30 s")
+
+    def identify(self, waveforms: Sequence[np.ndarray]) -> list[LanguageGuess]:
+        heard = self.transcriber.heard_languages(list(waveforms))
+        missing = [i for i, h in enumerate(heard) if not h]
+        if missing:  # a multilingual model always hears a language: a gap is a fault, not an English answer
+            raise RuntimeError(f"the transcriber heard no language in answer(s) {[i + 1 for i in missing]}")
+        return [guess_from(h) for h in heard]
+
+
 def tiny_language_identifier(seed: int = 0) -> WhisperLanguageIdentifier:
     """A 1-layer random multilingual Whisper with a few language tokens: real plumbing, random guesses."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
@@ -179,5 +220,5 @@ def tiny_language_identifier(seed: int = 0) -> WhisperLanguageIdentifier:
                                      random=True)
 
 
-__all__ = ["DEFAULT_LANGUAGE_MODEL", "DEFAULT_MIN_ENGLISH", "LanguageGuess", "WhisperLanguageIdentifier",
+__all__ = ["DEFAULT_LANGUAGE_MODEL", "DEFAULT_MIN_ENGLISH", "HeardLanguages", "LanguageGuess", "WhisperLanguageIdentifier",
            "guess_from", "language_name", "language_probabilities", "tiny_language_identifier"]

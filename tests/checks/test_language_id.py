@@ -91,3 +91,69 @@ def test_real_whisper_refuses_the_french_and_german_parts_and_grades_the_english
         assert result.part(p).status == "not_assessable" and guesses[p].value < DEFAULT_MIN_ENGLISH
         assert f"not English: {lang}" in result.part(p).problem
     assert result.covered_parts == (1,)
+
+
+# -- the language from the transcriber's own pass (the CPU default: Whisper-base through CTranslate2) -----------
+
+def test_a_multilingual_transcriber_gives_the_language_check_its_own_pass(tmp_path):
+    """No second encoder pass: the check reads what the transcriber heard while transcribing (issue 26: "on the
+    same pass as the transcript"); an English-only transcriber leaves the check its own identifier."""
+    from sla_core.assess import AssessorConfig
+    from sla_core.asr import CachedTranscriber, TranscriptCache
+    from sla_core.checks import load_answer_checker
+    from sla_core.checks.language import HeardLanguages, guess_from
+    from sla_core.testing.whisper import tiny_ct2_transcriber
+
+    ct2 = tiny_ct2_transcriber(tmp_path / "ct2")
+    cached = CachedTranscriber(ct2, TranscriptCache(tmp_path / "cache"))
+    config = AssessorConfig(check_topic=False)  # no hub here: only the language check's choice is under test
+    checker = load_answer_checker(config, cached)
+    assert isinstance(checker.identifier, HeardLanguages) and not checker.identifier.trusted  # a random model
+    assert checker.identifier.info().source == ct2.info().source and "own pass" in checker.identifier.info().note
+
+    waves = [dummy_waveform(3.0, seed=1), dummy_waveform(5.0, seed=2)]
+    cached.transcribe(waves)
+    encodes, model = [], ct2.model.model
+
+    class Counting:  # the CTranslate2 model, its encoder passes counted
+        def encode(self, features, *a, **k):
+            encodes.append(features.shape[0])
+            return model.encode(features, *a, **k)
+
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+    ct2.model.model = Counting()
+    try:
+        guesses = checker.identifier.identify(waves)
+        assert encodes == []  # heard in the transcription pass, not again
+        fresh = [dummy_waveform(4.0, seed=3)]  # an answer whose transcript was given: its language pass alone
+        checker.identifier.identify(fresh)
+        assert encodes == [1]
+    finally:
+        ct2.model.model = model
+    assert guesses == [guess_from(h) for h in cached.heard_languages(waves)]
+
+    english_only = tiny_whisper_transcriber()  # the tiny transformers Whisper knows English only
+    assert HeardLanguages.from_transcriber(english_only) is None
+
+
+def test_what_the_transcriber_heard_decides_the_language_check():
+    from sla_core.assessment import FAILED, PASSED, ZERO_SHOT, GraderInfo
+    from sla_core.checks.answers import Answer, AnswerChecker
+    from sla_core.checks.language import HeardLanguages
+
+    class Heard:  # a real (zero-shot) multilingual transcriber's answer, by audio
+        multilingual = True
+
+        def info(self):
+            return GraderInfo("asr", "openai/whisper-base (CTranslate2 int8)", ZERO_SHOT)
+
+        def heard_languages(self, waveforms):
+            return [{"fr": 0.93, "en": 0.02} if w[0] > 0 else {"en": 0.97, "fr": 0.01} for w in waveforms]
+
+    french, english = np.full(16000, 0.1, np.float32), np.full(16000, -0.1, np.float32)
+    checker = AnswerChecker(HeardLanguages.from_transcriber(Heard()), None, overlap=False, same_recording=False)
+    found = checker.check([Answer(3, 1, french, "bonjour"), Answer(4, 1, english, "hello")])
+    assert [c.outcome for c in found[(3, 1)]] == [FAILED] and "French" in found[(3, 1)][0].measured
+    assert [c.outcome for c in found[(4, 1)]] == [PASSED]
