@@ -42,6 +42,7 @@ from sla_core.results.workfolders import RunFolder
 from sla_core.teacher import calibration_desk as desk
 from sla_core.teacher import charts, ui_text
 from sla_core.teacher import result_view as report
+from sla_core.teacher.assess_tab import PANEL_SIZE
 from sla_core.teacher.classroom import DEFAULT_MAX_LEARNERS, DEFAULT_MAX_SHORT_ANSWERS, UploadCaps
 from sla_core.teacher.downloads import Downloads
 from sla_core.teacher.file_guard import GuardedBlocks
@@ -173,8 +174,10 @@ def _results_panel(prefix: str, placeholder: str) -> list[gr.components.Componen
     with gr.Accordion(ui_text.RAW_JSON, open=False):
         raw = gr.JSON(elem_id=f"{prefix}-json")
         download = gr.File(label=ui_text.DOWNLOAD_JSON, interactive=False, elem_id=f"{prefix}-json-file")
-    return [summary, table, notes, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw,
-            download, charts_text, reports]
+    panel = [summary, table, notes, parts_plot, fusion_plot, proto_plot, mllm_plot, delivery, delivery_plot, raw,
+             download, charts_text, reports]
+    assert len(panel) == PANEL_SIZE, f"the handlers return {PANEL_SIZE} panel values, the page has {len(panel)}"
+    return panel
 
 
 def build_demo(assess_fn: AssessFn, status_fn: StatusFn, store: ResultStore, fusion: Fusion = Fusion(),

@@ -22,6 +22,11 @@ from .base import SLOTS, HandlerBase, Workspace, explained, log
 from .report_files import write_report
 
 
+# How many values `render` returns: the result panel's components (app._results_panel builds them and checks
+# this count, so a panel that grows cannot leave a handler returning one value too few).
+PANEL_SIZE = 13
+
+
 class AssessTab(HandlerBase):
     """One learner: assess, then render the result panel (also used to show a saved learner)."""
 
@@ -41,7 +46,7 @@ class AssessTab(HandlerBase):
         if not answers:  # said in the result card; the panels keep what they show (no error on every panel)
             gr.Warning(ui_text.NO_AUDIO, title=ui_text.NOTHING_TO_ASSESS)
             return (f'<div class="sla-empty sla-notice" role="status">{ui_text.NO_AUDIO}</div>',
-                    *(gr.skip() for _ in range(12)))  # the other 11 panel values and the sessions
+                    *(gr.skip() for _ in range(PANEL_SIZE)))  # the other panel values and the sessions
         learner = (learner or "").strip()
         submission = Submission(learner, tuple(PartResponses(p, tuple(r)) for p, r in answers.items()))
         assessment = self._run(ws, submission, lambda f, m: progress(f, desc=m))
@@ -94,7 +99,7 @@ class AssessTab(HandlerBase):
             lambda p: p.write_text(json.dumps(shown, indent=2), encoding="utf-8"))
         reports = [] if session_id is None else self._report_files(a, ws, session_id)
         fusion = self.fusion_for(ws)
-        return (
+        return (  # PANEL_SIZE values
             report.summary_html(a), table, report.part_notes_html(a),
             charts.part_scores_figure(a, ui_text.CHART_PARTS),
             charts.fusion_weights_figure(fusion.weights, a, fusion.fitted, ui_text.CHART_FUSION),

@@ -587,7 +587,7 @@ def test_3_long_names_through_the_api(server, tmp_path):
         status, table, csv_update, *_ = h.open_session(session, request=ana)
         assert Path(csv_update["value"]).is_file() and len(table) == 1
         learners = [a.learner for a in server.store.load(day)]
-        assert Path(h.show_learner(day, learners.index(LONG), request=ana)[9]).is_file()
+        assert Path(json_file(h.show_learner(day, learners.index(LONG), request=ana))).is_file()
 
 
 # == 4. floods ===========================================================================================
