@@ -26,7 +26,7 @@ from sla_core.audio import SAMPLE_RATE, check_audio, load_audio  # noqa: E402
 from sla_core.delivery.analyse import measure_waveform  # noqa: E402
 from sla_core.delivery.measures import measure_answer  # noqa: E402
 from sla_core.delivery.nuclei import syllable_nuclei  # noqa: E402
-from sla_core.delivery.vad import WINDOW, speech_probabilities, speech_segments  # noqa: E402
+from sla_core.delivery.vad import WINDOW, silero_package_model, speech_probabilities, speech_segments  # noqa: E402
 from sla_core.testing.audio import spoken_answer  # noqa: E402
 
 SENTENCES = [("I think my town is a good place to live because it is quiet.", 15),
@@ -74,9 +74,7 @@ def main() -> None:
         ("pipeline extra: measure_waveform(wav, segments)", timed(lambda: measure_waveform(wav, segments), args.repeats)),
         ("all from scratch: VAD + nuclei + measures", timed(lambda: measure_waveform(wav), args.repeats)),
     ]
-    from silero_vad import load_silero_vad
-
-    model = load_silero_vad()
+    model = silero_package_model()
     padded = torch.from_numpy(np.pad(wav, (0, -wav.size % WINDOW)))
 
     def package_runner():

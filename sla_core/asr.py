@@ -25,7 +25,7 @@ import torch
 from .assessment import UNTRAINED, ZERO_SHOT, GraderInfo
 from .audio import SAMPLE_RATE  # both models take 16 kHz mono
 from .graders import phi4
-from .paths import CACHE, default_folder
+from .paths import CACHE, default_folder, model_revision
 
 TRANSCRIBERS = ("phi4", "whisper")
 DEFAULT_WHISPER = "openai/whisper-small"  # what the S&I baseline used: with a GPU, quality first
@@ -91,6 +91,11 @@ class Phi4Transcriber:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
 
+    @property
+    def revision(self) -> str | None:
+        """The version of the multimodal model's files, for the transcript cache (model_revision)."""
+        return model_revision(self.grader.source)
+
     def info(self) -> GraderInfo:
         state = UNTRAINED if self.grader.random_base else ZERO_SHOT
         return GraderInfo("asr", f"{self.grader.source} (speech adapter)", state, note="Phi-4-multimodal speech adapter")
@@ -130,12 +135,19 @@ class WhisperTranscriber:
 
     def __init__(
         self, model, processor, *, source: str, language: str | None = "en", batch_size: int = 8,
-        max_new_tokens: int | None = None, random: bool = False,
+        max_new_tokens: int | None = None, random: bool = False, revision: str | None = None,
     ):  # fmt: skip
-        """`language` None lets Whisper detect it; `max_new_tokens` caps each 30 s window (None: WINDOW_TOKENS)."""
+        """`language` None lets Whisper detect it; `max_new_tokens` caps each 30 s window (None: WINDOW_TOKENS);
+        `revision` names the version of the model's files (model_revision), for the transcript cache."""
         self.model = model.eval()
+        # The cap per 30 s window is ours (max_new_tokens below). A max_length in the generation config (a hub
+        # checkpoint's 448, or the 20 Whisper's generate fills in when there is none) would be a second cap
+        # that max_new_tokens overrides, and transformers warned about the pair on every batch. max_length is
+        # not the way to cap: Whisper's long form adds the start tokens to it in every window (11, 14, 17...).
+        self.model.generation_config.max_length = None
         self.processor = processor
         self.source = source
+        self.revision = revision
         self.language = language
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
@@ -148,7 +160,7 @@ class WhisperTranscriber:
         device = phi4.pick_device(device)
         processor = WhisperProcessor.from_pretrained(model_id)
         model = WhisperForConditionalGeneration.from_pretrained(model_id, dtype=phi4.pick_dtype(device)).to(device)
-        return cls(model, processor, source=str(model_id), **kwargs)
+        return cls(model, processor, source=str(model_id), revision=model_revision(model_id), **kwargs)
 
     def info(self) -> GraderInfo:
         return GraderInfo("asr", self.source, UNTRAINED if self.random else ZERO_SHOT, note="Whisper")
@@ -183,7 +195,7 @@ class WhisperTranscriber:
             attention_mask=inputs.attention_mask.to(self.model.device),
             language=self.language if multilingual else None, task="transcribe" if multilingual else None,
             return_timestamps=long_form,
-            max_new_tokens=self.max_new_tokens or WINDOW_TOKENS,
+            max_new_tokens=self.max_new_tokens or WINDOW_TOKENS, max_length=None,  # None: see __init__
         )  # fmt: skip
         return [" ".join(text.split()) for text in self.processor.batch_decode(out, skip_special_tokens=True)]
 
@@ -271,6 +283,9 @@ def whisper_runtime(runtime: str, device=None) -> str:
 # -- the transcript cache: one for every command ---------------------------------------------------
 
 TRANSCRIPT_CACHE_FORMAT = "sla-transcripts-v1"  # bump when the stored JSON changes shape
+# Bump when this module's decoding changes the text a model gives (prompt, token caps, batching, long form):
+# it is part of every cache key, so transcripts made by older code are transcribed again, not reused.
+TRANSCRIBE_VERSION = 2  # 2: issue 27 (1: the keys before, which named no version)
 
 
 def default_transcript_cache_dir(env: dict[str, str] | None = None) -> Path:
@@ -314,7 +329,8 @@ class TranscriptCache:
         self.root = Path(root) if root is not None else default_transcript_cache_dir()
 
     def _path(self, audio_key: str, model_id: str) -> Path:
-        model = hashlib.sha256(f"{TRANSCRIPT_CACHE_FORMAT}\x1f{model_id}".encode()).hexdigest()[:16]
+        key = f"{TRANSCRIPT_CACHE_FORMAT}\x1f{TRANSCRIBE_VERSION}\x1f{model_id}"
+        model = hashlib.sha256(key.encode()).hexdigest()[:16]
         return self.root / model / audio_key[:2] / f"{audio_key}.json"
 
     def get(self, audio_key: str, model_id: str) -> CachedTranscript | None:
@@ -326,7 +342,8 @@ class TranscriptCache:
             return None
         except (OSError, json.JSONDecodeError):
             return None  # a damaged entry is a miss: it is transcribed again and rewritten
-        if data.get("model") != model_id or not isinstance(data.get("text"), str):
+        if (data.get("model") != model_id or data.get("version") != TRANSCRIBE_VERSION
+                or not isinstance(data.get("text"), str)):
             return None
         words, languages = data.get("words"), data.get("languages")
         return CachedTranscript(data["text"], None if words is None else tuple((float(s), float(d), str(w)) for s, d, w in words),
@@ -338,7 +355,8 @@ class TranscriptCache:
         """Store one transcript (atomically: a reader never sees half a file)."""
         path = self._path(audio_key, model_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"model": model_id, "text": text, "words": None if words is None else [list(w) for w in words],
+        data = {"model": model_id, "version": TRANSCRIBE_VERSION, "text": text,
+                "words": None if words is None else [list(w) for w in words],
                 "languages": None if languages is None else dict(languages)}
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -384,13 +402,18 @@ class CachedTranscriber:
     """Any Transcriber behind a TranscriptCache: only recordings the cache lacks reach the model.
 
     `model_id` names the model in the cache key; by default the transcriber's `info().source` (the hub id
-    or folder; for a tiny random model, its seed is part of the source). `hits` / `misses` count lookups.
+    or folder; for a tiny random model, its seed is part of the source) with its files' revision where the
+    transcriber knows it (`model_revision`), e.g. "openai/whisper-base.en@e7ebd4f2ba4b". With
+    TRANSCRIBE_VERSION in every key, a transcript is reused only when the same code decoded the same
+    model files. `hits` / `misses` count lookups.
     """
 
     def __init__(self, transcriber: Transcriber, cache: TranscriptCache | None = None, model_id: str | None = None):
         self.transcriber = transcriber
         self.cache = cache if cache is not None else TranscriptCache()
-        self.model_id = model_id or transcriber.info().source
+        revision = getattr(transcriber, "revision", None)
+        source = transcriber.info().source
+        self.model_id = model_id or (f"{source}@{revision}" if revision else source)
         self.name = transcriber.name
         self.hits = self.misses = 0
 
@@ -439,4 +462,4 @@ class CachedTranscriber:
 
 __all__ = ["ASR_RUNTIMES", "DEFAULT_CPU_WHISPER", "DEFAULT_WHISPER", "TRANSCRIBERS", "whisper_runtime", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
            "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
-           "CachedTranscript", "audio_digest", "default_transcript_cache_dir"]
+           "CachedTranscript", "audio_digest", "default_transcript_cache_dir", "model_revision", "TRANSCRIBE_VERSION"]

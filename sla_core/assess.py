@@ -225,10 +225,10 @@ class Assessor:
         mllm_scores: dict[int, PartScore] = {}
         session = None  # a session grader's five outputs (graders.session), when it fills the multimodal slot
         if inputs and self.speech is not None:
-            report(0.45, "Scoring delivery (speech grader)")
+            report(0.45, "Scoring how it is said (speech grader)")
             speech_scores = {s.part: s for s in self.speech.score(inputs)}
         if inputs and self.mllm is not None:
-            report(0.7, "Scoring content and delivery (multimodal grader)")
+            report(0.7, "Scoring what is said and how (multimodal grader)")
             if hasattr(self.mllm, "score_session"):  # the whole test in one prompt, the speech scores as its prior
                 prior = {p: s.score for p, s in speech_scores.items() if s.state == TRAINED}
                 session = self.mllm.score_session(inputs, prior)
@@ -236,7 +236,7 @@ class Assessor:
             else:
                 mllm_scores = {s.part: s for s in self.mllm.score(inputs)}
 
-        report(0.95, "Combining the scores")
+        report(0.9, "Measuring delivery (pauses, speech rate) and combining the scores")
         part_results, systems = [], {}
         for p in PARTS:
             if p in intake:

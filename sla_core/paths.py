@@ -6,12 +6,15 @@ $XDG_DATA_HOME/sla-demo (~/.local/share/sla-demo) and caches under $XDG_CACHE_HO
 The two kinds differ in what deleting them costs: a cache (transcripts, embeddings, exported encoders) is
 rebuilt on the next run; data (results, calibration profiles) is what teachers entered and is gone.
 
+`model_revision` names which version of a model's files a folder or hub id holds (for cache keys).
+
 Each place that stores something names its own folder through `default_folder` (a new cache is one call,
 e.g. `default_folder(CACHE, "precision")`) and keeps its own `default_*` function as its public entry point.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,4 +47,35 @@ def default_folder(kind: str, name: str = "", env: Mapping[str, str] | None = No
     return base.expanduser() / APP_FOLDER / name
 
 
-__all__ = ["APP_FOLDER", "CACHE", "DATA", "KINDS", "default_folder"]
+def model_revision(source: str | Path) -> str | None:
+    """Which version of a model's files `source` names, for a cache key (asr.TranscriptCache's).
+
+    A local folder: a digest of its model files' names, sizes and modification times (retraining into the
+    same folder is a new revision). A hub id: the commit of the snapshot in the local hub cache. None when
+    unknown (a model built in code: its source names its seed).
+    """
+    path = Path(source)
+    if path.is_dir():
+        h = hashlib.sha256()
+        for f in sorted(path.rglob("*")):
+            if f.is_file() and f.suffix in MODEL_FILE_SUFFIXES:
+                st = f.stat()
+                h.update(f"{f.relative_to(path)}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+        return f"folder-{h.hexdigest()[:12]}"
+    if path.is_absolute() or str(source).count("/") != 1:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(str(source), "config.json")
+    except Exception:  # a malformed id, an unreadable cache: no revision, the id alone keys the cache
+        return None
+    parts = Path(found).parts if isinstance(found, str) else ()
+    return parts[parts.index("snapshots") + 1][:12] if "snapshots" in parts[:-1] else None
+
+
+MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".pt", ".txt")  # weights, configs, vocabularies
+
+
+__all__ = ["APP_FOLDER", "CACHE", "DATA", "KINDS", "MODEL_FILE_SUFFIXES", "default_folder",
+           "model_revision"]

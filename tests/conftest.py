@@ -6,6 +6,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# torch's OpenMP threads spin while they wait for work. When another job holds a core (a shared machine, a CI
+# runner), the spinning thread takes the core its partner needs, and a tiny model's many small parallel steps
+# crawl: test_mllm's batch-transcript test took 68 s with one core busy elsewhere, 2.4 s waiting passively
+# (1.0-1.3 s either way on idle cores); the fast set took 10-12 min at a load average near 3, 2 min near 1.5.
+# Passive waiting changes no number (the same threads split the same work), only how idle threads wait. OpenMP
+# reads it once, when torch loads, so it is set here, before any test imports torch; the app and CLI processes
+# the tests start inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Nothing in the test suite may write into the user's data folder (transcript cache, results, profiles).
 if "SLA_DATA_DIR" not in os.environ:
     import atexit

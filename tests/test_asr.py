@@ -26,6 +26,7 @@ def whisper():
     return tiny_whisper_transcriber()
 
 
+@pytest.mark.slow
 def test_phi4_transcriber_reuses_the_graders_model(grader):
     asr = load_transcriber("phi4", grader=grader)
     assert isinstance(asr, Phi4Transcriber) and isinstance(asr, Transcriber)
@@ -33,6 +34,7 @@ def test_phi4_transcriber_reuses_the_graders_model(grader):
     assert asr.info().state == UNTRAINED and "speech adapter" in asr.info().source
 
 
+@pytest.mark.slow
 def test_phi4_transcripts_come_back_in_input_order(grader):
     clips = [tiny_waveform(2.0, seed=1), tiny_waveform(1.0, seed=2), tiny_waveform(1.5, seed=3)]
     asr = Phi4Transcriber(grader, batch_size=1, max_new_tokens=6)  # batches sorted by duration
@@ -42,6 +44,7 @@ def test_phi4_transcripts_come_back_in_input_order(grader):
     assert texts[0] != texts[1]  # different audio, different (random-model) text
 
 
+@pytest.mark.slow
 def test_phi4_gives_a_clip_the_same_transcript_alone_or_in_any_batch(grader):
     """Clips of different lengths: no padding reaches the audio encoder, and each clip keeps its own token cap."""
     clips = [tiny_waveform(s, seed=20 + k) for k, s in enumerate((1.0, 2.6, 1.5, 0.7, 3.3))]
@@ -53,6 +56,7 @@ def test_phi4_gives_a_clip_the_same_transcript_alone_or_in_any_batch(grader):
     assert asr.transcribe(clips) == asr.transcribe(clips)  # repeat runs: the same text
 
 
+@pytest.mark.slow
 def test_whisper_gives_a_clip_the_same_transcript_alone_or_in_any_batch(whisper):
     """Short clips go short-form (padded to 30 s as always), long ones long-form in equal-length groups."""
     clips = [tiny_waveform(s, seed=30 + k) for k, s in enumerate((1.0, 31.0, 2.0, 33.0))]
@@ -85,6 +89,7 @@ def test_bad_transcriber_requests_are_named(kwargs, message):
         load_transcriber(**kwargs)
 
 
+@pytest.mark.slow
 def test_bad_waveforms_are_named(grader):
     with pytest.raises(ValueError, match=r"recording 1: expected a non-empty 1-D waveform, got \(0,\)"):
         Phi4Transcriber(grader).transcribe([tiny_waveform(), tiny_waveform()[:0]])
@@ -157,3 +162,70 @@ def test_tiny_whisper_behind_the_cache(whisper, tmp_path):
     clips = [tiny_waveform(1.0, seed=4)]
     assert asr.transcribe(clips) == whisper.transcribe(clips) == asr.transcribe(clips)
     assert (asr.hits, asr.misses) == (1, 1) and "seed 0" in asr.model_id
+
+
+def test_a_transcript_cached_by_older_code_is_made_again(tmp_path, monkeypatch):
+    """The key carries TRANSCRIBE_VERSION: an entry written under the key before it (format + model only),
+    or by another version of the decoding code, is a miss, and the model hears the clip again."""
+    import hashlib
+    import json
+
+    import sla_core.asr as asr_module
+    from sla_core.asr import TRANSCRIPT_CACHE_FORMAT, CachedTranscriber, TranscriptCache, audio_digest
+
+    clip = tiny_waveform(1.0, seed=5)
+    model = _CountingTranscriber()
+    cache = TranscriptCache(tmp_path)
+    key = audio_digest(clip)
+    old = hashlib.sha256(f"{TRANSCRIPT_CACHE_FORMAT}\x1fcounting-asr-v1".encode()).hexdigest()[:16]  # the old key
+    entry = tmp_path / old / key[:2] / f"{key}.json"
+    entry.parent.mkdir(parents=True)
+    entry.write_text(json.dumps({"model": "counting-asr-v1", "text": "stale words", "words": None}))
+    asr = CachedTranscriber(model, cache)
+    assert asr.transcribe([clip]) == ["words 16000"] and (asr.hits, asr.misses, model.heard) == (0, 1, 1)
+    assert asr.transcribe([clip]) == ["words 16000"] and model.heard == 1  # now cached under the new key
+
+    monkeypatch.setattr(asr_module, "TRANSCRIBE_VERSION", asr_module.TRANSCRIBE_VERSION + 1)  # the code changes
+    assert cache.get(key, asr.model_id) is None
+    assert CachedTranscriber(model, cache).transcribe([clip]) == ["words 16000"] and model.heard == 2
+
+
+def test_a_model_folder_with_new_weights_is_a_new_cache_key(whisper, tmp_path):
+    """A Whisper loaded from a folder keys the cache by its files too: retrained into the same folder, the old
+    transcripts are not reused."""
+    import os
+
+    from sla_core.asr import CachedTranscriber, TranscriptCache
+
+    folder = tmp_path / "whisper"
+    whisper.model.save_pretrained(folder)
+    whisper.processor.save_pretrained(folder)
+    first = CachedTranscriber(WhisperTranscriber.load(str(folder), device="cpu"), TranscriptCache(tmp_path / "c"))
+    assert first.model_id.startswith(f"{folder}@folder-")
+    weights = folder / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # rewritten later
+    again = CachedTranscriber(WhisperTranscriber.load(str(folder), device="cpu"), TranscriptCache(tmp_path / "c"))
+    assert again.model_id != first.model_id and again.model_id.startswith(f"{folder}@folder-")
+
+
+def test_whisper_decodes_without_a_length_warning():
+    """The token cap per window is the transcriber's own: no max_length beside it, so transformers does not
+    warn about the pair on every batch (it did, three times per batch of short answers; long ones take the
+    same call)."""
+    import logging
+
+    from sla_core.testing.audio import tiny_waveform as clip
+
+    model = tiny_whisper_transcriber(seed=1)
+    model.model.generation_config.max_length = 448  # what a hub checkpoint's generation_config.json carries
+    whisper = WhisperTranscriber(model.model, model.processor, source="hub-like", max_new_tokens=8, random=True)
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("transformers")
+    logger.addHandler(handler)
+    try:
+        whisper.transcribe([clip(2.0, seed=1), clip(3.0, seed=2)])
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in seen if "max_length" in m], seen

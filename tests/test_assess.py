@@ -36,7 +36,13 @@ def tiny_assessor():
 
 def test_bad_and_missing_parts_do_not_stop_the_others(tiny_assessor, recordings):
     files, silent, _ = recordings
-    result = tiny_assessor.assess({1: files[1], 3: files[3], 5: [silent]}, learner="Ana")
+    stages = []
+    result = tiny_assessor.assess({1: files[1], 3: files[3], 5: [silent]}, learner="Ana",
+                                  progress=lambda fraction, message: stages.append(message))
+    # each stage named for what it does (the delivery measures are taken while the scores are combined)
+    assert stages == ["Checking the recordings", "Transcribing", "Checking the answers",
+                      "Scoring how it is said (speech grader)",
+                      "Measuring delivery (pauses, speech rate) and combining the scores", "Done"]
 
     assert [p.status for p in result.parts] == ["assessed", "assessed", "missing", "rejected"]
     rejected = result.part(5)
@@ -278,6 +284,7 @@ def full_assessor():
     return load_assessor(AssessorConfig(tiny=True))  # what `assess --tiny` loads: speech + multimodal + Phi-4 ASR
 
 
+@pytest.mark.slow
 def test_a_part_scores_the_same_alone_or_inside_the_full_test(full_assessor, recordings):
     """The reported case: Part 3 alone vs with the other three parts (different lengths, one batch)."""
     files, _, _ = recordings
@@ -294,6 +301,7 @@ def test_a_part_scores_the_same_alone_or_inside_the_full_test(full_assessor, rec
         assert alone.score == pytest.approx(in_test.score, abs=2e-4)  # rounded to 4 decimals
 
 
+@pytest.mark.slow
 def test_the_cli_the_app_and_the_classroom_give_the_same_json(full_assessor, recordings, tmp_path):
     """One learner through `python -m sla_core assess --tiny --json` (a fresh process: repeat runs are
     deterministic), the Assess tab's handler and the Classroom batch (beside another learner)."""

@@ -12,6 +12,7 @@ from sla_core.assess import AssessorConfig, load_assessor
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "example_learner"  # espeak-ng speech
 
 
+@pytest.mark.slow
 def test_without_the_multimodal_grader_whisper_transcribes_once_per_recording(tmp_path, monkeypatch):
     assessor = load_assessor(AssessorConfig(tiny=True, mllm="off", transcript_cache=str(tmp_path)))
     assert isinstance(assessor.transcriber, CachedTranscriber)

@@ -275,6 +275,7 @@ def test_a_flac_whose_header_says_60_minutes_is_refused_before_decoding(tmp_path
     assert peak < 1  # MB: not one block was decoded
 
 
+@pytest.mark.slow
 def test_a_flac_that_hides_its_length_is_stopped_at_the_limit_within_bounded_memory(tmp_path):
     bomb = forge_flac(tmp_path / "stream.flac", 190, 0)  # 190 s of audio; the header gives no length
     assert sf.info(str(bomb)).frames > 2**62  # libsndfile: "unknown"

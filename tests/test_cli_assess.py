@@ -10,6 +10,8 @@ import pytest
 from sla_core.assessment import Assessment
 from sla_core.testing.audio import espeak_wav, write_wav
 
+pytestmark = pytest.mark.slow  # each test runs `python -m sla_core assess` in a subprocess (models loaded per run)
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):

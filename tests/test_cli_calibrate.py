@@ -11,6 +11,8 @@ from sla_core.assessment import Assessment
 from sla_core.testing.audio import write_wav
 from sla_core.testing.calibration import PAUSE_FRACTION, paused_waveform, write_graded_manifest
 
+pytestmark = pytest.mark.slow  # CLI runs in-process and in subprocesses, each loading the models
+
 MODELS = ("--tiny", "--mllm", "off")
 
 

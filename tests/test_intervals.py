@@ -47,6 +47,7 @@ def test_single_grader_coverage_is_nominal_on_held_out_learners(coverage):
     assert np.std(hits) > 0  # real draws, not one repeated number
 
 
+@pytest.mark.slow
 def test_fused_and_overall_coverage_with_cross_fitted_weights():
     """Widths from cross-fitted fused scores cover new learners' fused scores, per part and overall,
     including an overall of only two parts judged against the full overall mark."""
@@ -115,6 +116,7 @@ def test_a_sparse_region_falls_back_to_the_global_width():
     assert region_of(5.5) == 7 and region_of(2.5) == 1 and region_of(5.0) == 6
 
 
+@pytest.mark.slow
 def test_per_region_widths_cover_each_region():
     rng = np.random.default_rng(4)
     hits = {1: [], 6: []}

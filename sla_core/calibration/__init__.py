@@ -10,7 +10,8 @@
 Modules: `features` (exemplars, embedding cache), `fit` (prototypes, linear maps, fusion weight,
 evidence, verdict), `delivery_fit` (delivery measures as extra features, used only when held out
 responses say they help), `profile` (the saved folder), `apply` (binding a profile to an Assessor),
-`words` (the evidence in words). The chart is `sla_core.teacher.calibration_chart` (plotly).
+`gain` (whether a lower held-out error is more than chance), `words` (the evidence in words).
+The chart is `sla_core.teacher.calibration_chart` (plotly).
 """
 
 from .apply import Calibration, calibrated, check_compatible, load_calibration, use_calibration
@@ -19,7 +20,6 @@ from .fit import (
                   MAX_SLOPE,
                   MIN_EXEMPLARS,
                   MIN_PCC,
-                  MIN_RMSE_GAIN,
                   PER_PART_MIN,
                   PER_PART_MIN_LEVELS,
                   CalibrationResult,
@@ -28,6 +28,7 @@ from .fit import (
                   leave_one_out,
                   prototype_score,
 )
+from .gain import ALPHA, GainTest, gain_test
 from .profile import (
                   CalibrationProfile,
                   DeliveryFit,
@@ -48,6 +49,6 @@ __all__ = [
     "ExemplarData", "LinearMap", "ProfileInfo", "PrototypeFit", "check_compatible", "check_profile_name",
     "collect_exemplars", "default_cache_dir", "default_profiles_root", "graded_submissions", "describe",
     "evidence_lines", "fit_calibration", "fit_linear", "leave_one_out", "list_profiles", "load_profile",
-    "prototype_score", "save_profile", "use_calibration", "MAX_SLOPE", "MIN_EXEMPLARS", "MIN_PCC", "MIN_RMSE_GAIN",
-    "PER_PART_MIN", "PER_PART_MIN_LEVELS",
+    "prototype_score", "save_profile", "use_calibration", "MAX_SLOPE", "MIN_EXEMPLARS", "MIN_PCC", "ALPHA",
+    "PER_PART_MIN", "PER_PART_MIN_LEVELS", "GainTest", "gain_test",
 ]

@@ -23,8 +23,9 @@ What is fitted (all on CPU, in milliseconds once the exemplars are collected):
 Evidence: leave-one-out. Each exemplar is scored by a calibration fitted on all the others (steps
 1-3 again) and compared with the uncalibrated system's score of it; when delivery measures are used,
 each held-out score also comes from a delivery choice and correction made without it. The verdict says the calibration
-helps only when there are enough exemplars, the held-out error drops by >= MIN_RMSE_GAIN and the
-calibrated scores still follow the marks (held-out Pearson >= MIN_PCC). It never says "applied": a
+helps only when there are enough exemplars, the held-out error drops by more than chance would give
+(gain.gain_test: a paired test on the per-response errors) and the calibrated scores still follow the
+marks (held-out Pearson >= MIN_PCC). It never says "applied": a
 profile is applied (in use) only once a teacher or a flag puts it in use (`apply.use_calibration`).
 """
 
@@ -43,6 +44,7 @@ from ..fusion import FusionWeights, fit_fusion, fuse
 from ..parts import PARTS
 from .delivery_fit import fit_delivery
 from .features import ExemplarData, SpeechPart
+from .gain import ALPHA, gain_test
 from .profile import IDENTITY, CalibrationProfile, Evidence, LinearMap, PrototypeFit, check_profile_name
 
 MIN_EXEMPLARS = 10  # fewer graded parts: the evidence is too thin to trust (the issue's 10-40)
@@ -50,7 +52,6 @@ PER_PART_MIN = 8  # exemplars a part needs for its own maps and prototypes ...
 PER_PART_MIN_LEVELS = 2  # ... at this many different marks; otherwise it shares the pooled fit
 MIN_LINEAR_ITEMS = 3  # fewer: offset-only (a slope through two points is pure noise)
 MAX_SLOPE = 10.0  # a steeper map would mostly amplify noise; the prototype score is compressed, so not 2
-MIN_RMSE_GAIN = 0.01  # held-out RMSE must drop at least this much (score points) to apply
 MIN_PCC = 0.3  # held-out Pearson below this: calibration would give everyone about the same score
 SPEECH, MLLM = "speech", "mllm"
 
@@ -255,15 +256,16 @@ def verdict(n: int, n_levels: int, evidence: Evidence | None) -> tuple[bool, str
     b, a = evidence.overall["before"], evidence.overall["after"]
     if a["rmse"] >= b["rmse"]:
         return False, f"calibration did not lower the error ({b['rmse']:.2f} -> {a['rmse']:.2f}): it does not help"
-    if b["rmse"] - a["rmse"] < MIN_RMSE_GAIN:
-        return False, (f"calibration lowered the error by only {b['rmse'] - a['rmse']:.3f} ({b['rmse']:.3f} -> "
-                       f"{a['rmse']:.3f}), less than {MIN_RMSE_GAIN}: it does not help")
+    gain = gain_test(evidence.before, evidence.after, evidence.marks)
+    if not gain.real:
+        return False, (f"calibration lowered the error from {b['rmse']:.2f} to {a['rmse']:.2f}, but no more than chance "
+                       f"could: the error was {gain.words}, and p must be below {ALPHA}; it does not help")
     if not a["pcc"] >= MIN_PCC:  # NaN (constant scores) fails too
         pcc = "undefined" if np.isnan(a["pcc"]) else f"{a['pcc']:.2f}"
         return False, (f"the calibrated scores do not follow your marks (Pearson {pcc} on held-out responses, at "
                        f"least {MIN_PCC} needed): every learner would get about the same score; it does not help")
-    return True, (f"lowered the error from {b['rmse']:.2f} to {a['rmse']:.2f} on held-out responses "
-                  f"(Pearson {_num(b['pcc'])} -> {_num(a['pcc'])}, within 0.5: {b['within_0_5']:.0f}% -> "
+    return True, (f"lowered the error from {b['rmse']:.2f} to {a['rmse']:.2f} on held-out responses, "
+                  f"{gain.words} (Pearson {_num(b['pcc'])} -> {_num(a['pcc'])}, within 0.5: {b['within_0_5']:.0f}% -> "
                   f"{a['within_0_5']:.0f}%): it helps")
 
 
@@ -293,7 +295,7 @@ def fit_calibration(data: ExemplarData, name: str = "calibration", created: str 
     delivery = None
     if evidence is not None:  # 4. delivery measures, when held-out responses say they help (delivery_fit)
         delivery, after = fit_delivery([e.delivery for e in data.exemplars], np.array(evidence.after), data.marks,
-                                       MIN_RMSE_GAIN, MIN_EXEMPLARS)
+                                       MIN_EXEMPLARS)
         if delivery is not None and delivery.used:
             evidence = _evidence(data, np.array(evidence.before), after)
     applies, reason = verdict(n, levels, evidence)

@@ -28,6 +28,7 @@ from ..cefr import clip_score
 from ..fusion import FusionWeights
 from ..intervals import DEFAULT_COVERAGE, Widths, fit_widths
 from ..paths import DATA, default_folder
+from .gain import p_text
 
 PROFILE_FILE = "profile.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
@@ -91,6 +92,9 @@ class DeliveryFit:
     rmse_without: float  # held-out error of the calibration without delivery measures
     rmse_with: float  # held-out error with them (each response: chosen and fitted without it)
     note: str = ""  # why it is not used, in words
+    better: int | None = None  # responses whose held-out error is smaller with the measures (None: saved before)
+    worse: int | None = None  # ... larger
+    p_value: float | None = None  # one-sided paired test of that gain (calibration.gain)
 
     def correction(self, values: Mapping[str, float | None] | None) -> float | None:
         """Score points to add for one part's measures; None when the part has none of them."""
@@ -111,12 +115,16 @@ class DeliveryFit:
     @property
     def words(self) -> str:
         """The decision in one sentence, with the held-out figures behind it."""
+        paired = ""
+        if self.p_value is not None:
+            paired = (f", smaller for {self.better} of {self.n} responses, larger for {self.worse} "
+                      f"(paired test {p_text(self.p_value)})")
         if self.used:
             return (f"uses delivery measures ({self.names}): held-out error {self.rmse_without:.2f} -> "
-                    f"{self.rmse_with:.2f}")
+                    f"{self.rmse_with:.2f}{paired}")
         why = f"; {self.note}" if self.note else ""
         return (f"delivery measures did not help (held-out error {self.rmse_without:.2f} without them vs "
-                f"{self.rmse_with:.2f} with them{why}): not used")
+                f"{self.rmse_with:.2f} with them{paired}{why}): not used")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import math
 
 from ..parts import part_info
 from .fit import CalibrationResult
+from .gain import ALPHA, gain_test
 from .profile import DELIVERY_WORDS, DeliveryFit, Evidence
 
 
@@ -16,9 +17,11 @@ def _pcc(v: float) -> str:
 def evidence_lines(evidence: Evidence) -> list[str]:
     """The before/after numbers, overall then per part."""
     b, a = evidence.overall["before"], evidence.overall["after"]
+    gain = gain_test(evidence.before, evidence.after, evidence.marks)
     lines = [
         f"Checked by leaving each of the {evidence.n} responses out in turn, calibrating on the others and scoring it:",
         f"  typical error (RMSE, lower is better): {b['rmse']:.2f} -> {a['rmse']:.2f}",
+        f"  each response's own error: {gain.words}; below {ALPHA} a gain this consistent is not chance",
         f"  agreement with your marks (Pearson):   {_pcc(b['pcc'])} -> {_pcc(a['pcc'])}",
         f"  within half a band (|error| <= 0.5):   {b['within_0_5']:.0f}% -> {a['within_0_5']:.0f}%",
     ]

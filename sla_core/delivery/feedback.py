@@ -13,7 +13,8 @@ else is in the class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 
 from .measures import LONG_PAUSE_SECONDS, PartDelivery
 
@@ -63,16 +64,17 @@ def class_standing(rates: Mapping[str, float | None]) -> dict[str, str]:
     Returns:
         learner -> e.g. "faster than 3 of 4 classmates" ("" without classmates to compare with).
     """
-    measured = {k: v for k, v in rates.items() if v is not None}
-    out = {}
-    for learner, rate in rates.items():
-        others = [v for k, v in measured.items() if k != learner]
-        if rate is None or not others:
-            out[learner] = ""
-            continue
-        slower, faster = sum(v < rate for v in others), sum(v > rate for v in others)
-        if slower >= faster:
-            out[learner] = f"faster than {slower} of {_s(len(others), 'classmate')}"
-        else:
-            out[learner] = f"slower than {faster} of {_s(len(others), 'classmate')}"
-    return out
+    measured = sorted(v for v in rates.values() if v is not None)
+    return {learner: standing_among(rate, measured) for learner, rate in rates.items()}
+
+
+def standing_among(rate: float | None, class_rates: Sequence[float]) -> str:
+    """class_standing for one learner, from the whole class's measured rates sorted (theirs among them):
+    a class of any size is a sorted list of numbers, not its assessments, and each learner costs log n."""
+    others = len(class_rates) - 1
+    if rate is None or others < 1:
+        return ""
+    slower, faster = bisect_left(class_rates, rate), len(class_rates) - bisect_right(class_rates, rate)
+    if slower >= faster:
+        return f"faster than {slower} of {_s(others, 'classmate')}"
+    return f"slower than {faster} of {_s(others, 'classmate')}"

@@ -91,11 +91,26 @@ class _SileroNet(torch.nn.Module):
 _lock = threading.Lock()
 
 
+def silero_package_model():
+    """silero-vad's own model (TorchScript, window by window), loaded without changing torch's thread count.
+
+    Importing silero_vad calls torch.set_num_threads(1) for the whole process (silero_vad/model.py). Left
+    alone, every score after the first answer would depend on which thread first loaded the VAD, and when:
+    the graders' sums run in another order on 1 thread than on 2 (calibrated scores moved by 5e-6 between
+    the app and the Python API). Import it only through here.
+    """
+    threads = torch.get_num_threads()
+    try:
+        from silero_vad import load_silero_vad  # lazy: only the first answer pays for loading it
+
+        return load_silero_vad(onnx=False)
+    finally:
+        torch.set_num_threads(threads)
+
+
 @lru_cache(maxsize=1)
 def _net() -> _SileroNet:
-    from silero_vad import load_silero_vad  # lazy: only the first answer pays for loading it
-
-    weights = {k: v.detach().clone() for k, v in load_silero_vad(onnx=False)._model.state_dict().items()}
+    weights = {k: v.detach().clone() for k, v in silero_package_model()._model.state_dict().items()}
     return _SileroNet(weights).eval()
 
 

@@ -35,7 +35,7 @@ import torch
 
 from ..assessment import UNTRAINED, ZERO_SHOT, GraderInfo
 from ..audio import SAMPLE_RATE
-from ..paths import CACHE, default_folder
+from ..paths import CACHE, default_folder, model_revision
 
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper's window
 HOP = 160  # samples per mel frame
@@ -229,9 +229,11 @@ class Ct2WhisperTranscriber:
 
     name = "whisper"
 
-    def __init__(self, model: Ct2Whisper, *, source: str, max_new_tokens: int, random: bool = False) -> None:
+    def __init__(self, model: Ct2Whisper, *, source: str, max_new_tokens: int, random: bool = False,
+                 revision: str | None = None) -> None:
         self.model = model
         self.source = source  # e.g. "openai/whisper-base (CTranslate2 int8)": names the model in the transcript cache
+        self.revision = revision  # the converted files' version (paths.model_revision): part of the cache key too
         self.max_new_tokens = max_new_tokens
         self.random = random  # a random test model: its text is not a transcript
         self._languages: OrderedDict[str, dict[str, float] | None] = OrderedDict()
@@ -241,7 +243,8 @@ class Ct2WhisperTranscriber:
              max_new_tokens: int = 196, **kwargs) -> "Ct2WhisperTranscriber":
         folder = converted_folder(model_id, cache_dir)
         model = Ct2Whisper(folder, compute_type)
-        return cls(model, source=f"{model_id} (CTranslate2 {compute_type})", max_new_tokens=max_new_tokens, **kwargs)
+        return cls(model, source=f"{model_id} (CTranslate2 {compute_type})", max_new_tokens=max_new_tokens,
+                   revision=model_revision(folder), **kwargs)
 
     @property
     def multilingual(self) -> bool:

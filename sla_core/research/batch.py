@@ -23,6 +23,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -70,11 +71,17 @@ def import_ray():
     return ray
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 def start_ray(config: BatchConfig) -> bool:
     """Connect to `config.ray_address`, or start an embedded local Ray sized for the workers.
 
-    Returns True when this call started Ray (so the caller shuts it down), False when a session was
-    already running in this process (a notebook, or the test suite's shared one).
+    The embedded Ray listens on 127.0.0.1 only (GCS, raylet, object manager, workers, agents): nobody on
+    the network can reach it. Returns True when this call started Ray (so the caller shuts it down), False
+    when a session was already running in this process (a notebook, or the test suite's shared one).
+    Raises:
+        RuntimeError: the embedded Ray came up on another address (it is shut down first).
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -92,11 +99,34 @@ def start_ray(config: BatchConfig) -> bool:
         if have < gpus:
             raise ValueError(f"{config.workers} worker(s) x {config.gpus_per_worker} GPU need {gpus:g} GPUs; "
                              f"this machine has {have}")
-    ray.init(num_cpus=max(1, round(config.workers * config.cpus_per_worker)), num_gpus=int(-(-gpus // 1)),
-             include_dashboard=False, _node_ip_address="127.0.0.1", object_store_memory=config.object_store_bytes,
-             logging_level="WARNING", log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
+    with _loopback_node(ray):
+        ray.init(num_cpus=max(1, round(config.workers * config.cpus_per_worker)), num_gpus=int(-(-gpus // 1)),
+                 include_dashboard=False, _node_ip_address="127.0.0.1", object_store_memory=config.object_store_bytes,
+                 logging_level="WARNING", log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
+    address = ray.util.get_node_ip_address()
+    if address not in LOOPBACK:
+        ray.shutdown()
+        raise RuntimeError(f"the embedded Ray started on {address}, not 127.0.0.1; stopped it rather than listen "
+                           "on the network (pass --ray-address to use a cluster on purpose)")
     return True
+
+
+@contextmanager
+def _loopback_node(ray):
+    """Ray turns `_node_ip_address="127.0.0.1"` into the machine's network address (so other nodes could join),
+    and its servers then listen on every interface, unless clusters are off: its own setting for laptops
+    (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0). That variable is read once, when ray is imported, so the module's
+    value is switched here, only while this process starts its embedded node (every listener then binds
+    127.0.0.1; tests/research/test_batch.py checks the sockets), and restored for any later cluster use."""
+    from ray._private import ray_constants
+
+    was = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
 
 
 def _pythonpath() -> str:

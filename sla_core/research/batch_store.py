@@ -45,6 +45,7 @@ STATUSES = (COMPLETE, PARTIAL, NONE_ASSESSED, ERROR)
 
 # Columns of a batch file: what a worker returns for each learner.
 BATCH_COLUMNS = ("learner", "status", "error", "assessment_json", "worker", "seconds")
+CHUNK = 512  # learners in memory at once while the final tables and the CSV are written
 
 
 class OutputMismatch(ValueError):
@@ -190,23 +191,25 @@ def finalise(out: Path, session: str = "") -> Summary:
     """Build results.parquet, parts.parquet, results.csv and summary.json from the batch files.
 
     `session` names the cohort in the CSV's session column (default: the folder's name).
-    Streams batch by batch (one learner's row is kept once), so a cohort of 100,000 needs memory for
-    one batch of JSON plus the light assessments the CSV writer takes in one call.
+    Streams: the Parquet tables are written CHUNK learners at a time (one learner's row is kept once);
+    the CSV, whose speech-rate columns compare each learner with the whole cohort, is written in a second
+    pass over results.parquet, CHUNK rows at a time, once the cohort's speech rates (4 numbers a learner)
+    are known. A cohort of 100,000 needs memory for one chunk of JSON, not the cohort's assessments.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..results.export import ExportContext, write_csv
+    from ..results.export import ExportContext, class_speech_rates, write_csv
 
     results_schema, parts_schema = _schemas()
     summary = Summary()
     overalls: list[float] = []
-    light: list[Assessment] = []  # the CSV writer's input, without per-frame pooling weights
+    rates: dict[int, list[float]] = {p: [] for p in PARTS}  # the cohort's measured speech rates, for the CSV
     graded = []
     results_w = parts_w = None
     tmp_results, tmp_parts = out / f".{RESULTS_FILE}.tmp", out / f".{PARTS_FILE}.tmp"
     try:
-        for chunk in _chunks(_latest_rows(out), 512):
+        for chunk in _chunks(_latest_rows(out), CHUNK):
             results, parts = [], []
             for row in chunk:
                 a = Assessment.from_json(row["assessment_json"]) if row["assessment_json"] else None
@@ -216,7 +219,8 @@ def finalise(out: Path, session: str = "") -> Summary:
                 if a is None:
                     summary.errors[row["learner"]] = row["error"] or "unknown error"
                     continue
-                light.append(_without_frames(a))
+                for p, rate in class_speech_rates([a]).items():
+                    rates[p] += rate
                 summary.flagged += a.flagged
                 graded.append(a.graded or not a.covered_parts)
                 if a.overall is not None:
@@ -240,7 +244,8 @@ def finalise(out: Path, session: str = "") -> Summary:
         pq.write_table(parts_schema.empty_table(), tmp_parts)
     os.replace(tmp_results, out / RESULTS_FILE)
     os.replace(tmp_parts, out / PARTS_FILE)
-    tmp_csv = write_csv(light, out / f".{CSV_FILE}.tmp", ExportContext(session=session or out.name))
+    context = ExportContext(session=session or out.name, speech_rates={p: tuple(sorted(v)) for p, v in rates.items()})
+    tmp_csv = write_csv(_assessments(out / RESULTS_FILE), out / f".{CSV_FILE}.tmp", context)
     os.replace(tmp_csv, out / CSV_FILE)
 
     summary.learners = sum(summary.by_status.values())
@@ -325,6 +330,17 @@ def _without_frames(a: Assessment) -> Assessment:
     def strip(score):
         return None if score is None else replace(score, pooling_weights=None)
     return replace(a, parts=tuple(replace(p, speech=strip(p.speech), mllm=strip(p.mllm)) for p in a.parts))
+
+
+def _assessments(results: Path) -> Iterator[Assessment]:
+    """The assessed learners of results.parquet in its order, read CHUNK rows at a time, without per-frame
+    pooling weights (the CSV has no use for them)."""
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(results).iter_batches(batch_size=CHUNK, columns=["assessment_json"]):
+        for text in batch.column(0).to_pylist():
+            if text:
+                yield _without_frames(Assessment.from_json(text))
 
 
 def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from ..assessment import Assessment
-from ..delivery.feedback import class_standing, part_feedback
+from ..delivery.feedback import part_feedback, standing_among
 from ..language.feedback import language_feedback
 from ..parts import PARTS
 
@@ -30,6 +30,9 @@ class ExportContext:
 
     session: str = ""  # the session's name as the teacher typed it
     classmates: tuple[Assessment, ...] = ()  # the whole class, for columns that compare (csv_rows fills it in)
+    # part -> the whole class's measured speech rates, sorted: what the comparing columns read (class_speech_rates;
+    # filled in from classmates when None; a streamed export passes it instead of holding the class in memory)
+    speech_rates: Mapping[int, tuple[float, ...]] | None = None
 
 
 Provider = Callable[[Assessment, ExportContext], Mapping[str, object]]
@@ -122,15 +125,26 @@ def delivery_columns(a: Assessment, context: ExportContext) -> dict[str, object]
     """The main delivery measures per part, the learner's feedback, and where their speech rate stands
     in this class (computed here from the classmates, never stored in the learner's Assessment)."""
     row: dict[str, object] = {}
+    rates = context.speech_rates
+    if rates is None:  # a provider called on its own: the class from classmates
+        rates = class_speech_rates(context.classmates or (a,))
     for p in PARTS:
         pa = a.part(p)
         summary = pa.delivery.summary() if pa is not None and pa.delivery is not None else {}
         row |= {f"part{p}_{name}": summary.get(name) for name in DELIVERY_COLUMNS}
         row[f"part{p}_delivery_feedback"] = " ".join(part_feedback(pa.delivery if pa else None))
-        rates = {id(c): _part_rate(c, p) for c in context.classmates or (a,)}
-        rates.setdefault(id(a), _part_rate(a, p))
-        row[f"part{p}_speech_rate_in_class"] = class_standing(rates)[id(a)]
+        row[f"part{p}_speech_rate_in_class"] = standing_among(_part_rate(a, p), rates.get(p, ()))
     return row
+
+
+def class_speech_rates(assessments: Iterable[Assessment]) -> dict[int, tuple[float, ...]]:
+    """part -> every measured speech rate of the class, sorted (ExportContext.speech_rates)."""
+    rates: dict[int, list[float]] = {p: [] for p in PARTS}
+    for a in assessments:
+        for p in PARTS:
+            if (rate := _part_rate(a, p)) is not None:
+                rates[p].append(rate)
+    return {p: tuple(sorted(v)) for p, v in rates.items()}
 
 
 def _part_rate(a: Assessment, part: int) -> float | None:
@@ -169,34 +183,53 @@ COLUMN_PROVIDERS: list[Provider] = [learner_columns, part_columns, review_column
 def csv_rows(assessments: Sequence[Assessment], context: ExportContext = ExportContext(),
              providers: Sequence[Provider] | None = None) -> list[dict[str, object]]:
     """Flat rows for the CSV download: one per learner, the providers' columns in order (values unescaped)."""
-    if not context.classmates:
+    context = _with_class(assessments, context)
+    return [_row(a, context, providers) for a in assessments]
+
+
+def _with_class(assessments: Iterable[Assessment], context: ExportContext) -> ExportContext:
+    """The context with the class filled in: the assessments themselves, and their speech rates computed once."""
+    if not context.classmates and context.speech_rates is None:
+        if not isinstance(assessments, Sequence):
+            raise ValueError("a streamed export needs the class's speech rates: pass ExportContext(speech_rates=...)")
         context = replace(context, classmates=tuple(assessments))
-    rows = []
-    for a in assessments:
-        row: dict[str, object] = {}
-        for provide in (COLUMN_PROVIDERS if providers is None else providers):
-            row.update(provide(a, context))
-        rows.append(row)
-    return rows
+    if context.speech_rates is None:
+        context = replace(context, speech_rates=class_speech_rates(context.classmates))
+    return context
 
 
-def write_csv(assessments: Sequence[Assessment], path: str | Path, context: ExportContext = ExportContext(),
+def _row(a: Assessment, context: ExportContext, providers: Sequence[Provider] | None) -> dict[str, object]:
+    row: dict[str, object] = {}
+    for provide in (COLUMN_PROVIDERS if providers is None else providers):
+        row.update(provide(a, context))
+    return row
+
+
+def write_csv(assessments: Iterable[Assessment], path: str | Path, context: ExportContext = ExportContext(),
               providers: Sequence[Provider] | None = None) -> Path:
-    """Write csv_rows(...) to `path` (UTF-8 with BOM so Excel reads accents), cells escaped; returns the path."""
+    """Write the csv_rows of `assessments` to `path` (UTF-8 with BOM so Excel reads accents), cells escaped.
+
+    Row by row as `assessments` yields them: a generator over a cohort of any size needs memory for one
+    learner, given the class's `context.speech_rates` (class_speech_rates) instead of the class itself.
+    Returns the path.
+    """
     path = Path(path)
-    rows = csv_rows(assessments, context, providers)
-    if rows:
-        fieldnames = list(rows[0])
-    else:  # the header alone, still from the providers, so an empty session has the same columns
-        probe = Assessment(parts=(), overall=None, overall_cefr=None, covered_parts=(), graded=False)
-        fieldnames = list(csv_rows([probe], context, providers)[0])
+    context = _with_class(assessments, context)
     with path.open("w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.DictWriter(f, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+        writer = None
+        for a in assessments:
+            row = _row(a, context, providers)
+            if writer is None:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        if writer is None:  # the header alone, still from the providers, so an empty session has the same columns
+            probe = Assessment(parts=(), overall=None, overall_cefr=None, covered_parts=(), graded=False)
+            csv.DictWriter(f, fieldnames=list(_row(probe, context, providers))).writeheader()
     return path
 
 
 __all__ = ["COLUMN_PROVIDERS", "DELIVERY_COLUMNS", "LANGUAGE_COLUMNS", "ExportContext", "FORMULA_STARTS", "Provider",
-           "context_columns", "csv_rows", "delivery_columns", "language_columns", "learner_columns", "part_columns",
-           "review_columns", "safe_cell", "source_label", "transcript_text", "write_csv"]
+           "class_speech_rates", "context_columns", "csv_rows", "delivery_columns", "language_columns",
+           "learner_columns", "part_columns", "review_columns", "safe_cell", "source_label", "transcript_text",
+           "write_csv"]

@@ -20,6 +20,10 @@ import numpy as np
 
 from ..assessment import TRAINED, GraderInfo, PartScore
 from ..audio import SAMPLE_RATE, load_audio
+from ..calibration.delivery_fit import MEASURES
+from ..calibration.features import Exemplar, ExemplarData
+from ..cefr import clip_score, round_to_grid
+from ..fusion import DEFAULT_WEIGHTS
 from .audio import espeak_wav, write_wav
 
 PAUSE_FRACTION = {2.5: 0.5, 3.0: 0.375, 3.5: 0.25, 4.0: 0.125, 4.5: 0.0}  # level -> share of the answer in pauses
@@ -100,3 +104,41 @@ class PauseBlindGrader:
 
     def score(self, parts) -> list[PartScore]:
         return [PartScore(grader=self.name, part=p.part, score=self.value, state=TRAINED) for p in parts]
+
+
+# -- hand-made classes (no audio): where the right answer is known, for the gain rule's tests and simulation --
+
+CLASS_LEVELS = (2.5, 3.0, 3.5, 4.0, 4.5)
+
+
+def hand_made(scores: Sequence[float], marks: Sequence[float], delivery: Sequence[dict] | None = None,
+              part: int = 3) -> ExemplarData:
+    """Exemplars of one trained non-speech grader ("mllm") on one part, with optional delivery measures."""
+    exemplars = [Exemplar(learner=f"L{i}", part=part, mark=float(m), scores={"mllm": float(x)},
+                          states={"mllm": TRAINED}, delivery=None if delivery is None else delivery[i])
+                 for i, (x, m) in enumerate(zip(scores, marks))]
+    return ExemplarData(exemplars=exemplars, speech_parts={}, graders={"mllm": {"source": "hand-made"}},
+                        fusion=DEFAULT_WEIGHTS)
+
+
+def delivery_class(seed: int, n: int = 20, effect: float = 0.0) -> ExemplarData:
+    """n exemplars: a grader 0.6 too high with some noise, and five delivery measures.
+
+    effect: score points per standard deviation of speech rate that the teacher's marks add to the truth
+    the grader sees (0: the measures are unrelated to the marks).
+    """
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(CLASS_LEVELS, n)
+    z = rng.normal(size=(n, len(MEASURES)))  # (n, 5) standardised measures, unrelated to the truth
+    marks = [round_to_grid(clip_score(t + effect * z[i, 0])) for i, t in enumerate(truth)]
+    scores = truth + 0.6 + rng.normal(0.0, 0.25, n)
+    values = z * 0.5 + np.array([4.5, 6.0, 0.75, 6.0, 2.0])  # plausible units: syl/s, syl/s, ratio, syl, per minute
+    return hand_made(scores, marks, [dict(zip(MEASURES, map(float, v))) for v in values])
+
+
+def graded_class(rng: np.random.Generator, n: int, offset: float = 0.0, noise: float = 0.3,
+                 slope: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, marks) of n learners whose marks are on the grid: score = 3.5 + slope * (mark - 3.5)
+    + offset + normal(0, noise). slope 1, offset 0: the grader is already right on average."""
+    marks = rng.choice(CLASS_LEVELS, n)
+    return 3.5 + slope * (marks - 3.5) + offset + rng.normal(0.0, noise, n), marks

@@ -96,6 +96,7 @@ def checks_of(part, name):
     return [c for c in part.checks if c.check == name]
 
 
+@pytest.mark.slow
 def test_an_answer_in_french_or_german_makes_its_part_not_assessable(assessor_with, files):
     result = assessor_with().assess_submission(submission(files, {1: ["p1a", "p1b"], 3: ["p3_fr"], 5: ["p5_de"]}))
     p1, p3, p5 = result.part(1), result.part(3), result.part(5)

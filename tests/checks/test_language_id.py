@@ -95,6 +95,7 @@ def test_real_whisper_refuses_the_french_and_german_parts_and_grades_the_english
 
 # -- the language from the transcriber's own pass (the CPU default: Whisper-base through CTranslate2) -----------
 
+@pytest.mark.slow
 def test_a_multilingual_transcriber_gives_the_language_check_its_own_pass(tmp_path):
     """No second encoder pass: the check reads what the transcriber heard while transcribing (issue 26: "on the
     same pass as the transcript"); an English-only transcriber leaves the check its own identifier."""

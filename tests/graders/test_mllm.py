@@ -87,6 +87,7 @@ def test_encode_checks_recordings_against_placeholders():
         phi4.encode(tiny_tokenizer(), tiny_feature_extractor(), ["<|audio|>"], [[tiny_waveform(), tiny_waveform()]])
 
 
+@pytest.mark.slow
 def test_one_forward_equals_scoring_each_candidate_the_slow_way(stg):
     """Batched, left-padded, mixed-adapter one-forward == log P(prompt + label) - log P(prompt) per label."""
     rows = stg.prepare(_learner(), "TA")
@@ -135,6 +136,7 @@ def _assert_same(got, want):
         np.testing.assert_allclose(a.distribution, b.distribution, atol=TOL_EXACT, rtol=0)
 
 
+@pytest.mark.slow
 def test_a_part_scores_the_same_alone_or_in_any_batch_of_any_lengths(stg):
     """Issue 18: same recording, same score, whatever it is batched with (fp32, 1e-5)."""
     parts = _two_learners()
@@ -144,6 +146,7 @@ def test_a_part_scores_the_same_alone_or_in_any_batch_of_any_lengths(stg):
     _assert_same(stg.score(parts), alone)  # repeat run in the same process: the same numbers
 
 
+@pytest.mark.slow
 def test_transcripts_made_in_the_batch_do_not_depend_on_it(stg):
     """Without transcripts the grader transcribes all answers of its call in one ASR batch."""
     parts = _learner((1.0, 2.0, 1.5, 1.2), transcripts=False)
@@ -169,6 +172,7 @@ def test_the_stock_audio_encoder_would_shift_a_padded_clip(stg):
     assert (stock[0, :n] - single).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_each_row_is_scored_by_its_own_adapter(stg):
     rows = stg.prepare(_learner(), "TA")
     assert [r.adapter for r in rows] == ["part1", "part3", "part4", "part5"]
@@ -215,6 +219,7 @@ class _CountingTranscriber:
         return self.inner.transcribe(waveforms)
 
 
+@pytest.mark.slow
 def test_missing_transcripts_come_from_one_batched_asr_call(zero_shot):
     counting = _CountingTranscriber(zero_shot.transcriber)
     grader = MllmGrader(zero_shot.model, zero_shot.tokenizer, zero_shot.feature_extractor, source="t",
@@ -275,6 +280,7 @@ def test_ctg_adapter_saves_loads_and_scores_every_part(tmp_path):
         tiny_mllm_grader(adapters=tmp_path, mode="stg")
 
 
+@pytest.mark.slow
 def test_real_loading_path_reads_a_local_checkpoint_without_its_vision_tower(tmp_path, stg):
     """The hub layout on disk: full model (vision included) + tokenizer + feature extractor + speech-lora/."""
     tok = tiny_tokenizer()

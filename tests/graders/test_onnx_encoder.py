@@ -41,6 +41,7 @@ def cache(tmp_path, monkeypatch) -> SimpleNamespace:
     return SimpleNamespace(dir=tmp_path / "cache" / "onnx", calls=calls)
 
 
+@pytest.mark.slow
 def test_onnx_scores_equal_torch_fp32_for_every_part(example_parts, cache):
     fp32 = load_speech_graders(None, tiny=True, device="cpu", precision="fp32").score(example_parts)
     graders = load_speech_graders(None, tiny=True, device="cpu", precision="onnx")
@@ -55,6 +56,7 @@ def test_onnx_scores_equal_torch_fp32_for_every_part(example_parts, cache):
             np.testing.assert_allclose(wa, wb, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_a_masked_layer_mixing_encoder_matches_torch_on_padded_batches(example_parts, cache):
     """wav2vec2-large-style encoders (layer norm) take an attention mask; layer_weighted_sum needs every layer."""
     config = SpeechGraderConfig(part=3, encoder="tiny", encoder_config=tiny_wav2vec2_config("layer").to_dict(),
@@ -85,6 +87,7 @@ def test_batching_through_onnx_runtime_changes_nothing(example_parts, cache):
             np.testing.assert_allclose(a.similarities, b.similarities, atol=TOL_BATCH, rtol=0)
 
 
+@pytest.mark.slow
 def test_the_export_is_cached_on_disk_and_reused(cache):
     load_speech_graders(None, tiny=True, device="cpu", precision="onnx")
     assert cache.calls["export"] == 1  # the four tiny graders have the same weights: one graph

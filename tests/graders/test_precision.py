@@ -118,6 +118,7 @@ def test_a_damaged_choice_file_is_measured_again(full_size, tmp_path):
     assert full_size["calls"] == 2
 
 
+@pytest.mark.slow
 def test_measuring_times_every_candidate_and_its_drift(tmp_path, monkeypatch):
     """The real measurement on a tiny grader: every candidate timed, fp32's drift 0, ONNX Runtime's within 1e-5."""
     monkeypatch.setenv("SLA_DATA_DIR", str(tmp_path))
@@ -137,6 +138,7 @@ def test_the_model_status_says_which_path_runs():
     assert all(g.precision == BF16 for g in forced.graders.values())
 
 
+@pytest.mark.slow
 def test_bf16_drift_against_fp32_is_pinned_for_every_part(example_parts):
     fp32 = load_speech_graders(None, tiny=True, device="cpu", precision="fp32").score(example_parts)
     bf16 = load_speech_graders(None, tiny=True, device="cpu", precision="bf16").score(example_parts)

@@ -157,6 +157,7 @@ def test_batched_scores_equal_one_at_a_time(waves, norm):
         assert (alone - in_batch).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_a_part_scores_the_same_alone_or_in_any_batch(waves):
     """Issue 18: the Grader-protocol path (learner, class, cohort) with random groupings and orders, fp32."""
     graders = load_speech_graders(None, parts=(1, 3), tiny=True, device="cpu")
@@ -202,6 +203,7 @@ def test_speech_graders_label_untrained_and_trained_parts(tmp_path, waves):
         load_speech_graders(tmp_path, parts=(4, 5), tiny=True)
 
 
+@pytest.mark.slow
 def test_a_few_optimiser_steps_reduce_the_loss(waves):
     grader = tiny_speech_grader(part=3, seed=1)
     cnn_before = [p.detach().clone() for p in grader.encoder.feature_extractor.parameters()]

@@ -12,6 +12,8 @@ from sla_core.research.corpus import load_si_split
 from sla_core.research.predictions import OVERALL
 from sla_core.testing.audio import write_wav
 
+pytestmark = pytest.mark.slow  # the module's fixture assesses the mini corpus's dev split
+
 
 @pytest.fixture(scope="module")
 def quiet_dev(mini, tmp_path_factory):

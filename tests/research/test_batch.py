@@ -94,6 +94,7 @@ def _results(out):
     return pd.read_parquet(out / batch_store.RESULTS_FILE)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_no_learner_and_duplicates_none(killed_run):
     subs, out, summary, killed_pid = killed_run
     with pytest.raises(ProcessLookupError):
@@ -104,6 +105,7 @@ def test_a_killed_worker_loses_no_learner_and_duplicates_none(killed_run):
     assert summary.learners == len(subs) and summary.assessed_this_run == len(subs)
 
 
+@pytest.mark.slow
 def test_tables_csv_and_summary(killed_run):
     subs, out, summary, _ = killed_run
     first = subs[0].submission_id
@@ -132,6 +134,7 @@ def test_tables_csv_and_summary(killed_run):
     assert "not grades" in summary.to_text()
 
 
+@pytest.mark.slow
 def test_bad_audio_is_recorded_with_reasons(killed_run):
     _, out, _, _ = killed_run
     bad = _results(out).set_index("learner").loc[BAD]
@@ -143,6 +146,7 @@ def test_bad_audio_is_recorded_with_reasons(killed_run):
         ["missing", "rejected", "rejected", "rejected"]
 
 
+@pytest.mark.slow
 def test_results_are_identical_to_assess(killed_run, monkeypatch, capsys):
     """Each learner through `python -m sla_core assess --tiny --json` (models loaded once for the loop).
 
@@ -179,6 +183,7 @@ def _compare_with_assess(killed_run, monkeypatch, capsys):
         assert got == expected, sub.submission_id
 
 
+@pytest.mark.slow
 def test_resume_assesses_only_what_is_not_written(killed_run, cohort, capsys):
     """A run stopped before one batch reached the disk: the CLI's second run does that learner only."""
     subs, out, _, _ = killed_run
@@ -203,10 +208,36 @@ def test_resume_assesses_only_what_is_not_written(killed_run, cohort, capsys):
     assert "0 assessed, 5 already written" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_resume_with_other_models_is_refused(killed_run, capsys):
     _, out, _, _ = killed_run
     with pytest.raises(batch_store.OutputMismatch, match="mllm"):
         run_batch([], out, AssessorConfig(tiny=True, mllm="off"))
+
+
+@pytest.mark.slow
+def test_the_embedded_ray_listens_on_127_0_0_1_only(killed_run):
+    """Every listening socket of this process and the Ray processes it started (GCS, raylet, agents, the
+    workers that assessed the cohort) is bound to the loopback address: nobody on the network can reach them."""
+    import ipaddress
+
+    import psutil  # installed with accelerate
+
+    me = psutil.Process()
+    listening = []
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            listening += [(proc.name(), c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN]
+        except psutil.NoSuchProcess:
+            continue
+    assert len({name for name, *_ in listening}) >= 3, listening  # the GCS, the raylet and a worker at least
+
+    def loopback(ip: str) -> bool:
+        address = ipaddress.ip_address(ip)
+        return (getattr(address, "ipv4_mapped", None) or address).is_loopback  # "::ffff:127.0.0.1" too
+
+    assert all(loopback(ip) for _, ip, _ in listening), [x for x in listening if not loopback(x[1])]
 
 
 def test_a_batch_arriving_twice_is_written_once(tmp_path):

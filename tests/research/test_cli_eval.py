@@ -15,6 +15,8 @@ from sla_core.research.corpus import load_si_split
 from sla_core.parts import PARTS
 from sla_core.testing.corpus import write_manifest
 
+pytestmark = pytest.mark.slow  # the module's fixture runs predict + evaluate on the mini corpus
+
 LIMIT = "3"  # submissions scored by the (slower) audio graders per split
 
 

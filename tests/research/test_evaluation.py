@@ -132,6 +132,7 @@ def test_write_report_files(data, tmp_path):
     assert written["png"] == "not requested (--no-png)"
 
 
+@pytest.mark.slow
 def test_png_chart_when_kaleido_can_render(data, tmp_path):
     pytest.importorskip("kaleido")
     *_, preds, _ = data

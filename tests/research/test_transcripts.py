@@ -1,7 +1,11 @@
 """Transcripts for a split: made once by the project's ASR, kept in the cache, exported; a second run makes none."""
 
+import pytest
+
 from sla_core.__main__ import main
 from sla_core.research.corpus import load_si_split
+
+pytestmark = pytest.mark.slow  # tiny Phi-4 ASR over the mini corpus
 
 
 def test_transcribe_fills_the_cache_once_and_exports_words(mini, tmp_path, capsys):

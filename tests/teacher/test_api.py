@@ -23,7 +23,7 @@ ASSETS = ROOT / "assets"
 EXAMPLE = ASSETS / "example_learner"
 FLAGS = ["--tiny", "--asr", "none"]  # the same models for the app and the CLI
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]  # `python app.py` in a process
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,7 @@ def test_the_evidence_chart_draws_when_pearson_is_undefined_before_and_after():
     assert figure.layout.yaxis2.range[0] == pytest.approx(-0.3)  # from 0, with room for the labels under a bar
 
 
+@pytest.mark.slow
 def test_fit_shows_what_the_core_says_and_the_evidence_chart(handlers, assessor, graded):
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
     result, heard, _, text, figure, chart_text, verdict = handlers.calibration_fit(rows, table, "class-7b", None)
@@ -176,6 +177,7 @@ def test_a_profile_that_did_not_help_is_saved_only_when_asked(handlers, graded, 
         handlers.calibration_save(result, "tiny-group", True, False)
 
 
+@pytest.mark.slow
 def test_a_saved_profile_is_offered_and_used_by_the_next_assessment(handlers, graded, tmp_path):
     rows, table, _ = handlers.calibration_upload(upload(graded["good"]))
     result, *_ = handlers.calibration_fit(rows, table, "class-7b", None)
@@ -197,6 +199,7 @@ def test_a_saved_profile_is_offered_and_used_by_the_next_assessment(handlers, gr
     assert raw["calibration"] is None and handlers.profiles_update()["value"] == app.NO_PROFILE
 
 
+@pytest.mark.slow
 def test_a_saved_class_keeps_its_recordings_and_is_marked_in_the_table(handlers, graded, tmp_path):
     list(handlers.assess_class(upload(graded["good"]), "7B"))
     session = handlers.store.sessions()[0].id
@@ -236,6 +239,7 @@ def test_a_session_without_kept_recordings_says_to_upload_instead(handlers):
         handlers.calibration_fit([], None, "x", None)
 
 
+@pytest.mark.slow
 def test_build_demo_has_the_calibrate_tab_only_with_a_desk(handlers, assessor):
     with_tab = app.build_demo(handlers.assess_fn, assessor.status, handlers.store, calibration=handlers.calibration)
     names = {d.api_name for d in with_tab.fns.values()}

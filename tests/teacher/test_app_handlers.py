@@ -39,6 +39,7 @@ def example_slots(silent_part4: bool = False) -> list[str | None]:
     return row[1:]
 
 
+@pytest.mark.slow
 def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handlers, assessor):
     slots = example_slots()
     out = handlers.assess_one("Ana", *slots)
@@ -68,6 +69,7 @@ def test_assess_one_shows_what_the_python_api_returns_and_saves_it_first(handler
     assert notes.count("How the score was made:") == 4 and html.escape(expected.part(3).basis) in notes
 
 
+@pytest.mark.slow
 def test_a_silent_part_is_reported_on_that_part_and_the_rest_is_assessed(handlers):
     summary, table, *_ = handlers.assess_one("", *example_slots(silent_part4=True))
     assert "Part 4, answer 1 (silent.wav): the recording is silent" in summary
@@ -108,6 +110,7 @@ def test_an_unexpected_failure_says_what_happened_and_what_to_do_never_a_bare_er
     assert e.value.message == "no session with id 7" and e.value.title == "Stream: not done"
 
 
+@pytest.mark.slow
 def test_the_class_table_sorts_as_the_sort_menu_says(handlers):
     *_, (status, table, csv_update, chart, chart_text, sessions, learners) = handlers.assess_class(
         [str(ROOT / "assets" / "example_class.zip")], "3B")
@@ -119,6 +122,7 @@ def test_the_class_table_sorts_as_the_sort_menu_says(handlers):
     assert str(apart["Coverage"].iloc[-1]).startswith("provisional: 3 of 4 parts")
 
 
+@pytest.mark.slow
 def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
     steps = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
     assert len(steps) == 4  # one update per learner, then the final state
@@ -138,6 +142,7 @@ def test_assess_class_saves_each_learner_and_offers_the_csv(handlers):
     assert [c[0] for c in learners["choices"]] == ["amira", "ben", "chloe"]
 
 
+@pytest.mark.slow
 def test_the_session_name_is_shown_as_typed_not_as_markdown_or_html(handlers):
     name = "7C *speaking* <b>March</b>"
     status, *_ = list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], name))[-1]
@@ -146,6 +151,7 @@ def test_the_session_name_is_shown_as_typed_not_as_markdown_or_html(handlers):
     assert "7C \\*speaking\\* \\<b\\>March\\</b\\>" in reopened
 
 
+@pytest.mark.slow
 def test_one_failing_learner_does_not_lose_the_class(assessor, tmp_path):
     def flaky(submission, progress=None):
         if submission.submission_id == "ben":
@@ -169,6 +175,7 @@ def test_class_upload_errors_are_shown_not_raised_as_tracebacks(handlers, tmp_pa
         list(handlers.assess_class([str(junk)], "x"))
 
 
+@pytest.mark.slow
 def test_a_saved_session_reopens_with_its_table_and_learner_details(handlers, tmp_path):
     list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
     session = handlers.store.sessions()[0].id
@@ -195,6 +202,7 @@ def test_build_demo_loads_nothing_and_exposes_the_api(assessor, tmp_path):
     assert calls == []
 
 
+@pytest.mark.slow
 def test_the_class_table_gives_every_column_a_width(assessor, tmp_path):
     # Without widths a column nobody has values in (no Part 4 in the class) shrinks to one letter per line.
     from sla_core.teacher import result_view as report
@@ -251,6 +259,7 @@ def test_each_answer_is_checked_when_it_arrives_and_its_problem_shown_beside_it(
     assert handlers.check_answer(None, 3, 0) == ""  # cleared: nothing to say
 
 
+@pytest.mark.slow
 def test_an_interrupted_class_shows_expected_vs_done_and_resumes_on_the_rest_only(assessor, tmp_path):
     zipped = [str(ROOT / "assets" / "example_class.zip")]
     for keep in (True, False):  # recordings kept (resume from the copies), or not (upload again)
@@ -277,6 +286,7 @@ def test_an_interrupted_class_shows_expected_vs_done_and_resumes_on_the_rest_onl
             list(h.resume_class(session))
 
 
+@pytest.mark.slow
 def test_a_learners_kept_recordings_play_beside_their_scores_for_their_teacher_only(handlers):
     *_, (status, table, csv_update, chart, chart_text, sessions, learners) = handlers.assess_class(
         [str(ROOT / "assets" / "example_class.zip")], "3B")

@@ -28,7 +28,7 @@ APP_FLAGS = ["--tiny", "--asr", "none", "--no-warmup"]  # tiny speech + multimod
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.slow,
+    pytest.mark.slow,  # Chromium and `python app.py` in a process
     pytest.mark.timeout(300),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
 ]

@@ -412,6 +412,7 @@ def _flagged_profile(root: Path) -> Path:
     return folder / PROFILE_FILE
 
 
+@pytest.mark.slow
 def test_2_deleting_a_learner_on_the_page_leaves_nothing_behind(page, tmp_path):
     h, store = page.h, page.store
     mine = page.ana
@@ -458,6 +459,7 @@ def _audio_key(path: Path) -> str:
     return audio_digest(load_audio(path))
 
 
+@pytest.mark.slow
 def test_2_deleting_with_the_cli_reaches_every_run_folder(assessor, tmp_path, monkeypatch):
     from sla_core.__main__ import main
 
@@ -533,6 +535,7 @@ def test_2_work_folders_of_dead_runs_are_purged_and_live_ones_kept(tmp_path):
 # == 3. long and hostile names ===========================================================================
 
 
+@pytest.mark.slow  # 8-10 s: long names through every handler, twice (login and open)
 def test_3_long_and_hostile_names_are_saved_whole_and_reopen(page, tmp_path):
     h, mine = page.h, page.ana
     learners = [LONG, *HOSTILE]
@@ -600,6 +603,7 @@ def flood(path: Path, tiny: int, learners_per_file: bool = True) -> Path:
     return zip_of(path, entries)
 
 
+@pytest.mark.slow
 def test_4_a_flood_is_refused_in_seconds_and_nothing_is_saved(page, tmp_path):
     h, mine = page.h, page.ana
     for label, zipped, words in (

@@ -31,7 +31,7 @@ from sla_core.teacher.calibration_desk import CalibrationDesk  # noqa: E402
 
 EXAMPLE = ROOT / "assets" / "example_learner"
 PASSWORDS = {"ana": "ana-secret-1", "ben": "ben-secret-2"}
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]  # servers on ports, eight teachers at once
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,7 @@ def kept_files(store: ResultStore) -> list[Path]:
     return sorted(p for p in store.audio_dir.rglob("*") if p.is_file()) if store.audio_dir.exists() else []
 
 
+@pytest.mark.slow
 def test_a_manifest_cannot_make_the_server_read_or_keep_a_file_outside_the_upload(handlers, tmp_path):
     secret = tmp_path / "elsewhere" / "secret.wav"  # a real recording the attacker wants scored and copied
     secret.parent.mkdir()
@@ -180,6 +181,7 @@ def test_corrupt_and_lying_zips_get_a_message_naming_the_file(handlers, tmp_path
     assert "<code>lying.zip: ben/part3.wav</code>" in status and "damaged or protected" in status
 
 
+@pytest.mark.slow
 def test_a_flac_bomb_in_one_answer_is_refused_and_the_other_parts_are_assessed(handlers, tmp_path):
     from sla_core.testing.audio import forge_flac
 

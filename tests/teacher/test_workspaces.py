@@ -52,6 +52,7 @@ def part3_only(path: Path) -> list:
     return [str(path) if s == (3, 0) else None for s in app.SLOTS]
 
 
+@pytest.mark.slow
 def test_a_profile_is_one_teachers_own_and_survives_a_restart(assessor, graded, tmp_path):
     h = make_handlers(assessor, graded, tmp_path)
     manifest = graded[0]
@@ -86,6 +87,7 @@ def test_with_login_on_a_call_without_a_user_is_refused(assessor, graded, tmp_pa
         h.assess_one("Zoe", *part3_only(ROOT / "assets" / "example_learner" / "part3.wav"))
 
 
+@pytest.mark.slow
 def test_another_teachers_session_is_invisible_to_every_handler(assessor, graded, tmp_path):
     h = make_handlers(assessor, graded, tmp_path)
     list(h.assess_class([str(ROOT / "assets" / "example_class.zip")], "ana's class", request=ANA))

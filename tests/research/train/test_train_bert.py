@@ -23,6 +23,7 @@ def trained(mini, tmp_path_factory):
     return mini, cfg, grader, history
 
 
+@pytest.mark.slow
 def test_training_loss_falls_and_the_log_is_written(trained):
     _, cfg, _, history = trained
     losses = [h["train_loss"] for h in history]
@@ -30,6 +31,7 @@ def test_training_loss_falls_and_the_log_is_written(trained):
     assert json.loads((Path(cfg.out) / "train_log.json").read_text()) == history
 
 
+@pytest.mark.slow
 def test_saved_artifact_reloads_with_the_same_scores_and_dev_calibration(trained):
     mini, cfg, grader, _ = trained
     back = load_bert_grader(cfg.out)
@@ -40,6 +42,7 @@ def test_saved_artifact_reloads_with_the_same_scores_and_dev_calibration(trained
     assert back.info().state == "trained" and back.info().parts == (3,)
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_epoch(trained):
     _, cfg, _, history = trained
     _, resumed = train(replace(cfg, epochs=4))
@@ -51,6 +54,7 @@ class Interrupted(Exception):
     """Stands in for a crash right after an epoch's checkpoint was written."""
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_with_dropout_resumes_to_the_same_result(trained, tmp_path, monkeypatch):
     import sla_core.graders.bert as tiny_bert
 

@@ -98,6 +98,7 @@ def _audio(ex, variant):
 # ---------------------------------------------------------------------------------------------- STG
 
 
+@pytest.mark.slow
 def test_stg_training_loss_falls(stg, mini):
     _, grader, history = stg
     losses = [h["train_loss"] for h in history]
@@ -116,6 +117,7 @@ def test_stg_training_loss_falls(stg, mini):
     assert trained < start
 
 
+@pytest.mark.slow
 def test_stg_adapter_reloads_trained_and_changes_the_scores(stg, mini, model_dir):
     cfg, grader, _ = stg
     assert (Path(cfg.out) / "part3" / "adapter_config.json").is_file()
@@ -138,6 +140,7 @@ def _part_input(ex):
     return PartInput(ex.part, tuple(_audio(ex, "TA")), ex.questions, ex.transcripts)
 
 
+@pytest.mark.slow
 def test_the_loss_sits_on_exactly_the_label_token_the_scorer_reads(stg, mini):
     _, grader, _ = stg
     items = _dev(mini, parts=PARTS)[:4]  # mixed parts: different lengths, left padding
@@ -155,6 +158,7 @@ def test_the_loss_sits_on_exactly_the_label_token_the_scorer_reads(stg, mini):
     torch.testing.assert_close(train_side, _probs(grader, items, "TA", "part3"), atol=TOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_epoch(stg, tmp_path):
     cfg, _, history = stg
     out = tmp_path / "resumed"
@@ -170,6 +174,7 @@ class Interrupted(Exception):
     """Stands in for a crash right after an epoch's checkpoint was written."""
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_with_lora_dropout_resumes_to_the_same_result(mini, tmp_path, monkeypatch):
     cfg = MllmTrainConfig(data=str(mini.root), out=str(tmp_path / "straight"), mode="stg", part=3, tiny=True,
                           init="fresh", lora_r=4, lora_alpha=8, lora_dropout=0.3, epochs=2, lr=TINY_LR,
@@ -195,6 +200,7 @@ def test_an_interrupted_run_with_lora_dropout_resumes_to_the_same_result(mini, t
 # ---------------------------------------------------------------------------------------------- CTG
 
 
+@pytest.mark.slow
 def test_ctg_trains_one_adapter_for_all_parts(ctg, mini):
     cfg, grader, history = ctg
     assert history[-1]["train_loss"] < history[0]["train_loss"]
@@ -212,6 +218,7 @@ def test_ctg_trains_one_adapter_for_all_parts(ctg, mini):
     assert (after - _probs(untrained, dev, cfg.variant, SPEECH_ADAPTER)).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_ctg_downsampling_keeps_at_most_the_cap_per_level(ctg, mini):
     cfg, _, _ = ctg
     everything = examples(load_si_split(mini.root, "train"), PARTS)
@@ -296,6 +303,7 @@ def test_recipe_defaults_follow_the_paper():
     assert ctg_cfg.variant == "AO" and stg_cfg.adapter_dir == Path("o/part1") and ctg_cfg.adapter_dir == Path("o")
 
 
+@pytest.mark.slow
 def test_cli_trains_and_assess_loads_the_adapters_it_names(mini, tmp_path, capsys):
     out = tmp_path / "adapters"
     assert cli_main(["train", "mllm", "--data", str(mini.root), "--out", str(out), "--mode", "stg", "--part", "4",

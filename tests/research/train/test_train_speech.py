@@ -43,6 +43,7 @@ def trained(mini, tmp_path_factory):
     return out, _log(out)
 
 
+@pytest.mark.slow
 def test_training_loss_falls_and_each_epoch_is_logged(trained):
     _, history = trained
     assert [h["epoch"] for h in history] == list(range(1, EPOCHS + 1))
@@ -50,6 +51,7 @@ def test_training_loss_falls_and_each_epoch_is_logged(trained):
     assert all(np.isfinite(h["dev_rmse"]) and 0 <= h["dev_macro_f1"] <= 1 for h in history)
 
 
+@pytest.mark.slow
 def test_the_saved_grader_is_the_best_dev_epoch(trained, mini):
     out, history = trained
     best = max(history, key=lambda h: (h["dev_macro_f1"], -h["dev_rmse"]))
@@ -64,6 +66,7 @@ def test_the_saved_grader_is_the_best_dev_epoch(trained, mini):
     assert grader.prototype_levels == tuple(sorted({round_to_grid(m) for m in train_marks}))
 
 
+@pytest.mark.slow
 def test_assess_loads_the_trained_part_in_one_call(trained, mini):
     out, _ = trained
     assessor = load_assessor(AssessorConfig(tiny=True, speech_checkpoints=str(out), mllm="off", device="cpu"))
@@ -81,6 +84,7 @@ class Interrupted(Exception):
     """Stands in for a crash or Ctrl-C right after an epoch's checkpoint was written."""
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_result(trained, mini, tmp_path, monkeypatch):
     _, uninterrupted = trained
     save = common.save_checkpoint
@@ -104,6 +108,7 @@ def test_an_interrupted_run_resumes_to_the_same_result(trained, mini, tmp_path, 
     SpeechGrader.from_pretrained(tmp_path / "part1", device="cpu")
 
 
+@pytest.mark.slow
 def test_bad_audio_is_skipped_with_a_warning_naming_the_file(mini, tmp_path):
     train = load_si_split(mini.root, "train", parts=(3,))
     dev = load_si_split(mini.root, "dev", parts=(3,))
