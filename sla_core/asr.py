@@ -220,14 +220,12 @@ def tiny_whisper_processor():
     return WhisperProcessor(feature_extractor=WhisperFeatureExtractor(), tokenizer=tok)
 
 
-def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperTranscriber:
-    """WhisperTranscriber over a 1-layer random Whisper; its transcripts are noise, their plumbing is real."""
+def tiny_whisper_model(tok, seed: int = 0):
+    """A 1-layer, 32-wide random multilingual Whisper over tokenizer `tok`, seeded by `seed`: the one config
+    behind every tiny offline Whisper (the transcriber here, the language identifier, the CTranslate2 test model)."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    processor = tiny_whisper_processor()
-    tok = processor.tokenizer
-    ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", *WHISPER_SPECIALS)}
-    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
+    eot, sot = (tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|startoftranscript|>"))
     config = WhisperConfig(
         vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
         decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80,
@@ -237,6 +235,16 @@ def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperT
     model = WhisperForConditionalGeneration(config).eval()
     gen = model.generation_config  # what a hub checkpoint's generation_config.json carries
     gen.decoder_start_token_id, gen.is_multilingual = sot, True
+    return model
+
+
+def tiny_whisper_transcriber(seed: int = 0, max_new_tokens: int = 8) -> WhisperTranscriber:
+    """WhisperTranscriber over a 1-layer random Whisper; its transcripts are noise, their plumbing is real."""
+    processor = tiny_whisper_processor()
+    tok = processor.tokenizer
+    ids = {t: tok.convert_tokens_to_ids(t) for t in WHISPER_SPECIALS}
+    model = tiny_whisper_model(tok, seed)
+    gen = model.generation_config
     gen.lang_to_id = {"<|en|>": ids["<|en|>"]}
     gen.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
     gen.no_timestamps_token_id, gen.prev_sot_token_id = ids["<|notimestamps|>"], ids["<|startofprev|>"]
@@ -461,5 +469,5 @@ class CachedTranscriber:
 
 
 __all__ = ["ASR_RUNTIMES", "DEFAULT_CPU_WHISPER", "DEFAULT_WHISPER", "TRANSCRIBERS", "whisper_runtime", "Phi4Transcriber", "Transcriber", "WhisperTranscriber", "load_transcriber",
-           "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
+           "tiny_whisper_model", "tiny_whisper_processor", "tiny_whisper_transcriber", "TranscriptCache", "CachedTranscriber",
            "CachedTranscript", "audio_digest", "default_transcript_cache_dir", "model_revision", "TRANSCRIBE_VERSION"]

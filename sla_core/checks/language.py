@@ -197,24 +197,13 @@ class HeardLanguages:
 
 def tiny_language_identifier(seed: int = 0) -> WhisperLanguageIdentifier:
     """A 1-layer random multilingual Whisper with a few language tokens: real plumbing, random guesses."""
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
-
-    from ..asr import WHISPER_SPECIALS, tiny_whisper_processor
+    from ..asr import tiny_whisper_model, tiny_whisper_processor
 
     processor = tiny_whisper_processor()
     tok = processor.tokenizer
     tok.add_tokens([f"<|{c}|>" for c in TINY_LANGUAGES if c != ENGLISH], special_tokens=True)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", *WHISPER_SPECIALS)}
-    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
-    config = WhisperConfig(
-        vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80,
-        pad_token_id=eot, bos_token_id=eot, eos_token_id=eot, decoder_start_token_id=sot,
-    )  # fmt: skip
-    torch.manual_seed(seed)
-    model = WhisperForConditionalGeneration(config).eval()
+    model = tiny_whisper_model(tok, seed)
     gen = model.generation_config
-    gen.decoder_start_token_id, gen.is_multilingual = sot, True
     gen.lang_to_id = {f"<|{c}|>": tok.convert_tokens_to_ids(f"<|{c}|>") for c in TINY_LANGUAGES}
     return WhisperLanguageIdentifier(model, processor, source=f"tiny whisper language id (random seed {seed}, offline)",
                                      random=True)

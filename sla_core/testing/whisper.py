@@ -41,22 +41,14 @@ def whisper_processor(languages: tuple[str, ...] = TINY_LANGUAGES):
 
 def tiny_whisper_folder(folder: str | Path, seed: int = 0, languages: tuple[str, ...] = TINY_LANGUAGES) -> Path:
     """Save a 1-layer random multilingual Whisper (transformers format, with its processor) to `folder`."""
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
+    from ..asr import tiny_whisper_model
 
     processor = whisper_processor(languages)
     tok = processor.tokenizer
-    ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|startoftranscript|>", *TASKS)}
-    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
-    config = WhisperConfig(
-        vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80,
-        pad_token_id=eot, bos_token_id=eot, eos_token_id=eot, decoder_start_token_id=sot,
-    )  # fmt: skip
+    ids = {t: tok.convert_tokens_to_ids(t) for t in TASKS}
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = WhisperForConditionalGeneration(config).eval()
+        model = tiny_whisper_model(tok, seed)
     gen = model.generation_config
-    gen.decoder_start_token_id, gen.is_multilingual = sot, True
     gen.lang_to_id = {f"<|{c}|>": tok.convert_tokens_to_ids(f"<|{c}|>") for c in language_codes(languages)}
     gen.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
     gen.no_timestamps_token_id, gen.prev_sot_token_id = ids["<|notimestamps|>"], ids["<|startofprev|>"]
