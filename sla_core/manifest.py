@@ -28,12 +28,17 @@ class CorpusError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-def read_manifest(path: Path | str) -> list[Submission]:
+def read_manifest(path: Path | str, problems: list[CorpusError] | None = None) -> list[Submission]:
     """Read a CSV manifest: one row per response, header `learner,part,audio,question,transcript,score`.
 
     `question`, `transcript` and `score` may be absent or empty. Audio paths resolve against the CSV's
     folder. `score` is the PART's mark, repeated on each row of a multi-answer part. Rows of the same
     learner and part are that part's answers in file order. Learners keep their first-seen order.
+
+    Every problem raises a CorpusError naming the file and line, unless `problems` is a list: then a bad
+    row (or a part with too many answers) is left out and its error appended there, and the rest is read
+    (a class upload: one mistyped row must not refuse the other learners). A missing file or a bad header
+    always raises.
     """
     path = Path(path)
     if not path.is_file():
@@ -50,39 +55,53 @@ def read_manifest(path: Path | str) -> list[Submission]:
         answers: dict[str, dict[int, list[Response]]] = defaultdict(lambda: defaultdict(list))
         marks: dict[tuple[str, int], tuple[float, int]] = {}
         for row in reader:
-            n = reader.line_num
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            learner, part = row["learner"], _manifest_part(path, n, row["part"])
-            if not learner:
-                raise CorpusError(path, "learner is empty", n)
-            if not row["audio"]:
-                raise CorpusError(path, "audio is empty", n)
-            audio = Path(row["audio"])
-            audio = audio if audio.is_absolute() else path.parent / audio
-            answers[learner][part].append(
-                Response(audio_path=audio, question=row.get("question") or None,
-                         transcript=row.get("transcript") or None)
-            )
-            if row.get("score"):
-                score = _manifest_score(path, n, row["score"])
-                first = marks.setdefault((learner, part), (score, n))
-                if first[0] != score:
-                    raise CorpusError(path, f"score {score} disagrees with {first[0]} on line {first[1]} "
-                                            f"for learner {learner!r} part {part}", n)
+            try:
+                learner, part, response, score = _manifest_row(path, reader.line_num, row)
+                if score is not None:
+                    first = marks.setdefault((learner, part), (score, reader.line_num))
+                    if first[0] != score:
+                        raise CorpusError(path, f"score {score} disagrees with {first[0]} on line {first[1]} "
+                                                f"for learner {learner!r} part {part}", reader.line_num)
+            except CorpusError as e:
+                if problems is None:
+                    raise
+                problems.append(e)
+                continue
+            answers[learner][part].append(response)
     submissions = []
     for learner, by_part in answers.items():
         parts = []
         for part in sorted(by_part):
             info = part_info(part)
             if len(by_part[part]) > info.max_answers:
-                raise CorpusError(path, f"learner {learner!r} has {len(by_part[part])} answers for part {part}, "
-                                        f"at most {info.max_answers}")
+                e = CorpusError(path, f"learner {learner!r} has {len(by_part[part])} answers for part {part}, "
+                                      f"at most {info.max_answers}")
+                if problems is None:
+                    raise e
+                problems.append(e)
+                continue
             mark = marks.get((learner, part))
             parts.append(PartResponses(part=part, responses=tuple(by_part[part]), mark=None if mark is None else mark[0]))
         complete = all(p.mark is not None for p in parts) and {p.part for p in parts} == set(PARTS)
         overall = sum(p.mark for p in parts) / len(parts) if complete else None
-        submissions.append(Submission(submission_id=learner, parts=tuple(parts), overall_mark=overall))
+        if parts:
+            submissions.append(Submission(submission_id=learner, parts=tuple(parts), overall_mark=overall))
     return submissions
+
+
+def _manifest_row(path: Path, line: int, row: dict) -> tuple[str, int, Response, float | None]:
+    """One row: (learner, part, the response, the part's mark or None); a CorpusError names what is wrong."""
+    row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    learner, part = row["learner"], _manifest_part(path, line, row["part"])
+    if not learner:
+        raise CorpusError(path, "learner is empty", line)
+    if not row["audio"]:
+        raise CorpusError(path, "audio is empty", line)
+    audio = Path(row["audio"])
+    audio = audio if audio.is_absolute() else path.parent / audio
+    score = _manifest_score(path, line, row["score"]) if row.get("score") else None
+    return learner, part, Response(audio_path=audio, question=row.get("question") or None,
+                                   transcript=row.get("transcript") or None), score
 
 
 def _manifest_part(path: Path, line: int, text: str) -> int:

@@ -341,13 +341,16 @@ def check_upload(batch: ClassBatch, caps: UploadCaps = UploadCaps(),
 
 
 def read_class_manifest(path: str | Path, *, confine_to: str | Path | None = None) -> ClassBatch:
-    """A class from a CSV manifest; rows whose audio file is absent (or, confined, outside) are skipped with the reason."""
-    from ..manifest import read_manifest  # the shared manifest reader (errors name file and line)
+    """A class from a CSV manifest; rows whose audio file is absent (or, confined, outside) are skipped with the
+    reason, and so are malformed rows (an empty learner, a part 2, ...: listed by line), so the others are assessed."""
+    from ..manifest import CorpusError, read_manifest  # the shared manifest reader (errors name file and line)
 
     path = Path(path)
-    skipped: list[Skipped] = []
+    problems: list[CorpusError] = []
+    read = read_manifest(path, problems)
+    skipped = [Skipped(path.name if e.line is None else f"{path.name} line {e.line}", e.reason) for e in problems]
     submissions = []
-    for sub in read_manifest(path):
+    for sub in read:
         parts = []
         for pr in sub.parts:
             kept = []

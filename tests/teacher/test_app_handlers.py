@@ -176,6 +176,21 @@ def test_class_upload_errors_are_shown_not_raised_as_tracebacks(handlers, tmp_pa
 
 
 @pytest.mark.slow
+def test_a_mistyped_manifest_row_is_listed_and_the_rest_of_the_class_assessed(handlers, tmp_path):
+    import shutil
+
+    up = tmp_path / "upload"
+    up.mkdir()
+    for name in ("part3.wav", "part4.wav"):
+        shutil.copy(EXAMPLE / name, up / name)
+    (up / "marks.csv").write_text("learner,part,audio\nana,3,part3.wav\n,4,part4.wav\n")
+    status, table, *_ = list(handlers.assess_class([str(up / f) for f in ("marks.csv", "part3.wav", "part4.wav")],
+                                                   "3B"))[-1]
+    assert list(table["Learner"]) == ["ana"] and handlers.store.sessions()[0].n_results == 1
+    assert "<code>marks.csv line 3</code>: learner is empty" in status  # the skipped list, with the line
+
+
+@pytest.mark.slow
 def test_a_saved_session_reopens_with_its_table_and_learner_details(handlers, tmp_path):
     list(handlers.assess_class([str(ROOT / "assets" / "example_class.zip")], "3B"))
     session = handlers.store.sessions()[0].id

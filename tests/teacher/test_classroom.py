@@ -83,9 +83,27 @@ def test_manifest_audio_uploaded_without_its_folders_is_found_beside_the_csv(tmp
     assert load_class(tmp_path).responses()["ana"][3] == [tmp_path / "ana3.wav"]
 
 
-def test_a_malformed_manifest_names_file_and_line(tmp_path):
-    (tmp_path / "m.csv").write_text("learner,part,audio\nana,2,a.wav\n")
-    with pytest.raises(ValueError, match=r"m\.csv:2"):
+def test_malformed_manifest_rows_are_listed_by_line_and_the_other_learners_kept(tmp_path):
+    """One mistyped row (a learner left empty, a part 2, a mark off the grid, a sixth Part 5 answer) costs that row,
+    not the class; each is listed with its line and what is wrong."""
+    rows = ["ana,3,a.wav,", ",4,b.wav,", "ben,2,c.wav,", "ben,3,d.wav,3.3", "cat,4,e.wav,"]
+    rows += [f"dan,5,f{i}.wav," for i in range(6)] + ["dan,3,g.wav,"]
+    (tmp_path / "m.csv").write_text("learner,part,audio,score\n" + "\n".join(rows) + "\n")
+    touch(tmp_path, "a.wav", "b.wav", "c.wav", "d.wav", "e.wav", "g.wav", *(f"f{i}.wav" for i in range(6)))
+    batch = load_class(tmp_path / "m.csv")
+    assert batch.learners == ("ana", "cat", "dan")  # ben had no good row; dan keeps Part 3
+    assert set(batch.responses()["dan"]) == {3}
+    assert [(s.path, s.reason) for s in batch.skipped] == [
+        ("m.csv line 3", "learner is empty"),
+        ("m.csv line 4", "part '2' is not one of 1, 3, 4, 5"),
+        ("m.csv line 5", "score 3.3 is not one of (2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5)"),
+        ("m.csv", "learner 'dan' has 6 answers for part 5, at most 5"),
+    ]
+
+
+def test_a_manifest_with_a_bad_header_is_refused_naming_file_and_line(tmp_path):
+    (tmp_path / "m.csv").write_text("name,part,audio\nana,3,a.wav\n")
+    with pytest.raises(ValueError, match=r"m\.csv:1: header .* lacks \['learner'\]"):
         load_class(tmp_path / "m.csv")
 
 
