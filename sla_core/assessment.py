@@ -309,6 +309,8 @@ def compact_dict(a: Assessment) -> dict[str, Any]:
 
     * the learner, when it was made, the overall score, its CEFR level, the parts it covers, whether it is a
       grade, the calibration profile (if any), how sure the overall is, and the review reasons;
+    * a session-level grader's own overall (`holistic`: its grader, score, level, state, parts, interval and
+      review), None without one;
     * per part: status and problem, score and level, whether it is a grade, how sure (the interval), its review
       reasons, each grader's score and state, the fusion weight, how many answers, the delivery summary
       (`PartDelivery.summary()`: speaking time, speech rate, pauses...) and the language-use summary (words,
@@ -321,8 +323,17 @@ def compact_dict(a: Assessment) -> dict[str, Any]:
         "detail": "compact", "schema": a.schema, "learner": a.learner, "created": a.created,
         "overall": a.overall, "overall_cefr": a.overall_cefr, "covered_parts": list(a.covered_parts),
         "graded": a.graded, "calibration": a.calibration, "overall_interval": _compact_interval(a.overall_interval),
-        "review": list(a.review), "parts": [_compact_part(p) for p in a.parts],
+        "review": list(a.review), "holistic": _compact_holistic(a.holistic),
+        "parts": [_compact_part(p) for p in a.parts],
     }
+
+
+def _compact_holistic(own: OverallScore | None) -> dict[str, Any] | None:
+    if own is None:
+        return None
+    return {"grader": own.grader, "score": own.score, "cefr": own.cefr, "state": own.state,
+            "covered_parts": list(own.covered_parts), "interval": _compact_interval(own.interval),
+            "review": list(own.review)}
 
 
 def _compact_part(p: PartAssessment) -> dict[str, Any]:

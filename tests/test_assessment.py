@@ -106,3 +106,19 @@ def test_detail_chooses_the_form_and_names_the_choices_when_wrong():
     assert DETAILS == ("compact", "full")
     with pytest.raises(ValueError, match=r"'short' is not one of \['compact', 'full'\]"):
         a.to_dict("short")
+
+
+def test_compact_keeps_a_session_graders_own_overall_beside_the_mean_of_the_parts():
+    from dataclasses import replace
+
+    from sla_core.assessment import OverallScore
+
+    a = _with_detail()
+    assert a.to_dict("compact")["holistic"] is None  # no session grader: nothing invented
+    own = OverallScore(grader="Phi4-MTL", score=4.25, state=TRAINED, cefr="B2", covered_parts=(1, 3, 5),
+                       review=("Phi4-MTL overall's 90% interval is 1.20 wide",))
+    c = replace(a, holistic=own).to_dict("compact")
+    assert c["holistic"] == {"grader": "Phi4-MTL", "score": 4.25, "cefr": "B2", "state": TRAINED,
+                             "covered_parts": [1, 3, 5], "interval": None,
+                             "review": ["Phi4-MTL overall's 90% interval is 1.20 wide"]}
+    assert c["overall"] == a.overall  # the overall stays the mean of the parts

@@ -277,7 +277,8 @@ def _schemas():
 
     results = pa.schema([
         ("learner", pa.string()), ("status", pa.string()), ("overall", pa.float64()), ("overall_cefr", pa.string()),
-        ("covered_parts", pa.list_(pa.int8())), ("graded", pa.bool_()), ("overall_low", pa.float64()),
+        ("covered_parts", pa.list_(pa.int8())), ("graded", pa.bool_()), ("holistic_overall", pa.float64()),
+        ("holistic_cefr", pa.string()), ("overall_low", pa.float64()),
         ("overall_high", pa.float64()), ("flagged", pa.bool_()), ("review", pa.string()), ("problems", pa.string()),
         ("error", pa.string()), ("worker", pa.string()), ("seconds", pa.float64()), ("assessed_at", pa.string()),
         ("assessment_json", pa.string()),
@@ -298,6 +299,8 @@ def _result_row(row: dict, a: Assessment | None) -> dict:
         "learner": row["learner"], "status": row["status"],
         "overall": a.overall if a else None, "overall_cefr": a.overall_cefr if a else None,
         "covered_parts": list(a.covered_parts) if a else [], "graded": a.graded if a else False,
+        "holistic_overall": a.holistic.score if a and a.holistic else None,  # a session grader's own overall
+        "holistic_cefr": a.holistic.cefr if a and a.holistic else None,
         **_interval("overall_low", "overall_high", a.overall_interval if a else None),
         "flagged": a.flagged if a else False, "review": " | ".join(a.review) if a else "",
         "problems": problems, "error": row["error"], "worker": row["worker"], "seconds": row["seconds"],

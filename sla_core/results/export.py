@@ -61,7 +61,9 @@ def safe_cell(value: object) -> object:
 
 
 def learner_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
-    """Who, the overall score, and whether it is a grade (False: a model without trained weights made it)."""
+    """Who, the overall score, and whether it is a grade (False: a model without trained weights made it);
+    beside it, a session-level grader's own overall and its state (empty without one)."""
+    own = a.holistic
     return {
         "learner": a.learner or "",
         "overall": _num(a.overall, 3),
@@ -69,6 +71,10 @@ def learner_columns(a: Assessment, context: ExportContext) -> dict[str, object]:
         "covered_parts": " ".join(map(str, a.covered_parts)),
         "graded": a.graded,
         "assessed_at": a.created,
+        "holistic_grader": own.grader if own else "",
+        "holistic_overall": _num(own.score, 3) if own else None,
+        "holistic_cefr": own.cefr if own else "",
+        "holistic_state": own.state if own else "",
     }
 
 

@@ -47,3 +47,23 @@ def test_the_cohort_csv_is_written_as_results_are_read_with_a_few_learners_in_me
     assert (tmp_path / batch_store.CSV_FILE).read_bytes() == expected.read_bytes()
     rows = list(csv.DictReader(open(expected, encoding="utf-8-sig")))
     assert {r["part3_speech_rate_in_class"] for r in rows} >= {"faster than 54 of 59 classmates"}
+
+
+def test_a_session_graders_own_overall_reaches_the_cohort_tables(tmp_path):
+    from dataclasses import replace
+
+    import pyarrow.parquet as pq
+
+    from sla_core.assessment import TRAINED, OverallScore
+
+    own = OverallScore(grader="Phi4-MTL", score=4.125, state=TRAINED, cefr="B2", covered_parts=(1, 3, 4, 5))
+    learners = [replace(sample_assessment("L0"), holistic=own), sample_assessment("L1")]
+    batch_store.write_batch(tmp_path, 1, {"learner": ["L0", "L1"], "status": ["complete"] * 2, "error": [None] * 2,
+                                          "assessment_json": [a.to_json() for a in learners], "worker": ["w:1"] * 2,
+                                          "seconds": [0.1] * 2})
+    batch_store.finalise(tmp_path)
+    table = pq.read_table(tmp_path / batch_store.RESULTS_FILE).to_pydict()
+    assert dict(zip(table["learner"], zip(table["holistic_overall"], table["holistic_cefr"]))) == {
+        "L0": (4.125, "B2"), "L1": (None, None)}
+    rows = {r["learner"]: r for r in csv.DictReader(open(tmp_path / batch_store.CSV_FILE, encoding="utf-8-sig"))}
+    assert (rows["L0"]["holistic_overall"], rows["L1"]["holistic_overall"]) == ("4.125", "")

@@ -26,3 +26,16 @@ def test_intervals_and_review_reach_the_csv(tmp_path):
     with path.open(encoding="utf-8-sig") as f:
         read = {r["learner"]: r for r in csv.DictReader(f)}
     assert read["Ben"]["review"] == "True" and read["Cleo"]["part1_low"] == ""
+
+
+def test_a_session_graders_own_overall_has_its_columns_beside_the_overall():
+    from dataclasses import replace
+
+    from sla_core.assessment import TRAINED, OverallScore
+
+    own = OverallScore(grader="Phi4-MTL", score=3.875, state=TRAINED, cefr="B1", covered_parts=(1, 3, 4, 5))
+    rows = {r["learner"]: r for r in csv_rows([replace(sample_assessment("Ana"), holistic=own), sample_assessment("Ben")])}
+    assert (rows["Ana"]["holistic_grader"], rows["Ana"]["holistic_overall"], rows["Ana"]["holistic_cefr"],
+            rows["Ana"]["holistic_state"]) == ("Phi4-MTL", 3.875, "B1", TRAINED)
+    assert rows["Ana"]["overall"] != rows["Ana"]["holistic_overall"]  # the mean of the parts, not replaced
+    assert (rows["Ben"]["holistic_grader"], rows["Ben"]["holistic_overall"]) == ("", None)
