@@ -150,14 +150,22 @@ def save_checkpoint(out_dir: Path | str, state: dict[str, Any]) -> Path:
     return out_dir / CHECKPOINT_FILE
 
 
-def load_checkpoint(out_dir: Path | str) -> dict[str, Any] | None:
-    """The state `save_checkpoint` wrote in `out_dir`, or None when there is none."""
+def load_checkpoint(out_dir: Path | str, job: Any = None) -> dict[str, Any] | None:
+    """The state `save_checkpoint` wrote in `out_dir`, or None when there is none.
+
+    `job`: what identifies this training run (a trainer that stores it as state["job"]); a checkpoint of
+    another run raises ValueError rather than be resumed into this one.
+    """
     import torch
 
     path = Path(out_dir) / CHECKPOINT_FILE
     if not path.exists():
         return None
-    return torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if job is not None and state["job"] != job:
+        raise ValueError(f"{out_dir} holds another training run ({state['job']}, this one is {job}); "
+                         f"use another --out or --no-resume to start over")
+    return state
 
 
 def write_log(out_dir: Path | str, history: list[dict[str, Any]], name: str = "train_log.json") -> Path:

@@ -325,11 +325,8 @@ def train(cfg: SessionTrainConfig, log: Callable[[str], None] | None = print):
     ckpt_dir = Path(cfg.out) / "checkpoints"
     best_dir = ckpt_dir / "best"
     job, history, start = _job(cfg, len(train_set)), [], 0
-    state = common.load_checkpoint(ckpt_dir) if cfg.resume else None
+    state = common.load_checkpoint(ckpt_dir, job) if cfg.resume else None
     if state is not None:
-        if state["job"] != job:
-            raise ValueError(f"{ckpt_dir} holds another training run ({state['job']}, this one is {job}); "
-                             f"use another --out or --no-resume to start over")
         _set_state(grader, state["adapter"], state["head"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
