@@ -17,7 +17,8 @@ import functools
 import inspect
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -181,6 +182,17 @@ def _default_places(calibration: CalibrationDesk | None) -> Places:
 
     cache = getattr(getattr(calibration, "cache", None), "root", None)
     return Places(transcript_cache=default_transcript_cache_dir(), calibration_cache=Path(cache or default_cache_dir()))
+
+
+@contextmanager
+def no_such_session() -> Iterator[None]:
+    """Looking up a saved session by what the page sent: an id that is not a number, not this teacher's (another
+    teacher's session is "no session" too, never "not yours") or a learner index past its end reads as
+    ui_text.NO_SUCH_SESSION."""
+    try:
+        yield
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        raise gr.Error(ui_text.NO_SUCH_SESSION) from e
 
 
 def explained(action: str) -> Callable[[Callable], Callable]:

@@ -19,7 +19,7 @@ from ..calibration import check_profile_name, describe
 from . import calibration_desk as desk
 from . import result_view as report
 from . import ui_text
-from .base import ACTIVE_PROFILE, NO_PROFILE, HandlerBase, _md_escape, explained
+from .base import ACTIVE_PROFILE, NO_PROFILE, HandlerBase, _md_escape, explained, no_such_session
 from .calibration_chart import evidence_figure
 from .chart_text import evidence_html
 
@@ -58,11 +58,9 @@ class CalibrateTab(HandlerBase):
         if session_id is None:
             raise gr.Error(ui_text.NO_SESSION_CHOSEN)
         ws = self.workspace(request)
-        try:
+        with no_such_session():
             info = ws.store.session(int(session_id))
             rows = desk.session_rows(ws.store.load(info.id), ws.store.audio(info.id))
-        except (KeyError, ValueError, TypeError) as e:  # another teacher's session is "no session" too
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not rows:
             raise gr.Error(html.escape(ui_text.NO_SESSION_AUDIO.format(name=info.name)))
         status = self._marks_status(rows, f"“{info.name}”") + "\n\n" + ui_text.MARKS_FROM_SESSION

@@ -19,7 +19,7 @@ from ..results.store import file_sha256, submission_audio
 from ..results.workfolders import safe_file_name
 from . import chart_text, charts, ui_text
 from . import result_view as report
-from .base import HandlerBase, Workspace, _md_escape, explained, log, request_of
+from .base import HandlerBase, Workspace, _md_escape, explained, log, no_such_session, request_of
 from .classroom import UploadRefused, check_upload, load_upload
 from .report_files import save_class_reports
 
@@ -104,10 +104,8 @@ class ClassroomTab(HandlerBase):
         paths = self.accept(ws, files, ui_text.CLASS_FILES_WHAT) if files else []  # checked before anything else
         if session_id is None:
             raise gr.Error(ui_text.RESUME_NO_SESSION)
-        try:
+        with no_such_session():
             info, planned = ws.store.session(int(session_id)), ws.store.planned(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not planned:
             raise gr.Error(html.escape(ui_text.RESUME_NO_PLAN.format(name=info.name)))
         todo = [p for p in planned if not p.done]
@@ -161,10 +159,8 @@ class ClassroomTab(HandlerBase):
             return ("", self._class_table([]), gr.update(value=None, interactive=False),
                     *self._class_chart([]), self._learner_choices([]))
         ws = self.workspace(request)
-        try:
+        with no_such_session():
             info, results = ws.store.session(int(session_id)), ws.store.load(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         status = (f"**{_md_escape(_short(info.name))}** · {info.created[:16].replace('T', ' ')} UTC · "
                   f"{ui_text.learners(len(results))}")
         status += self._progress_md(ws, info.id)
@@ -177,10 +173,8 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None or index is None:
             raise gr.Error("Choose a session and a learner first.")
-        try:
+        with no_such_session():
             results = ws.store.load(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not 0 <= int(index) < len(results):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
         return self.render(results[int(index)], ws, int(session_id))
@@ -191,10 +185,8 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None:
             raise gr.Error(ui_text.REPORTS_NO_SESSION)
-        try:
+        with no_such_session():
             info, results = ws.store.session(int(session_id)), ws.store.load(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:  # another teacher's id is "no session" too
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not results:
             raise gr.Error(ui_text.REPORTS_NO_LEARNERS)
         target = self.downloads.new(ws.owner, int(session_id), f"reports_{safe_file_name(info.name, 'class')}", ".zip")
@@ -210,10 +202,8 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None or index is None:
             return gr.update(choices=[], value=None, interactive=False), None
-        try:
+        with no_such_session():
             results, audio = ws.store.load(int(session_id)), ws.store.audio(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not 0 <= int(index) < len(results):
             raise gr.Error(f"Learner {index} is not in this session (it has {len(results)}).")
         a, files = results[int(index)], audio[int(index)]
@@ -236,11 +226,9 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None or index is None or not key:
             return None
-        try:
+        with no_such_session():
             part, answer = (int(x) for x in str(key).split(":"))
             files = ws.store.audio(int(session_id))[int(index)].get(part, ())
-        except (KeyError, ValueError, TypeError, IndexError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         if not 0 <= answer < len(files):
             raise gr.Error(ui_text.NO_RECORDINGS_KEPT)
         return self.downloads.copy(ws.owner, int(session_id), files[answer], f"part{part}_{answer + 1}")
@@ -251,10 +239,8 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None:
             return gr.skip()
-        try:
+        with no_such_session():
             results = ws.store.load(int(session_id))
-        except (KeyError, ValueError, TypeError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         return self._class_table(results, order)
 
     @explained("Delete the learner")
@@ -264,13 +250,11 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None or index is None:  # nothing chosen, or "Cancel" in the browser's question
             return (gr.skip(),) * 7
-        try:
+        with no_such_session():
             results, ids = ws.store.load(int(session_id)), ws.store.result_ids(int(session_id))
             if not 0 <= int(index) < len(ids):
                 raise KeyError(index)
             self.erase(ws, int(session_id), result_id=ids[int(index)])
-        except (KeyError, ValueError, TypeError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         who = results[int(index)].learner or f"learner {int(index) + 1}"
         status, *panel = self.open_session(session_id, request=request)
         return (_md_escape(ui_text.DELETED_LEARNER.format(learner=_short(who))) + "\n\n" + status, *panel,
@@ -283,11 +267,9 @@ class ClassroomTab(HandlerBase):
         ws = self.workspace(request)
         if session_id is None:  # nothing chosen, or "Cancel" in the browser's question
             return (gr.skip(),) * 7
-        try:
+        with no_such_session():
             info = ws.store.session(int(session_id))
             self.erase(ws, info.id)
-        except (KeyError, ValueError, TypeError) as e:
-            raise gr.Error(ui_text.NO_SUCH_SESSION) from e
         _, *panel = self.open_session(None, request=request)
         status = _md_escape(ui_text.DELETED_SESSION.format(name=_short(info.name),
                                                            learners=ui_text.learners(info.n_results)))
